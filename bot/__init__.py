@@ -1,0 +1,1 @@
+"""A Telegram bot that shows 3Commas account balances and profits."""

@@ -1,0 +1,66 @@
+"""Command line: `python -m bot [run|sandbox|genkey|rotate-keys|backup PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (the sandbox when TELEGRAM_BOT_TOKEN is unset)")
+    commands.add_parser("sandbox", help="run the bot against local stand-ins, chat in the terminal")
+    commands.add_parser("genkey", help="print a new BOT_ENCRYPTION_KEY")
+    commands.add_parser("rotate-keys", help="re-encrypt every stored value with the first key")
+    backup = commands.add_parser("backup", help="write a consistent copy of the database")
+    backup.add_argument("path", type=Path)
+    return parser
+
+
+def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    if command == "genkey":
+        from bot.storage.maintenance import generate_key_text
+
+        print(generate_key_text())
+        return 0
+    if command == "rotate-keys":
+        from bot.storage.maintenance import rotate_keys
+
+        moved = asyncio.run(rotate_keys(settings))
+        print(f"Re-encrypted {moved} stored values with the first key.")
+        return 0
+    if command == "backup":
+        from bot.storage.maintenance import backup
+
+        asyncio.run(backup(settings, args.path))
+        print(f"Backup written to {args.path}")
+        return 0
+    if command == "sandbox" or (command == "run" and settings.telegram_bot_token is None):
+        from bot.sandbox.run import run_sandbox
+
+        return run_sandbox(settings)
+    from bot.app import run_bot
+
+    return run_bot(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = load_settings()
+        return _dispatch(command, args, settings)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Settings from the environment and `.env`, each documented in `.env.example`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    threecommas_api_url: str = "https://api.3commas.io"
+    bot_encryption_key: SecretStr | None = None
+    bot_encryption_key_file: Path | None = None
+    database_path: Path = Path("data/bot.sqlite3")
+    log_level: str = "INFO"
+
+    threecommas_connect_timeout: float = Field(default=5.0, gt=0)
+    threecommas_total_timeout: float = Field(default=20.0, gt=0)
+    threecommas_requests_per_minute: int = Field(default=100, ge=1)
+    refresh_cooldown_seconds: float = Field(default=5.0, ge=0)
+    allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    subscription_min_interval_seconds: int = Field(default=900, ge=1)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+
+    @field_validator("telegram_bot_token", "bot_encryption_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bot_encryption_key_file", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            head, _, tail = value.get_secret_value().partition(":")
+            if not head.isdigit() or not tail:
+                raise ValueError("expected the token from @BotFather, like 123456:ABC-DEF...")
+        return value
+
+    @field_validator("telegram_api_url", "threecommas_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> str:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("allowed_user_ids", mode="before")
+    @classmethod
+    def _user_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(part.lstrip("-").isdigit() for part in parts):
+                raise ValueError("expected Telegram user ids separated by commas, like 123,456")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning a validation failure into one ConfigError line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{variable}: {reason}") from None
