@@ -50,8 +50,7 @@ class ThreeCommasError(Exception):
 
 class InvalidApiKey(ThreeCommasError):
     user_message = (
-        "Your 3Commas API key was refused: it is wrong, expired, "
-        "or limited to other IP addresses."
+        "Your 3Commas API key was refused: it is wrong, expired, or limited to other IP addresses."
     )
 
 
@@ -105,7 +104,9 @@ class RateLimited(ThreeCommasError):
         super().__init__(detail, status=status, code=code, description=description)
         seconds = math.ceil(self.retry_after)
         if banned:
-            self.user_message = f"3Commas has temporarily blocked requests; try again in {seconds} s."
+            self.user_message = (
+                f"3Commas has temporarily blocked requests; try again in {seconds} s."
+            )
         else:
             self.user_message = (
                 f"3Commas is limiting requests for this API key; try again in {seconds} s."

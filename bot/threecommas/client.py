@@ -1,0 +1,333 @@
+"""Async client for the signed 3Commas account endpoints.
+
+One aiohttp session serves every user; credentials travel with each call. Per API key the
+client keeps a request limiter and a block after 429/418, so one user's traffic never gets the
+whole process banned. Concurrent refreshes of the same account share one upstream call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import random
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import urlencode
+
+import aiohttp
+import pydantic
+import yarl
+
+from bot.threecommas.credentials import Credentials
+from bot.threecommas.errors import (
+    RateLimited,
+    ThreeCommasError,
+    Unavailable,
+    UnexpectedResponse,
+    error_from_response,
+)
+from bot.threecommas.models import Account, BalancePoint, CoinBalance, parse_json
+from bot.threecommas.signing import sign
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+API_PREFIX = "/public/api"
+PAGE_SIZE = 100
+MAX_PAGES = 100  # 10,000 accounts: a guard against a server that never returns a short page
+WINDOW = 60.0
+IDLE_SWEEP_INTERVAL = 60.0
+
+
+class _KeyLimiter:
+    """Sliding 60 s window of request slots for one API key, plus a block after 429/418."""
+
+    def __init__(self) -> None:
+        self.slots: collections.deque[float] = collections.deque()
+        self.blocked_until = 0.0
+        self.banned = False
+
+    def check_block(self, now: float) -> None:
+        if now < self.blocked_until:
+            raise RateLimited(retry_after=self.blocked_until - now, banned=self.banned)
+
+    def reserve(self, now: float, limit: int, max_wait: float) -> float:
+        """Reserve the earliest slot that keeps every 60 s window at `limit`; return the wait."""
+        while self.slots and self.slots[0] <= now - WINDOW:
+            self.slots.popleft()
+        at = now if len(self.slots) < limit else self.slots[-limit] + WINDOW
+        wait = max(0.0, at - now)
+        if wait > max_wait:
+            raise RateLimited(retry_after=wait)
+        self.slots.append(at)
+        return wait
+
+    def block(self, now: float, seconds: float, banned: bool) -> None:
+        until = now + seconds
+        if until > self.blocked_until:
+            self.blocked_until = until
+            self.banned = banned
+
+    def idle(self, now: float) -> bool:
+        return now >= self.blocked_until and (not self.slots or self.slots[-1] <= now - WINDOW)
+
+
+class ThreeCommasClient:
+    def __init__(
+        self,
+        base_url: str = "https://api.3commas.io",
+        *,
+        connect_timeout: float = 5.0,
+        total_timeout: float = 20.0,
+        max_attempts: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        requests_per_minute: int = 100,
+        max_retry_after_wait: float = 10.0,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
+        self._max_attempts = max(1, max_attempts)
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._requests_per_minute = max(1, requests_per_minute)
+        self._max_retry_after_wait = max_retry_after_wait
+        self._session: aiohttp.ClientSession | None = None
+        self._limiters: dict[str, _KeyLimiter] = {}
+        self._last_sweep = time.monotonic()
+        self._in_flight: dict[tuple[Credentials, int], asyncio.Task[Account]] = {}
+
+    def __repr__(self) -> str:
+        return f"ThreeCommasClient(base_url={self._base_url!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=1000, limit_per_host=0)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
+
+    async def close(self) -> None:
+        for task in list(self._in_flight.values()):
+            task.cancel()
+        self._in_flight.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    async def list_accounts(self, credentials: Credentials) -> list[Account]:
+        accounts: list[Account] = []
+        for page in range(1, MAX_PAGES + 1):
+            data = await self._request(
+                credentials, "GET", "/ver1/accounts", {"page": page, "per_page": PAGE_SIZE}
+            )
+            rows = _expect_list(data)
+            accounts.extend(_validate_all(Account, rows))
+            if len(rows) < PAGE_SIZE:
+                break
+        return accounts
+
+    async def get_account(self, credentials: Credentials, account_id: int) -> Account:
+        data = await self._request(credentials, "GET", f"/ver1/accounts/{int(account_id)}")
+        return _validate(Account, _single_object(data))
+
+    async def load_balances(self, credentials: Credentials, account_id: int) -> Account:
+        """Refresh from the exchange; callers asking at once for the same account share one call."""
+        key = (credentials, int(account_id))
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._load_balances_once(credentials, int(account_id)))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._forget_in_flight(key, done))
+        # shield: a caller that is cancelled must not cancel the call others wait on.
+        return await asyncio.shield(task)
+
+    async def account_table_data(
+        self, credentials: Credentials, account_id: int
+    ) -> list[CoinBalance]:
+        path = f"/ver1/accounts/{int(account_id)}/account_table_data"
+        data = await self._request(credentials, "POST", path)
+        return _validate_all(CoinBalance, _expect_list(data))
+
+    async def balance_chart_data(
+        self,
+        credentials: Credentials,
+        account_id: int,
+        date_from: datetime,
+        date_to: datetime | None = None,
+    ) -> list[BalancePoint]:
+        query: dict[str, str] = {"date_from": date_from.isoformat()}
+        if date_to is not None:
+            query["date_to"] = date_to.isoformat()
+        path = f"/ver1/accounts/{int(account_id)}/balance_chart_data"
+        data = await self._request(credentials, "GET", path, query)
+        return _validate_all(BalancePoint, _expect_list(data))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _load_balances_once(self, credentials: Credentials, account_id: int) -> Account:
+        path = f"/ver1/accounts/{account_id}/load_balances"
+        data = await self._request(credentials, "POST", path)
+        return _validate(Account, _single_object(data))
+
+    def _forget_in_flight(self, key: tuple[Credentials, int], done: asyncio.Task[Account]) -> None:
+        if self._in_flight.get(key) is done:
+            del self._in_flight[key]
+        if not done.cancelled():
+            done.exception()  # mark retrieved: every follower may have gone away
+
+    def _limiter(self, api_key: str) -> _KeyLimiter:
+        now = time.monotonic()
+        if now - self._last_sweep >= IDLE_SWEEP_INTERVAL:
+            self._last_sweep = now
+            for idle_key in [k for k, lim in self._limiters.items() if lim.idle(now)]:
+                del self._limiters[idle_key]
+        limiter = self._limiters.get(api_key)
+        if limiter is None:
+            limiter = self._limiters[api_key] = _KeyLimiter()
+        return limiter
+
+    async def _request(
+        self,
+        credentials: Credentials,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send one signed call with retries; return the parsed JSON (floats as Decimal)."""
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("ThreeCommasClient.start() was not called")
+        signed_path = API_PREFIX + path
+        if query:
+            signed_path += "?" + urlencode(query)
+        headers = {
+            "APIKEY": credentials.api_key,
+            "Signature": sign(signed_path, credentials.secret),
+        }
+        url = yarl.URL(self._base_url + signed_path, encoded=True)
+
+        skip_block = False
+        attempt = 0
+        while True:
+            attempt += 1
+            limiter = self._limiter(credentials.api_key)
+            if not skip_block:
+                limiter.check_block(time.monotonic())
+            skip_block = False
+            wait = limiter.reserve(
+                time.monotonic(), self._requests_per_minute, self._max_retry_after_wait
+            )
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+            error: ThreeCommasError
+            status: int | None
+            try:
+                response_status, body, response_headers = await self._send(
+                    session, method, url, headers
+                )
+            except TimeoutError:
+                error = Unavailable("3Commas did not answer in time")
+                status = None
+            except aiohttp.ClientError as exc:
+                error = Unavailable(f"connection to 3Commas failed ({type(exc).__name__})")
+                status = None
+            else:
+                status = response_status
+                if 200 <= status < 300:
+                    try:
+                        data = parse_json(body)
+                    except (ValueError, UnicodeDecodeError):
+                        error = UnexpectedResponse(
+                            "3Commas sent a body that is not JSON", status=status
+                        )
+                    else:
+                        logger.debug(
+                            "%s %s -> %s after %d attempt(s)", method, path, status, attempt
+                        )
+                        return data
+                else:
+                    error = error_from_response(response_status, body, response_headers)
+            logger.debug(
+                "%s %s -> %s (attempt %d): %s", method, path, status, attempt, type(error).__name__
+            )
+
+            if isinstance(error, RateLimited):
+                limiter.block(time.monotonic(), error.retry_after, error.banned)
+                short = error.retry_after <= self._max_retry_after_wait
+                if not error.banned and short and attempt < self._max_attempts:
+                    await asyncio.sleep(error.retry_after)
+                    skip_block = True  # this call waited out the block itself
+                    continue
+                raise error
+            if _is_transient(error) and attempt < self._max_attempts:
+                ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
+                await asyncio.sleep(random.uniform(0, ceiling))
+                continue
+            raise error
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: yarl.URL,
+        headers: Mapping[str, str],
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        async with session.request(method, url, headers=headers, allow_redirects=False) as resp:
+            body = await resp.read()
+            return resp.status, body, resp.headers
+
+
+def _is_transient(error: ThreeCommasError) -> bool:
+    """5xx, timeouts, connection errors and unreadable bodies; 4xx never."""
+    if not isinstance(error, Unavailable):
+        return False
+    return error.status is None or error.status >= 500 or isinstance(error, UnexpectedResponse)
+
+
+def _expect_list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise UnexpectedResponse("3Commas sent an object where a list was expected")
+    return data
+
+
+def _single_object(data: Any) -> Any:
+    """load_balances answers with an object, or sometimes a one-element array."""
+    if isinstance(data, list) and len(data) == 1:
+        return data[0]
+    return data
+
+
+def _validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        # The ValidationError text can quote input values (the Account's api_key): drop it.
+        fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})[:5]
+        raise UnexpectedResponse(
+            f"3Commas sent an unexpected {model.__name__} (fields: {', '.join(fields) or '-'})"
+        ) from None
+
+
+def _validate_all(model: type[M], rows: list[Any]) -> list[M]:
+    return [_validate(model, row) for row in rows]
