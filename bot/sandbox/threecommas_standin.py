@@ -1,0 +1,528 @@
+"""A local stand-in for the 3Commas account API (aiohttp.web), with injectable faults.
+
+It verifies signatures like 3Commas does: over the raw path, query and body as received, HMAC
+hex compared case-insensitively, RSA checked with the public half of the registered key.
+Used by the tests, the sandbox mode and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import contextlib
+import copy
+import hashlib
+import hmac
+import json
+import random
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from bot.threecommas.signing import KeyType, key_type_of, load_rsa_private_key
+
+API_PREFIX = "/public/api/ver1"
+MAX_RECORDED = 10_000
+
+# The example Account of the load_balances page, field for field (its api_key included: the
+# client must drop it).
+SEED_ACCOUNT: dict[str, Any] = {
+    "id": 12345678,
+    "auto_balance_period": 12,
+    "auto_balance_portfolio_id": None,
+    "auto_balance_currency_change_limit": None,
+    "autobalance_enabled": False,
+    "hedge_mode_available": False,
+    "hedge_mode_enabled": False,
+    "is_locked": False,
+    "smart_trading_supported": True,
+    "smart_selling_supported": True,
+    "available_for_trading": {},
+    "stats_supported": True,
+    "trading_supported": True,
+    "market_buy_supported": True,
+    "market_sell_supported": True,
+    "conditional_buy_supported": True,
+    "bots_allowed": True,
+    "bots_ttp_allowed": True,
+    "bots_tsl_allowed": True,
+    "gordon_bots_available": True,
+    "multi_bots_allowed": True,
+    "created_at": "2023-06-19T16:50:57.303Z",
+    "updated_at": "2023-06-19T17:16:29.008Z",
+    "last_auto_balance": None,
+    "fast_convert_available": True,
+    "grid_bots_allowed": True,
+    "api_key_invalid": False,
+    "market_icon": "https://3commas.io/img/exchanges/binance.png",
+    "deposit_enabled": True,
+    "include_in_summary": True,
+    "supported_market_types": ["spot"],
+    "primary_display_currency_profit_percentage": {"currency": "USD", "amount": "9.21"},
+    "primary_display_currency_profit": {
+        "currency": "USD",
+        "amount": "2.631561723423248885262841890509448379906959328",
+    },
+    "day_profit_primary_display_currency_percentage": {"currency": "USD", "amount": "-2.1226"},
+    "day_profit_primary_display_currency": {
+        "currency": "USD",
+        "amount": "-0.6768638169586133911173202842590701388480615227093",
+    },
+    "primary_display_currency_amount": {
+        "currency": "USD",
+        "amount": "31.210986753244348885262841890509448379906959328",
+    },
+    # A JSON number in the real answer: kept as Decimal and written out unquoted.
+    "total_primary_display_currency_profit": {
+        "currency": "USD",
+        "amount": Decimal("7.210986753244349"),
+    },
+    "available_include_in_summary": True,
+    "api_key": "yzNYzv8a0VEBwsrhc3MDpHZ7XMqa1vJqSqHzpfjjKpdFF9SbQsVQKRl3hKNyZU45",
+    "name": "My Binance US",
+    "auto_balance_method": None,
+    "auto_balance_error": None,
+    "customer_id": None,
+    "subaccount_name": None,
+    "lock_reason": None,
+    "btc_amount": "0.00048979846479077665182507861307944101622368",
+    "usd_amount": "31.210986753244348885262841890509448379906959328",
+    "day_profit_btc": "-0.000003149786432365067713059300253892317108212763457088",
+    "day_profit_usd": "-0.6768638169586133911173202842590701388480615227093",
+    "day_profit_btc_percentage": "-0.64",
+    "day_profit_usd_percentage": "-2.12",
+    "btc_profit": "0.00000694712754069765182507861307944101622368",
+    "usd_profit": "2.631561723423248885262841890509448379906959328",
+    "usd_profit_percentage": "9.21",
+    "btc_profit_percentage": "1.44",
+    "total_btc_profit": "-0.00033874027595461834",
+    "total_usd_profit": "7.210986753244349",
+    "pretty_display_type": "BinanceUs",
+    "exchange_name": "Binance US Spot",
+    "market_code": "binance_us",
+    "api_keys_state": "ok",
+}
+
+EXCHANGE_KEYS_INVALID_BODY = {
+    "error_description": "API keys are no longer valid or incorrect.",
+    "error": "invalid_api_key",
+}
+
+_COIN_ROWS: list[dict[str, Any]] = [
+    {
+        "currency_code": "BTC",
+        "currency_name": "Bitcoin",
+        "position": "0.00031",
+        "usd_value": "20.15",
+        "btc_value": "0.00031",
+        "percentage": "64.56",
+        "current_price_usd": "65000.0",
+        "day_change_percent": "-1.2",
+    },
+    {
+        "currency_code": "USDT",
+        "currency_name": "Tether",
+        "position": "11.060986753244348885262841890509448379906959328",
+        "usd_value": "11.060986753244348885262841890509448379906959328",
+        "btc_value": "0.00017016902697",
+        "percentage": "35.44",
+        "current_price_usd": "1.0",
+        "day_change_percent": "0.01",
+    },
+]
+
+
+def demo_account(account_id: int, name: str, **overrides: Any) -> dict[str, Any]:
+    """A full Account dict like 3Commas sends, from the seed example, with overrides applied."""
+    account = copy.deepcopy(SEED_ACCOUNT)
+    account.update(id=account_id, name=name)
+    account.update(overrides)
+    return account
+
+
+class Fault(StrEnum):
+    INVALID_API_KEY = "invalid_api_key"
+    SIGNATURE_INVALID = "signature_invalid"
+    ACCESS_DENIED = "access_denied"
+    NOT_FOUND = "not_found"
+    EXCHANGE_KEYS_INVALID = "exchange_keys_invalid"
+    RATE_LIMITED = "rate_limited"
+    BANNED = "banned"
+    SERVER_ERROR = "server_error"
+    BAD_GATEWAY = "bad_gateway"
+    TIMEOUT = "timeout"
+    RESET = "reset"
+    TRUNCATED = "truncated"
+    HTML = "html"
+
+
+TRANSIENT_FAULTS: tuple[Fault, ...] = (
+    Fault.SERVER_ERROR,
+    Fault.BAD_GATEWAY,
+    Fault.RESET,
+    Fault.TRUNCATED,
+    Fault.HTML,
+)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path_qs: str
+    api_key: str | None
+    status: int
+
+
+@dataclass
+class _Injection:
+    fault: Fault
+    remaining: int
+    account_id: int | None
+    retry_after: float | None
+
+
+@dataclass
+class _Key:
+    hmac_secret: str | None
+    public_key: rsa.RSAPublicKey | None
+    accounts: dict[int, dict[str, Any]]
+
+
+_DECIMAL_MARK = re.compile(r'"@@decimal:([-+0-9.eE]+)@@"')
+
+
+def _marked(data: Any) -> Any:
+    if isinstance(data, Decimal):
+        return f"@@decimal:{data}@@"
+    if isinstance(data, dict):
+        return {k: _marked(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_marked(v) for v in data]
+    return data
+
+
+def _dumps(data: Any) -> str:
+    """JSON where Decimal values become JSON numbers with every digit (json cannot do that)."""
+    return _DECIMAL_MARK.sub(r"\1", json.dumps(_marked(data)))
+
+
+def _json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(text=_dumps(data), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, description: str) -> web.Response:
+    return _json_response({"error": code, "error_description": description}, status)
+
+
+def _html(status: int) -> web.Response:
+    page = f"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
+    return web.Response(text=page, status=status, content_type="text/html")
+
+
+class ThreeCommasStandIn:
+    def __init__(self, *, latency: float = 0.0, rate_limit_per_minute: int | None = None) -> None:
+        self.latency = latency
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.rate_limit_block = 300.0  # seconds a key stays blocked after exceeding the limit
+        self.timeout_delay = 30.0  # how long a TIMEOUT fault keeps the client waiting
+        self.requests: list[RecordedRequest] = []
+        self.base_url = ""
+        self._keys: dict[str, _Key] = {}
+        self._injections: list[_Injection] = []
+        self._random_rate = 0.0
+        self._random = random.Random(0)
+        self._random_faults: tuple[Fault, ...] = TRANSIENT_FAULTS
+        self._windows: dict[str, collections.deque[float]] = {}
+        self._blocked_until: dict[str, float] = {}
+        self._stopping = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._stopping = asyncio.Event()
+        self._runner = web.AppRunner(
+            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.base_events.Server)
+        bound_port = server.sockets[0].getsockname()[1]
+        self.base_url = f"http://{host}:{bound_port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def add_key(self, api_key: str, secret: str, accounts: list[dict[str, Any]]) -> None:
+        if key_type_of(secret) is KeyType.RSA:
+            # Like 3Commas: keep only the public key.
+            public = load_rsa_private_key(secret).public_key()
+            self._keys[api_key] = _Key(None, public, {})
+        else:
+            self._keys[api_key] = _Key(secret, None, {})
+        self.set_accounts(api_key, accounts)
+
+    def remove_key(self, api_key: str) -> None:
+        self._keys.pop(api_key, None)
+
+    def set_accounts(self, api_key: str, accounts: list[dict[str, Any]]) -> None:
+        self._keys[api_key].accounts = {int(a["id"]): copy.deepcopy(a) for a in accounts}
+
+    def inject(
+        self,
+        fault: Fault,
+        *,
+        times: int = 1,
+        account_id: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self._injections.append(_Injection(Fault(fault), times, account_id, retry_after))
+
+    def clear_faults(self) -> None:
+        self._injections.clear()
+        self._random_rate = 0.0
+
+    def set_random_faults(
+        self, rate: float, seed: int = 0, faults: Sequence[Fault] | None = None
+    ) -> None:
+        self._random_rate = rate
+        self._random = random.Random(seed)
+        self._random_faults = tuple(faults) if faults else TRANSIENT_FAULTS
+
+    def clear_requests(self) -> None:
+        self.requests.clear()
+
+    def upstream_calls(self, path_contains: str) -> int:
+        return sum(1 for r in self.requests if path_contains in r.path_qs)
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        api_key = request.headers.get("APIKEY")
+        body = await request.read()
+        response = await self._respond(request, api_key, body)
+        self._record(RecordedRequest(request.method, request.raw_path, api_key, response.status))
+        return response
+
+    def _record(self, entry: RecordedRequest) -> None:
+        self.requests.append(entry)
+        if len(self.requests) > MAX_RECORDED:
+            del self.requests[: MAX_RECORDED // 2]
+
+    async def _respond(
+        self, request: web.Request, api_key: str | None, body: bytes
+    ) -> web.StreamResponse:
+        account_id = _account_id_of(request.path)
+        injection = self._take_injection(account_id)
+        if injection is not None:
+            return await self._fault(request, injection.fault, injection.retry_after)
+
+        key = self._keys.get(api_key or "")
+        if key is None:
+            return _error(
+                401, "api_key_invalid_or_expired", "Unauthorized. Invalid or expired api key."
+            )
+        if not _signature_ok(key, request.raw_path, body, request.headers.get("Signature", "")):
+            return _error(401, "signature_invalid", "Provided signature is invalid")
+
+        limited = self._rate_limit(api_key or "")
+        if limited is not None:
+            return limited
+        return await self._route(request, key)
+
+    def _take_injection(self, account_id: int | None) -> _Injection | None:
+        for injection in self._injections:
+            if injection.remaining > 0 and injection.account_id in (None, account_id):
+                injection.remaining -= 1
+                if injection.remaining == 0:
+                    self._injections.remove(injection)
+                return injection
+        if self._random_rate > 0 and self._random.random() < self._random_rate:
+            return _Injection(self._random.choice(self._random_faults), 1, None, None)
+        return None
+
+    def _rate_limit(self, api_key: str) -> web.Response | None:
+        limit = self.rate_limit_per_minute
+        if limit is None:
+            return None
+        now = time.monotonic()
+        blocked_until = self._blocked_until.get(api_key, 0.0)
+        if now < blocked_until:
+            return self._too_many(blocked_until - now)
+        window = self._windows.setdefault(api_key, collections.deque())
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        if len(window) >= limit:
+            self._blocked_until[api_key] = now + self.rate_limit_block
+            return self._too_many(self.rate_limit_block)
+        window.append(now)
+        return None
+
+    @staticmethod
+    def _too_many(retry_after: float) -> web.Response:
+        response = _error(429, "rate_limit", "Too many requests")
+        response.headers["Retry-After"] = _seconds(retry_after)
+        return response
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when the stand-in stops."""
+        if seconds <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _fault(
+        self, request: web.Request, fault: Fault, retry_after: float | None
+    ) -> web.StreamResponse:
+        ok_status = 201 if request.method == "POST" else 200
+        if fault is Fault.INVALID_API_KEY:
+            return _error(
+                401, "api_key_invalid_or_expired", "Unauthorized. Invalid or expired api key."
+            )
+        if fault is Fault.SIGNATURE_INVALID:
+            return _error(401, "signature_invalid", "Provided signature is invalid")
+        if fault is Fault.ACCESS_DENIED:
+            return _error(403, "access_denied", "Api key doesn't have enough permissions")
+        if fault is Fault.NOT_FOUND:
+            return _error(404, "not_found", "Not Found")
+        if fault is Fault.EXCHANGE_KEYS_INVALID:
+            return _json_response(EXCHANGE_KEYS_INVALID_BODY, 422)
+        if fault in (Fault.RATE_LIMITED, Fault.BANNED):
+            status = 429 if fault is Fault.RATE_LIMITED else 418
+            response = web.Response(status=status, text="")
+            if retry_after is not None:
+                response.headers["Retry-After"] = _seconds(retry_after)
+            return response
+        if fault is Fault.SERVER_ERROR:
+            return _error(500, "unknown_error", "Unknown error occurred")
+        if fault is Fault.BAD_GATEWAY:
+            return _html(502)
+        if fault is Fault.HTML:
+            return _html(ok_status)
+        if fault is Fault.TIMEOUT:
+            await self._sleep(self.timeout_delay)
+            return _error(504, "unknown_error", "Gateway timeout")
+        if fault is Fault.RESET:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        # TRUNCATED: promise more bytes than are sent, then drop the connection.
+        payload = _dumps(demo_account(1, "truncated")).encode()
+        stream = web.StreamResponse(status=ok_status)
+        stream.content_type = "application/json"
+        stream.content_length = len(payload)
+        await stream.prepare(request)
+        await stream.write(payload[: len(payload) // 2])
+        if request.transport is not None:
+            request.transport.abort()
+        return stream
+
+    async def _route(self, request: web.Request, key: _Key) -> web.StreamResponse:
+        path = request.path
+        if not path.startswith(API_PREFIX + "/accounts"):
+            return _error(404, "not_found", "Not Found")
+        parts = path[len(API_PREFIX) :].strip("/").split("/")
+        method = request.method
+        if parts == ["accounts"] and method == "GET":
+            return self._list_accounts(request, key)
+        account_id = _account_id_of(path)
+        if account_id is None:
+            return _error(404, "not_found", "Not Found")
+        account = key.accounts.get(account_id)
+        if account is None:
+            return _error(404, "record_not_found", "Record not found")
+        action = parts[2] if len(parts) == 3 else None
+        if action is None and method == "GET":
+            return _json_response(account)
+        if action == "load_balances" and method == "POST":
+            await self._sleep(self.latency)
+            account["updated_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            return _json_response(account, 201)
+        if action == "account_table_data" and method == "POST":
+            return _json_response(_COIN_ROWS, 201)
+        if action == "balance_chart_data" and method == "GET":
+            return _balance_chart(request)
+        return _error(404, "not_found", "Not Found")
+
+    @staticmethod
+    def _list_accounts(request: web.Request, key: _Key) -> web.Response:
+        try:
+            page = max(1, int(request.query.get("page", "1")))
+            per_page = min(100, max(1, int(request.query.get("per_page", "100"))))
+        except ValueError:
+            return _error(400, "invalid_params", "page and per_page must be integers")
+        accounts = list(key.accounts.values())
+        start = (page - 1) * per_page
+        return _json_response(accounts[start : start + per_page])
+
+
+def _balance_chart(request: web.Request) -> web.Response:
+    raw_from = request.query.get("date_from")
+    if raw_from is None:
+        return _error(400, "invalid_params", "date_from is missing")
+    try:
+        date_from = _aware(datetime.fromisoformat(raw_from))
+        raw_to = request.query.get("date_to")
+        date_to = _aware(datetime.fromisoformat(raw_to)) if raw_to else datetime.now(UTC)
+    except ValueError:
+        return _error(400, "invalid_params", "dates must be ISO 8601")
+    rows: list[dict[str, Any]] = []
+    day = date_from
+    usd, btc = Decimal("30.00"), Decimal("0.00048")
+    while day <= date_to and len(rows) < 366:
+        rows.append({"date": int(day.timestamp()), "usd": str(usd), "btc": str(btc)})
+        usd += Decimal("0.25")
+        btc += Decimal("0.000001")
+        day += timedelta(days=1)
+    return _json_response(rows)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _account_id_of(path: str) -> int | None:
+    parts = path[len(API_PREFIX) :].strip("/").split("/") if path.startswith(API_PREFIX) else []
+    if len(parts) >= 2 and parts[0] == "accounts" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def _signature_ok(key: _Key, raw_path: str, body: bytes, signature: str) -> bool:
+    message = raw_path.encode() + body
+    if key.hmac_secret is not None:
+        expected = hmac.new(key.hmac_secret.encode(), message, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature.strip().lower())
+    assert key.public_key is not None
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        key.public_key.verify(raw, message, padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.3f}"
