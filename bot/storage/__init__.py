@@ -1,0 +1,1 @@
+"""SQLite storage: schema and migrations, encryption of credentials, one module per table family."""

@@ -1,0 +1,168 @@
+"""The one SQLite database: opening (checks, pragmas, migrations), the stores, and the
+operations that span tables (forgetting a user, key rotation, backup)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.storage.accounts import AccountStore
+from bot.storage.alerts import AlertStore
+from bot.storage.chats import ChatSettingsStore
+from bot.storage.credentials import CredentialStore
+from bot.storage.encryption import DecryptionError, MasterKeys, stored_key_id
+from bot.storage.errors import StorageError
+from bot.storage.schema import (
+    ENCRYPTED_COLUMNS,
+    encrypt_key_check,
+    key_check_opens,
+    migrate,
+    verify_existing,
+)
+from bot.storage.snapshots import SnapshotStore
+from bot.storage.subscriptions import SubscriptionStore
+from bot.storage.worker import SqlWorker, in_transaction
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _connect(path: Path, keys: MasterKeys) -> sqlite_utils.Database:
+    """Runs on the worker thread: check, then configure and migrate. Nothing is written before
+    the keys are known to fit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    verify_existing(path, keys)
+    # isolation_level=None: no implicit transactions; every write goes through in_transaction.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows (a forgotten user) are overwritten, not left in free pages.
+        connection.execute("PRAGMA secure_delete = ON")
+        db = sqlite_utils.Database(connection, execute_plugins=False)
+        in_transaction(db, lambda db: migrate(db, keys))
+    except BaseException:
+        connection.close()
+        raise
+    return db
+
+
+class Database:
+    def __init__(self, worker: SqlWorker, keys: MasterKeys) -> None:
+        self._worker = worker
+        self._keys = keys
+        self.credentials = CredentialStore(worker, keys)
+        self.accounts = AccountStore(worker)
+        self.snapshots = SnapshotStore(worker)
+        self.subscriptions = SubscriptionStore(worker)
+        self.alerts = AlertStore(worker)
+        self.chats = ChatSettingsStore(worker)
+
+    @classmethod
+    async def open(cls, path: Path, keys: MasterKeys) -> Database:
+        """Open (creating if needed) the database; StorageStartupError if the keys do not fit."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        try:
+            db = await asyncio.get_running_loop().run_in_executor(executor, _connect, path, keys)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(SqlWorker(db, executor), keys)
+
+    async def close(self) -> None:
+        await self._worker.close()
+
+    async def forget_user(self, user_id: int) -> None:
+        """Delete every row that belongs to the user, their private chat's settings included."""
+
+        def write(db: sqlite_utils.Database) -> None:
+            for statement in (
+                "DELETE FROM credentials WHERE user_id = ?",
+                "DELETE FROM accounts WHERE user_id = ?",
+                "DELETE FROM snapshots WHERE user_id = ?",
+                "DELETE FROM subscriptions WHERE owner_user_id = ?",
+                "DELETE FROM alerts WHERE owner_user_id = ?",
+                # A private chat's id is the user's id.
+                "DELETE FROM chat_settings WHERE chat_id = ?",
+            ):
+                db.execute(statement, [user_id])
+
+        await self._worker.write(write)
+
+    async def backup(self, destination: Path) -> None:
+        """Write a consistent copy with SQLite's online backup API; replaces `destination`
+        atomically, readable by the owner only."""
+        await self._worker.read(lambda db: _backup(db.conn, destination))
+
+    async def rotate_keys(self) -> int:
+        """Re-encrypt every value not under the first key; returns how many values moved.
+        All or nothing: a value that does not decrypt aborts the rotation unchanged."""
+        return await self._worker.write(lambda db: _rotate(db, self._keys))
+
+    async def integrity_check(self) -> str:
+        def read(db: sqlite_utils.Database) -> str:
+            rows = db.execute("PRAGMA integrity_check").fetchall()
+            return "\n".join(str(row[0]) for row in rows)
+
+        return await self._worker.read(read)
+
+
+def _backup(source: sqlite3.Connection, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists() and destination.resolve() == Path(_main_file(source)).resolve():
+        raise StorageError(f"{destination} is the database itself")
+    partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    partial.touch(mode=0o600)
+    try:
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target)
+            # A standalone copy: one file, no WAL beside it.
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            target.close()
+        with partial.open("rb") as written:
+            os.fsync(written.fileno())
+        partial.replace(destination)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _main_file(connection: sqlite3.Connection) -> str:
+    for _, name, file in connection.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file)
+    return ""
+
+
+def _rotate(db: sqlite_utils.Database, keys: MasterKeys) -> int:
+    moved = 0
+    for table, column in ENCRYPTED_COLUMNS:
+        rows = db.execute(f"SELECT user_id, {column} FROM {table}").fetchall()  # noqa: S608
+        for user_id, stored in rows:
+            try:
+                if stored_key_id(stored) == keys.primary_key_id:
+                    continue
+                plaintext = keys.decrypt(stored, user_id=user_id, field=column)
+            except DecryptionError:
+                raise StorageError(
+                    f"cannot rotate keys: the {column} of user {user_id} does not decrypt; "
+                    "nothing was changed"
+                ) from None
+            db.execute(
+                f"UPDATE {table} SET {column} = ? WHERE user_id = ?",  # noqa: S608
+                [keys.encrypt(plaintext, user_id=user_id, field=column), user_id],
+            )
+            moved += 1
+    check = db.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()[0]
+    if stored_key_id(check) != keys.primary_key_id and key_check_opens(check, keys):
+        db.execute("UPDATE meta SET value = ? WHERE key = 'key_check'", [encrypt_key_check(keys)])
+    return moved

@@ -1,0 +1,75 @@
+"""Balances and profits of an account at a moment, kept to show changes over time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from bot.storage.columns import decimal_text, parse_decimal, parse_time, time_text
+from bot.storage.records import Snapshot
+from bot.storage.worker import SqlWorker
+
+_MONEY_COLUMNS = (
+    "amount",
+    "usd_amount",
+    "btc_amount",
+    "profit",
+    "profit_percentage",
+    "day_profit",
+    "day_profit_percentage",
+)
+
+_INSERT = (
+    "INSERT INTO snapshots (user_id, account_id, taken_at, currency, amount, usd_amount, "
+    "btc_amount, profit, profit_percentage, day_profit, day_profit_percentage) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _snapshot(row: dict[str, Any]) -> Snapshot:
+    money = {column: parse_decimal(row[column]) for column in _MONEY_COLUMNS}
+    return Snapshot(
+        user_id=row["user_id"],
+        account_id=row["account_id"],
+        taken_at=parse_time(row["taken_at"]),
+        currency=row["currency"],
+        **money,
+    )
+
+
+class SnapshotStore:
+    def __init__(self, worker: SqlWorker) -> None:
+        self._worker = worker
+
+    async def add(self, snapshot: Snapshot) -> None:
+        values = [
+            snapshot.user_id,
+            snapshot.account_id,
+            time_text(snapshot.taken_at),
+            snapshot.currency,
+            *(decimal_text(getattr(snapshot, column)) for column in _MONEY_COLUMNS),
+        ]
+        await self._worker.write(lambda db: db.execute(_INSERT, values))
+
+    async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
+        def read(db: sqlite_utils.Database) -> Snapshot | None:
+            rows = db.query(
+                "SELECT * FROM snapshots WHERE user_id = ? AND account_id = ? "
+                "ORDER BY taken_at DESC, id DESC LIMIT 1",
+                [user_id, account_id],
+            )
+            row = next(iter(rows), None)
+            return None if row is None else _snapshot(row)
+
+        return await self._worker.read(read)
+
+    async def count(self, user_id: int | None = None) -> int:
+        def read(db: sqlite_utils.Database) -> int:
+            if user_id is None:
+                cursor = db.execute("SELECT count(*) FROM snapshots")
+            else:
+                cursor = db.execute("SELECT count(*) FROM snapshots WHERE user_id = ?", [user_id])
+            return int(cursor.fetchone()[0])
+
+        return await self._worker.read(read)

@@ -1,0 +1,148 @@
+"""Scheduled account summaries posted to a chat, on an interval or daily at a time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+import sqlite_utils
+
+from bot.storage.columns import now_text, parse_time
+from bot.storage.records import SCHEDULE_KINDS, Subscription
+from bot.storage.worker import SqlWorker
+
+_DAILY_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+
+
+def _subscription(row: dict[str, Any]) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        owner_user_id=row["owner_user_id"],
+        account_selector=row["account_selector"],
+        schedule_kind=row["schedule_kind"],
+        interval_seconds=row["interval_seconds"],
+        daily_time=row["daily_time"],
+        paused=bool(row["paused"]),
+        last_error=row["last_error"],
+        created_at=parse_time(row["created_at"]),
+    )
+
+
+def _select(db: sqlite_utils.Database, where: str, params: list[Any]) -> list[Subscription]:
+    query = f"SELECT * FROM subscriptions WHERE {where} ORDER BY id"  # noqa: S608
+    return [_subscription(row) for row in db.query(query, params)]
+
+
+def _check_schedule(
+    schedule_kind: str, interval_seconds: int | None, daily_time: str | None
+) -> None:
+    if schedule_kind not in SCHEDULE_KINDS:
+        raise ValueError(f"schedule_kind must be one of {SCHEDULE_KINDS}")
+    if schedule_kind == "interval" and (interval_seconds is None or interval_seconds <= 0):
+        raise ValueError("an interval subscription needs interval_seconds > 0")
+    if schedule_kind == "daily" and (daily_time is None or not _DAILY_TIME.fullmatch(daily_time)):
+        raise ValueError("a daily subscription needs daily_time as HH:MM")
+
+
+class SubscriptionStore:
+    def __init__(self, worker: SqlWorker) -> None:
+        self._worker = worker
+
+    async def add(
+        self,
+        chat_id: int,
+        owner_user_id: int,
+        account_selector: str,
+        schedule_kind: str,
+        interval_seconds: int | None,
+        daily_time: str | None,
+    ) -> Subscription:
+        _check_schedule(schedule_kind, interval_seconds, daily_time)
+        now = now_text()
+
+        def write(db: sqlite_utils.Database) -> Subscription:
+            cursor = db.execute(
+                "INSERT INTO subscriptions (chat_id, owner_user_id, account_selector, "
+                "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?)",
+                [
+                    chat_id,
+                    owner_user_id,
+                    account_selector,
+                    schedule_kind,
+                    interval_seconds,
+                    daily_time,
+                    now,
+                ],
+            )
+            return _select(db, "id = ?", [cursor.lastrowid])[0]
+
+        return await self._worker.write(write)
+
+    async def get(self, id: int) -> Subscription | None:
+        found = await self._worker.read(lambda db: _select(db, "id = ?", [id]))
+        return found[0] if found else None
+
+    async def list_for_chat(self, chat_id: int) -> list[Subscription]:
+        return await self._worker.read(lambda db: _select(db, "chat_id = ?", [chat_id]))
+
+    async def list_active(self) -> list[Subscription]:
+        return await self._worker.read(lambda db: _select(db, "paused = 0", []))
+
+    async def delete(self, id: int) -> None:
+        await self._worker.write(
+            lambda db: db.execute("DELETE FROM subscriptions WHERE id = ?", [id])
+        )
+
+    async def set_paused(self, id: int, paused: bool) -> None:
+        await self._worker.write(
+            lambda db: db.execute(
+                "UPDATE subscriptions SET paused = ? WHERE id = ?", [int(paused), id]
+            )
+        )
+
+    async def set_last_error(self, id: int, error: str | None) -> None:
+        await self._worker.write(
+            lambda db: db.execute(
+                "UPDATE subscriptions SET last_error = ? WHERE id = ?", [error, id]
+            )
+        )
+
+    async def pause_chat(self, chat_id: int) -> list[Subscription]:
+        """Pause every active subscription of the chat; returns those it paused."""
+
+        def write(db: sqlite_utils.Database) -> list[Subscription]:
+            active = _select(db, "chat_id = ? AND paused = 0", [chat_id])
+            db.execute("UPDATE subscriptions SET paused = 1 WHERE chat_id = ?", [chat_id])
+            return [replace(subscription, paused=True) for subscription in active]
+
+        return await self._worker.write(write)
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: move its subscriptions, alerts and settings."""
+
+        def write(db: sqlite_utils.Database) -> None:
+            params = [new_chat_id, old_chat_id]
+            db.execute("UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?", params)
+            db.execute("UPDATE alerts SET chat_id = ? WHERE chat_id = ?", params)
+            # Settings already made in the new chat win over the old chat's.
+            db.execute(
+                "INSERT OR IGNORE INTO chat_settings (chat_id, timezone) "
+                "SELECT ?, timezone FROM chat_settings WHERE chat_id = ?",
+                params,
+            )
+            db.execute("DELETE FROM chat_settings WHERE chat_id = ?", [old_chat_id])
+
+        await self._worker.write(write)
+
+    async def delete_for_owner(self, user_id: int) -> list[Subscription]:
+        """Delete every subscription the user owns, in any chat; returns what was deleted."""
+
+        def write(db: sqlite_utils.Database) -> list[Subscription]:
+            owned = _select(db, "owner_user_id = ?", [user_id])
+            db.execute("DELETE FROM subscriptions WHERE owner_user_id = ?", [user_id])
+            return owned
+
+        return await self._worker.write(write)
