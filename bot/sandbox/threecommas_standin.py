@@ -237,6 +237,7 @@ class ThreeCommasStandIn:
         self.rate_limit_per_minute = rate_limit_per_minute
         self.rate_limit_block = 300.0  # seconds a key stays blocked after exceeding the limit
         self.timeout_delay = 30.0  # how long a TIMEOUT fault keeps the client waiting
+        self.load_balances_as_array = False  # answer load_balances with a one-element array
         self.requests: list[RecordedRequest] = []
         self.base_url = ""
         self._keys: dict[str, _Key] = {}
@@ -459,7 +460,7 @@ class ThreeCommasStandIn:
         if action == "load_balances" and method == "POST":
             await self._sleep(self.latency)
             account["updated_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-            return _json_response(account, 201)
+            return _json_response([account] if self.load_balances_as_array else account, 201)
         if action == "account_table_data" and method == "POST":
             return _json_response(_COIN_ROWS, 201)
         if action == "balance_chart_data" and method == "GET":
