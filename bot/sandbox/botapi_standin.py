@@ -268,6 +268,14 @@ class SentMessage:
     edit_date: int | None = None
     _plain: str = ""
 
+    def __post_init__(self) -> None:
+        if self._plain or not self.text:
+            return
+        self._plain = self.text
+        if self.parse_mode and self.parse_mode.lower() == "html":
+            with contextlib.suppress(HtmlParseError):
+                self._plain = parse_telegram_html(self.text).plain
+
     @property
     def plain(self) -> str:
         """The visible text: tags removed and entities unescaped."""
