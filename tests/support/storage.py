@@ -1,0 +1,93 @@
+"""Helpers for the storage tests: keys, distinctive secrets, raw file state, a crash writer."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.storage.encryption import MasterKeys, generate_key_text, load_master_keys
+from bot.storage.records import Snapshot
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CRASH_WRITER = Path(__file__).with_name("storage_writer.py")
+
+
+def keys_from(*key_texts: str) -> MasterKeys:
+    return load_master_keys(",".join(key_texts), None)
+
+
+def new_keys() -> tuple[str, MasterKeys]:
+    text = generate_key_text()
+    return text, keys_from(text)
+
+
+def distinctive_api_key() -> str:
+    return "apikey" + secrets.token_hex(24)
+
+
+def distinctive_secret() -> str:
+    return "secret" + secrets.token_hex(40)
+
+
+def rsa_private_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def encodings_of(value: str) -> list[bytes]:
+    """The forms a leaked value could take in a file: raw, hex, base64 at any alignment."""
+    raw = value.encode()
+    forms = [raw, raw.hex().encode(), raw.hex().upper().encode()]
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            # Drop the last 4 characters: they depend on what follows in a longer stream.
+            forms.append(encode(raw[shift:])[:-4])
+    return forms
+
+
+def database_files(path: Path) -> list[Path]:
+    return [path, Path(f"{path}-wal")]
+
+
+def file_state(path: Path) -> dict[str, tuple[bytes, int] | None]:
+    """Bytes and mtime of the database and its WAL (None where a file is absent)."""
+    state: dict[str, tuple[bytes, int] | None] = {}
+    for file in database_files(path):
+        state[file.name] = (file.read_bytes(), file.stat().st_mtime_ns) if file.exists() else None
+    return state
+
+
+def raw_bytes(path: Path) -> bytes:
+    return b"".join(file.read_bytes() for file in database_files(path) if file.exists())
+
+
+def snapshot_for(user_id: int, account_id: int, amount: Decimal | None) -> Snapshot:
+    return Snapshot(
+        user_id=user_id,
+        account_id=account_id,
+        taken_at=datetime.now(UTC),
+        currency="USD",
+        amount=amount,
+        usd_amount=amount,
+        btc_amount=None,
+        profit=None,
+        profit_percentage=None,
+        day_profit=None,
+        day_profit_percentage=None,
+    )
+
+
+def crash_writer_env(key_text: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "BOT_ENCRYPTION_KEY": key_text}
