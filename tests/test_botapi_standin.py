@@ -157,7 +157,7 @@ async def test_edit_with_identical_content_is_not_modified(
     app: Application,  # type: ignore[type-arg]
 ) -> None:
     sent = await app.bot.send_message(1001, "same")
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match="Message is not modified"):
         await app.bot.edit_message_text("same", chat_id=1001, message_id=sent.message_id)
     await app.bot.edit_message_text("other", chat_id=1001, message_id=sent.message_id)
     assert standin.messages(1001)[0].edits == ["same"]
@@ -238,6 +238,7 @@ def test_html_parser_matches_telegram_rules() -> None:
     assert html_to_text("broken <x> &amp;") == "broken  &"
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_flood_limit_answers_retry_after() -> None:
     limited = BotApiStandIn(per_chat_per_second=1)
     await limited.start()
@@ -254,6 +255,7 @@ async def test_flood_limit_answers_retry_after() -> None:
         await limited.stop()
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_group_limit_per_minute() -> None:
     limited = BotApiStandIn(group_messages_per_minute=2, messages_per_second=100)
     await limited.start()
@@ -337,6 +339,26 @@ async def test_admins_commands_and_unknown_method(
 
     with pytest.raises(Exception, match="not found"):
         await app.bot.do_api_request("noSuchMethod")
+
+
+async def test_privacy_mode_hides_plain_group_chatter() -> None:
+    server = BotApiStandIn(privacy_mode=True)
+    await server.start()
+    bot_app = await running_app(server)
+    try:
+        server.send_text("just chatting", chat_id=-8, chat_type="group")
+        server.send_text("/echo@other_bot x", chat_id=-8, chat_type="group")
+        assert server.pending_updates() == 0
+        server.send_text("hey @threecommas_test_bot", chat_id=-8, chat_type="group")
+        reply = await server.next_message(-8)
+        assert reply.text == "got hey @threecommas_test_bot"
+        server.send_text("thanks", chat_id=-8, chat_type="group", reply_to=reply)
+        await server.wait_for_text(-8, "got thanks")
+        server.send_text("private is always delivered")
+        await server.wait_for_text(1001, "got private")
+    finally:
+        await shutdown(bot_app)
+        await server.stop()
 
 
 async def test_wrong_token_is_unauthorized(standin: BotApiStandIn) -> None:

@@ -359,8 +359,11 @@ class BotApiStandIn:
         messages_per_second: float | None = None,
         group_messages_per_minute: int | None = None,
         per_chat_per_second: float | None = None,
+        privacy_mode: bool = False,
     ) -> None:
         self.token = token
+        # Telegram's default for bots; off here so group tests see every message
+        self.privacy_mode = privacy_mode
         self.username = username
         self.bot_id = bot_id
         self.root_url = ""
@@ -494,8 +497,19 @@ class BotApiStandIn:
             ]
         if reply_to is not None:
             message["reply_to_message"] = self._message_json(reply_to)
-        self._queue_update({"message": message})
+        if self._bot_receives(chat["type"], text, reply_to):
+            self._queue_update({"message": message})
         return int(message["message_id"])
+
+    def _bot_receives(self, chat_type: str, text: str, reply_to: SentMessage | None) -> bool:
+        """Privacy mode: in groups only commands for this bot, replies to it and mentions."""
+        if not self.privacy_mode or chat_type not in GROUP_TYPES or reply_to is not None:
+            return True
+        mention = f"@{self.username}".lower()
+        command = re.match(r"/[A-Za-z0-9_]+(@\w+)?", text)
+        if command:
+            return command.group(1) is None or command.group(1).lower() == mention
+        return mention in text.lower()
 
     def press_button(
         self,
@@ -727,7 +741,7 @@ class BotApiStandIn:
         return {
             **self.bot_user,
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
