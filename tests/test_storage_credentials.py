@@ -18,6 +18,8 @@ from tests.support.storage import (
     new_keys,
     raw_bytes,
     rsa_private_key_pem,
+    run_sql,
+    wal_size,
 )
 
 
@@ -36,12 +38,6 @@ async def database(path: Path, keys: MasterKeys) -> AsyncIterator[Database]:
     database = await Database.open(path, keys)
     yield database
     await database.close()
-
-
-def tamper(path: Path, sql: str) -> None:
-    with sqlite3.connect(path) as connection:
-        connection.execute(sql)
-    connection.close()
 
 
 async def test_saved_credentials_load_back(database: Database) -> None:
@@ -125,7 +121,7 @@ async def test_no_key_or_secret_appears_in_the_database_files(path: Path, keys: 
             for form in encodings_of(value):
                 assert form not in content
 
-    assert Path(f"{path}-wal").stat().st_size > 0
+    assert wal_size(path) > 0
     assert_no_leak()
     await database.close()
     assert_no_leak()
@@ -164,7 +160,7 @@ async def test_key_and_secret_swapped_between_columns_fail_for_that_user_only(
     await database.credentials.save(1, "key1", "secret1", "hmac")
     await database.credentials.save(2, "key2", "secret2", "hmac")
     await database.close()
-    tamper(path, "UPDATE credentials SET api_key = secret, secret = api_key WHERE user_id = 1")
+    run_sql(path, "UPDATE credentials SET api_key = secret, secret = api_key WHERE user_id = 1")
     database = await Database.open(path, keys)
     with pytest.raises(CredentialsUnreadable):
         await database.credentials.load(1)
@@ -176,9 +172,10 @@ async def test_key_and_secret_swapped_between_columns_fail_for_that_user_only(
 @pytest.mark.parametrize(
     "corruption",
     [
-        "secret = substr(secret, 1, length(secret) - 2) || 'AA'",
-        "secret = 'plaintext-secret'",
-        "api_key = 'v1:' || substr(api_key, 4, 8) || ':'",
+        "UPDATE credentials SET secret = substr(secret, 1, length(secret) - 2) || 'AA' "
+        "WHERE user_id = 1",
+        "UPDATE credentials SET secret = 'plaintext-secret' WHERE user_id = 1",
+        "UPDATE credentials SET api_key = 'v1:' || substr(api_key, 4, 8) || ':' WHERE user_id = 1",
     ],
 )
 async def test_tampered_value_is_unreadable_and_never_used_as_plaintext(
@@ -188,7 +185,7 @@ async def test_tampered_value_is_unreadable_and_never_used_as_plaintext(
     await database.credentials.save(1, "key1", "secret1", "hmac")
     await database.credentials.save(2, "key2", "secret2", "hmac")
     await database.close()
-    tamper(path, f"UPDATE credentials SET {corruption} WHERE user_id = 1")
+    run_sql(path, corruption)
     database = await Database.open(path, keys)
     with pytest.raises(CredentialsUnreadable):
         await database.credentials.load(1)

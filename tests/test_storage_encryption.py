@@ -92,7 +92,7 @@ def test_too_permissive_key_file_is_refused(tmp_path: Path, mode: int) -> None:
 
 
 def test_missing_key_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(MasterKeyError, match="^BOT_ENCRYPTION_KEY_FILE: cannot read"):
+    with pytest.raises(MasterKeyError, match=r"^BOT_ENCRYPTION_KEY_FILE: cannot read"):
         load_master_keys(None, tmp_path / "absent")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from bot.storage import maintenance
 from bot.storage.database import Database
 from bot.storage.encryption import MasterKeyError, generate_key_text
 from bot.storage.errors import StorageError, StorageStartupError
-from tests.support.storage import CRASH_WRITER, crash_writer_env, file_state, keys_from
+from tests.support.storage import file_state, keys_from, run_sql, write_then_die
 
 USERS = (1, 2**33, 3)
 
@@ -62,13 +60,7 @@ async def test_wrong_key_is_refused_while_another_connection_holds_the_wal(
 async def test_wrong_key_after_a_crash_leaves_the_unfinished_wal_alone(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     key = generate_key_text()
-    subprocess.run(
-        [sys.executable, str(CRASH_WRITER), str(path), "1", "3"],
-        env=crash_writer_env(key),
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
+    write_then_die(path, key, writes=3)
     before = file_state(path)
     assert before["bot.sqlite3-wal"] is not None
     with pytest.raises(StorageStartupError):
@@ -174,10 +166,7 @@ async def test_database_from_a_newer_bot_is_refused(tmp_path: Path) -> None:
 
 async def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite3"
-    subprocess.run(
-        [sys.executable, "-c", f"import sqlite3; sqlite3.connect({str(path)!r}).execute('CREATE TABLE t (x)')"],
-        check=True,
-    )
+    run_sql(path, "CREATE TABLE t (x)")
     with pytest.raises(StorageStartupError, match="not a database of this bot"):
         await Database.open(path, keys_from(generate_key_text()))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from dataclasses import dataclass
+import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -91,3 +93,27 @@ def snapshot_for(user_id: int, account_id: int, amount: Decimal | None) -> Snaps
 
 def crash_writer_env(key_text: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "BOT_ENCRYPTION_KEY": key_text}
+
+
+def write_then_die(path: Path, key_text: str, writes: int) -> None:
+    """Run the crash writer for `writes` users; it exits without closing the database."""
+    subprocess.run(
+        [sys.executable, str(CRASH_WRITER), str(path), "1", str(writes)],
+        env=crash_writer_env(key_text),
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+
+
+def wal_size(path: Path) -> int:
+    return Path(f"{path}-wal").stat().st_size
+
+
+def run_sql(path: Path, *statements: str) -> None:
+    """Change the file behind the bot's back, as an attacker or a bug would."""
+    connection = sqlite3.connect(path)
+    with connection:
+        for statement in statements:
+            connection.execute(statement)
+    connection.close()
