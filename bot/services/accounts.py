@@ -1,0 +1,163 @@
+"""Connecting a 3Commas key and refreshing accounts with it, for one user at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.services.cooldown import Cooldown
+from bot.services.errors import ConnectAgain, InvalidKeyFormat, NotConnected
+from bot.services.resolve import Resolution, resolve_account
+from bot.services.summary import AccountSummary, summarize
+from bot.storage.database import Database
+from bot.storage.errors import CredentialsUnreadable
+from bot.storage.records import KnownAccount, Snapshot
+from bot.threecommas.client import ThreeCommasClient
+from bot.threecommas.credentials import Credentials
+from bot.threecommas.errors import ThreeCommasError
+from bot.threecommas.models import Account
+from bot.threecommas.signing import InvalidSecret, sign
+
+logger = logging.getLogger(__name__)
+
+RefreshListener = Callable[[int, AccountSummary], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """One account of `/refresh all`: a summary, or the error that stopped it."""
+
+    account: KnownAccount
+    summary: AccountSummary | None = None
+    error: ThreeCommasError | None = None
+
+
+def _known(account: Account, refreshed_at: datetime | None = None) -> KnownAccount:
+    return KnownAccount(
+        account_id=account.id,
+        name=account.name or str(account.id),
+        exchange=account.exchange,
+        refreshed_at=refreshed_at,
+    )
+
+
+def _snapshot(user_id: int, summary: AccountSummary, taken_at: datetime) -> Snapshot:
+    return Snapshot(
+        user_id=user_id,
+        account_id=summary.account_id,
+        taken_at=taken_at,
+        currency=summary.currency,
+        amount=summary.balance,
+        usd_amount=summary.balance_usd,
+        btc_amount=summary.balance_btc,
+        profit=summary.profit,
+        profit_percentage=summary.profit_percentage,
+        day_profit=summary.day_profit,
+        day_profit_percentage=summary.day_profit_percentage,
+    )
+
+
+class AccountService:
+    def __init__(self, db: Database, client: ThreeCommasClient, cooldown: Cooldown) -> None:
+        self._db = db
+        self._client = client
+        self._cooldown = cooldown
+        self._listeners: list[RefreshListener] = []
+
+    def add_refresh_listener(self, listener: RefreshListener) -> None:
+        """Called after every successful refresh (alerts use it)."""
+        self._listeners.append(listener)
+
+    async def credentials(self, user_id: int) -> Credentials:
+        try:
+            stored = await self._db.credentials.load(user_id)
+        except CredentialsUnreadable:
+            raise ConnectAgain from None
+        if stored is None:
+            raise NotConnected
+        return Credentials(stored.api_key, stored.secret)
+
+    async def is_connected(self, user_id: int) -> bool:
+        try:
+            await self.credentials(user_id)
+        except (NotConnected, ConnectAgain):
+            return False
+        return True
+
+    async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
+        """Check the keys with a signed account list, then store them; returns the accounts."""
+        credentials = Credentials(api_key.strip(), secret.strip())
+        if not credentials.api_key or not credentials.secret:
+            raise InvalidKeyFormat
+        try:
+            sign("/public/api/ver1/accounts", credentials.secret)
+        except InvalidSecret:
+            raise InvalidKeyFormat from None
+        accounts = await self._client.list_accounts(credentials)
+        known = [_known(account) for account in accounts]
+        await self._db.credentials.save(
+            user_id, credentials.api_key, credentials.secret, credentials.key_type.value
+        )
+        await self._db.credentials.mark_validated(user_id)
+        await self._db.accounts.replace(user_id, known)
+        logger.info("user %s connected a %s key", user_id, credentials.key_type.value)
+        return known
+
+    async def accounts(self, user_id: int, *, reload: bool = False) -> list[KnownAccount]:
+        """The accounts this user's key sees; asks 3Commas when none are known or on `reload`."""
+        credentials = await self.credentials(user_id)
+        known = [] if reload else await self._db.accounts.list(user_id)
+        if known:
+            return known
+        accounts = await self._client.list_accounts(credentials)
+        known = [_known(account) for account in accounts]
+        await self._db.accounts.replace(user_id, known)
+        return await self._db.accounts.list(user_id)
+
+    async def resolve(self, user_id: int, query: str) -> Resolution:
+        resolution = resolve_account(await self.accounts(user_id), query)
+        if resolution.match is None and not resolution.candidates:
+            resolution = resolve_account(await self.accounts(user_id, reload=True), query)
+        return resolution
+
+    def claim_refresh(self, user_id: int, target: int | str) -> None:
+        """Start the user's cooldown for an account id (or "all"), or raise CooldownActive."""
+        self._cooldown.start((user_id, target))
+
+    async def refresh(self, user_id: int, account_id: int) -> AccountSummary:
+        """Load fresh balances from the exchange, keep a snapshot, tell the listeners."""
+        credentials = await self.credentials(user_id)
+        account = await self._client.load_balances(credentials, account_id)
+        summary = summarize(account)
+        now = datetime.now(UTC)
+        await self._db.accounts.upsert(user_id, _known(account, refreshed_at=now))
+        await self._db.snapshots.add(_snapshot(user_id, summary, now))
+        for listener in self._listeners:
+            try:
+                await listener(user_id, summary)
+            except Exception:
+                logger.exception("a refresh listener failed")
+        return summary
+
+    async def refresh_all(self, user_id: int) -> list[RefreshResult]:
+        """Every account of the user, concurrently; one failing account does not stop the rest."""
+        return await self.refresh_many(user_id, await self.accounts(user_id))
+
+    async def refresh_many(
+        self, user_id: int, accounts: Sequence[KnownAccount]
+    ) -> list[RefreshResult]:
+        return list(await asyncio.gather(*(self._refresh_one(user_id, a) for a in accounts)))
+
+    async def _refresh_one(self, user_id: int, account: KnownAccount) -> RefreshResult:
+        try:
+            summary = await self.refresh(user_id, account.account_id)
+        except ThreeCommasError as error:
+            return RefreshResult(account=account, error=error)
+        return RefreshResult(account=account, summary=summary)
+
+    async def disconnect(self, user_id: int) -> None:
+        await self._db.forget_user(user_id)
+        logger.info("user %s disconnected; their rows are deleted", user_id)

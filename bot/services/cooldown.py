@@ -1,0 +1,32 @@
+"""A short per-user pause between refreshes of the same account."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable
+
+from bot.services.errors import CooldownActive
+
+
+class Cooldown:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._last: dict[Hashable, float] = {}
+
+    def start(self, key: Hashable) -> None:
+        """Record a refresh for `key`, or raise CooldownActive with the seconds left."""
+        if self._seconds <= 0:
+            return
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._seconds:
+            raise CooldownActive(self._seconds - (now - last))
+        if len(self._last) > 10_000:
+            self._forget_expired(now)
+        self._last[key] = now
+
+    def _forget_expired(self, now: float) -> None:
+        expired = [key for key, last in self._last.items() if now - last >= self._seconds]
+        for key in expired:
+            del self._last[key]

@@ -1,0 +1,31 @@
+"""What can go wrong in the bot's own logic (3Commas errors come from bot.threecommas.errors)."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A failure the user is told about in one sentence."""
+
+
+class NotConnected(ServiceError):
+    """The user has not connected a 3Commas key yet."""
+
+
+class ConnectAgain(ServiceError):
+    """The stored keys of this user cannot be read any more; they must connect again."""
+
+
+class InvalidKeyFormat(ServiceError):
+    """The pasted secret is neither an HMAC secret nor a readable RSA private key."""
+
+
+class CooldownActive(ServiceError):
+    """The same account was refreshed moments ago."""
+
+    def __init__(self, seconds_left: float) -> None:
+        super().__init__(f"cooldown active for {seconds_left:.1f} s")
+        self.seconds_left = seconds_left
+
+
+class NoAccounts(ServiceError):
+    """The key sees no exchange accounts at all."""

@@ -1,0 +1,45 @@
+"""The typed context every handler receives: `context.bot_data.services` and friends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+from bot.services.runtime import Services
+from bot.telegram.callback_data import CallbackSigner
+
+
+@dataclass
+class ConnectSession:
+    """A /connect in progress: waiting for the API key, then for the secret."""
+
+    api_key: str | None = None
+
+
+@dataclass
+class BotData:
+    _services: Services | None = None
+    _signer: CallbackSigner | None = None
+    connecting: dict[int, ConnectSession] = field(default_factory=dict)
+
+    def attach(self, services: Services, signer: CallbackSigner) -> None:
+        self._services, self._signer = services, signer
+
+    @property
+    def services(self) -> Services:
+        assert self._services is not None, "services are attached in build_application"
+        return self._services
+
+    @property
+    def signer(self) -> CallbackSigner:
+        assert self._signer is not None, "the signer is attached in build_application"
+        return self._signer
+
+
+Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
+BotApplication = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+CONTEXT_TYPES: ContextTypes[Context, dict[Any, Any], dict[Any, Any], BotData] = ContextTypes(
+    context=CallbackContext, bot_data=BotData
+)

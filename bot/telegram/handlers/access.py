@@ -1,0 +1,45 @@
+"""Who may use the bot (ALLOWED_USER_IDS), and the handler of last resort for errors."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from bot.telegram.context import Context
+from bot.telegram.replies import send_html
+
+logger = logging.getLogger(__name__)
+
+
+async def only_allowed_users(update: Update, context: Context) -> None:
+    allowed = context.bot_data.services.settings.allowed_user_ids
+    user = update.effective_user
+    if not allowed or (user is not None and user.id in allowed):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer("This bot is private.", show_alert=True)
+    elif update.effective_chat is not None and update.effective_chat.type == "private":
+        await send_html(context, update.effective_chat.id, "This bot is private.")
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the unexpected, tell the user something went wrong, keep serving everyone else."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        logger.info("a chat blocked the bot or removed it: %s", error.message)
+        return
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("update %s failed", update_id, exc_info=error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await send_html(
+                context,
+                update.effective_chat.id,
+                "Something went wrong on our side. Please try again in a minute.",
+            )
+        except TelegramError:
+            logger.warning("could not tell chat %s about the error", update.effective_chat.id)

@@ -1,0 +1,47 @@
+"""/accounts and /disconnect."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.services.errors import ServiceError
+from bot.telegram.context import Context
+from bot.telegram.handlers.common import asker, reply_error
+from bot.telegram.keyboards import account_buttons
+from bot.telegram.render import render_account_list
+from bot.telegram.replies import send_html
+from bot.threecommas.errors import ThreeCommasError
+
+
+async def accounts_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    try:
+        accounts = await context.bot_data.services.accounts.accounts(who.user_id, reload=True)
+    except (ServiceError, ThreeCommasError) as error:
+        await reply_error(context, who, error)
+        return
+    markup = account_buttons(context.bot_data.signer, who.user_id, accounts) if accounts else None
+    await send_html(
+        context,
+        who.chat_id,
+        render_account_list(accounts),
+        reply_markup=markup,
+        reply_to=who.message.message_id,
+    )
+
+
+async def disconnect_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    await context.bot_data.services.accounts.disconnect(who.user_id)
+    context.bot_data.connecting.pop(who.user_id, None)
+    await send_html(
+        context,
+        who.chat_id,
+        "🗑 Done: I forgot your 3Commas keys and everything stored for you. "
+        "You may also delete the key in 3Commas. Send /connect to start again.",
+        reply_to=who.message.message_id,
+    )

@@ -1,0 +1,56 @@
+"""Small pieces every handler uses: who is asking, where, and how to answer an error."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+
+from bot.telegram.context import Context
+from bot.telegram.html import escape
+from bot.telegram.replies import send_html
+from bot.telegram.texts import error_sentence
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """The sender of a command and the chat it came from."""
+
+    user_id: int
+    chat_id: int
+    is_private: bool
+    message: Message
+
+
+def asker(update: Update) -> Asker | None:
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return None
+    return Asker(user.id, chat.id, chat.type == ChatType.PRIVATE, message)
+
+
+def argument_text(message: Message) -> str:
+    """What follows the command, with its line breaks kept (a pasted PEM needs them)."""
+    text = message.text or ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) == 2 and parts[0].startswith("/") else ""
+
+
+async def reply_error(context: Context, who: Asker, error: Exception) -> None:
+    await send_html(
+        context, who.chat_id, f"❌ {escape(error_sentence(error))}", reply_to=who.message.message_id
+    )
+
+
+async def delete_quietly(message: Message) -> bool:
+    """Delete a message that carried key material; False when Telegram would not."""
+    try:
+        return await message.delete()
+    except TelegramError as error:
+        logger.info("could not delete a message in chat %s: %s", message.chat_id, error.message)
+        return False

@@ -1,0 +1,164 @@
+"""/refresh <account|all> and the Refresh buttons: a progress message edited into the summary."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.services.errors import NoAccounts, ServiceError
+from bot.storage.records import KnownAccount
+from bot.telegram.callback_data import TamperedCallback
+from bot.telegram.context import Context
+from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
+from bot.telegram.keyboards import (
+    REFRESH,
+    REFRESH_ALL,
+    account_buttons,
+    refresh_all_button,
+    refresh_button,
+)
+from bot.telegram.render import (
+    render_account_summary,
+    render_error,
+    render_no_match,
+    render_progress,
+    render_refresh_all,
+)
+from bot.telegram.replies import edit_html, send_html
+from bot.telegram.texts import error_sentence
+from bot.threecommas.errors import ThreeCommasError
+
+logger = logging.getLogger(__name__)
+
+FAILURES = (ServiceError, ThreeCommasError)
+
+
+async def _refresh_account(
+    context: Context, chat_id: int, message_id: int, owner_id: int, account: KnownAccount
+) -> None:
+    """Edit the message `message_id` into the account's fresh summary (or its error)."""
+    services = context.bot_data.services
+    try:
+        summary = await services.accounts.refresh(owner_id, account.account_id)
+    except FAILURES as error:
+        text = render_error(account.name, error)
+    else:
+        text = render_account_summary(summary)
+    markup = refresh_button(context.bot_data.signer, owner_id, account.account_id)
+    await edit_html(context, chat_id, message_id, text, reply_markup=markup)
+
+
+async def _refresh_all(context: Context, chat_id: int, message_id: int, owner_id: int) -> None:
+    try:
+        results = await context.bot_data.services.accounts.refresh_all(owner_id)
+    except FAILURES as error:
+        text = f"❌ {error_sentence(error)}"
+    else:
+        text = render_refresh_all(results)
+    markup = refresh_all_button(context.bot_data.signer, owner_id)
+    await edit_html(context, chat_id, message_id, text, reply_markup=markup)
+
+
+async def _start(context: Context, who: Asker, name: str | None, target: int | str) -> int | None:
+    """Claim the cooldown and post the progress message; None when the user must wait."""
+    try:
+        context.bot_data.services.accounts.claim_refresh(who.user_id, target)
+    except ServiceError as error:
+        await reply_error(context, who, error)
+        return None
+    progress = await send_html(
+        context, who.chat_id, render_progress(name), reply_to=who.message.message_id
+    )
+    return progress.message_id
+
+
+async def _choose(context: Context, who: Asker, text: str, accounts: list[KnownAccount]) -> None:
+    markup = account_buttons(context.bot_data.signer, who.user_id, accounts)
+    await send_html(
+        context, who.chat_id, text, reply_markup=markup, reply_to=who.message.message_id
+    )
+
+
+async def refresh_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    query = " ".join(argument_text(who.message).split())
+    accounts = context.bot_data.services.accounts
+    try:
+        if query.casefold() == "all":
+            message_id = await _start(context, who, "all accounts", "all")
+            if message_id is not None:
+                await _refresh_all(context, who.chat_id, message_id, who.user_id)
+            return
+        if not query:
+            known = await accounts.accounts(who.user_id)
+            if not known:
+                raise NoAccounts
+            if len(known) > 1:
+                await _choose(context, who, "Which account?", known)
+                return
+            target = known[0]
+        else:
+            resolution = await accounts.resolve(who.user_id, query)
+            if resolution.candidates:
+                await _choose(
+                    context, who, "Several accounts match. Which one?", resolution.candidates
+                )
+                return
+            if resolution.match is None:
+                known = await accounts.accounts(who.user_id)
+                await send_html(context, who.chat_id, render_no_match(query, known))
+                return
+            target = resolution.match
+    except FAILURES as error:
+        await reply_error(context, who, error)
+        return
+    message_id = await _start(context, who, target.name, target.account_id)
+    if message_id is not None:
+        await _refresh_account(context, who.chat_id, message_id, who.user_id, target)
+
+
+async def refresh_button_pressed(update: Update, context: Context) -> None:
+    """A Refresh button: only its owner may press it; the message is refreshed in place."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        action, args = context.bot_data.signer.unpack(query.data)
+        owner_id = int(args[0])
+    except (TamperedCallback, ValueError, IndexError):
+        await query.answer("This button is not valid. Send /refresh instead.", show_alert=True)
+        return
+    if query.from_user.id != owner_id:
+        await query.answer(
+            "This button belongs to someone else. Use /refresh with your own keys.",
+            show_alert=True,
+        )
+        return
+    target: int | str = int(args[1]) if action == REFRESH and len(args) > 1 else "all"
+    accounts = context.bot_data.services.accounts
+    try:
+        accounts.claim_refresh(owner_id, target)
+    except ServiceError as error:
+        await query.answer(error_sentence(error))
+        return
+    await query.answer("Refreshing…")
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if action == REFRESH_ALL or target == "all":
+        await edit_html(context, chat_id, message_id, render_progress("all accounts"))
+        await _refresh_all(context, chat_id, message_id, owner_id)
+        return
+    assert isinstance(target, int)
+    known = {a.account_id: a for a in await _known_or_empty(context, owner_id)}
+    account = known.get(target) or KnownAccount(target, str(target), None, None)
+    await edit_html(context, chat_id, message_id, render_progress(account.name))
+    await _refresh_account(context, chat_id, message_id, owner_id, account)
+
+
+async def _known_or_empty(context: Context, user_id: int) -> list[KnownAccount]:
+    try:
+        return await context.bot_data.services.accounts.accounts(user_id)
+    except FAILURES:
+        return []

@@ -1,0 +1,45 @@
+"""Inline keyboards. Button data is namespaced `action:...` and signed (see callback_data)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.storage.records import KnownAccount
+from bot.telegram.callback_data import CallbackSigner
+from bot.telegram.html import clean_name
+
+REFRESH = "rf"
+REFRESH_ALL = "ra"
+MAX_ACCOUNT_BUTTONS = 50
+
+
+def refresh_button(signer: CallbackSigner, owner_id: int, account_id: int) -> InlineKeyboardMarkup:
+    data = signer.pack(REFRESH, owner_id, account_id)
+    return InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Refresh", callback_data=data)]])
+
+
+def refresh_all_button(signer: CallbackSigner, owner_id: int) -> InlineKeyboardMarkup:
+    data = signer.pack(REFRESH_ALL, owner_id)
+    return InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Refresh all", callback_data=data)]])
+
+
+def account_buttons(
+    signer: CallbackSigner, owner_id: int, accounts: Sequence[KnownAccount]
+) -> InlineKeyboardMarkup:
+    """One refresh button per account (the first 50), then one for all of them."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"🔄 {clean_name(account.name, limit=40)}",
+                callback_data=signer.pack(REFRESH, owner_id, account.account_id),
+            )
+        ]
+        for account in accounts[:MAX_ACCOUNT_BUTTONS]
+    ]
+    if len(accounts) > 1:
+        rows.append(
+            [InlineKeyboardButton("🔄 All", callback_data=signer.pack(REFRESH_ALL, owner_id))]
+        )
+    return InlineKeyboardMarkup(rows)

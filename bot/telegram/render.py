@@ -1,0 +1,116 @@
+"""Summaries and lists as Telegram HTML. Every value from 3Commas or a user is escaped here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from bot.services.accounts import RefreshResult
+from bot.services.summary import AccountSummary
+from bot.storage.records import KnownAccount
+from bot.telegram.html import clean_name, escape
+from bot.telegram.numbers import format_btc, format_money, format_percentage, trend_arrow
+from bot.telegram.texts import error_sentence
+
+KEY_STATES = {
+    "expired": "⚠️ The exchange API keys in 3Commas have expired: renew them in 3Commas.",
+    "expire_soon": "⚠️ The exchange API keys in 3Commas expire soon: renew them in 3Commas.",
+}
+
+
+def account_title(name: str | None, exchange: str | None) -> str:
+    title = f"<b>{escape(clean_name(name))}</b>"
+    return f"{title} · {escape(clean_name(exchange))}" if exchange else title
+
+
+def _change(label: str, amount: Decimal | None, percentage: Decimal | None, currency: str) -> str:
+    if amount is None and percentage is None:
+        return f"{label}: n/a"
+    parts = [trend_arrow(amount if amount is not None else percentage)]
+    if amount is not None:
+        parts.append(escape(format_money(amount, currency, signed=True)))
+    if percentage is not None:
+        shown = format_percentage(percentage)
+        parts.append(f"({shown})" if amount is not None else shown)
+    return f"{label}: " + " ".join(parts)
+
+
+def _updated(moment: datetime | None) -> str:
+    if moment is None:
+        return "Updated just now"
+    return f"Updated {moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def render_account_summary(summary: AccountSummary) -> str:
+    lines = [account_title(summary.name, summary.exchange)]
+    balance = "n/a" if summary.balance is None else format_money(summary.balance, summary.currency)
+    if summary.balance_btc is not None and summary.currency != "BTC":
+        balance += f" · {format_btc(summary.balance_btc)}"
+    lines.append(f"Balance: <b>{escape(balance)}</b>")
+    lines.append(_change("Profit", summary.profit, summary.profit_percentage, summary.currency))
+    lines.append(
+        _change("Today", summary.day_profit, summary.day_profit_percentage, summary.currency)
+    )
+    if summary.api_keys_state and summary.api_keys_state != "ok":
+        lines.append(
+            escape(
+                KEY_STATES.get(
+                    summary.api_keys_state,
+                    f"⚠️ Exchange API keys in 3Commas: {clean_name(summary.api_keys_state)}",
+                )
+            )
+        )
+    lines.append(f"<i>{_updated(summary.updated_at)}</i>")
+    return "\n".join(lines)
+
+
+def render_progress(name: str | None) -> str:
+    return f"⏳ Refreshing <b>{escape(clean_name(name))}</b>…"
+
+
+def render_error(name: str | None, error: Exception) -> str:
+    return f"{account_title(name, None)}\n❌ {escape(error_sentence(error))}"
+
+
+def render_refresh_all(results: Sequence[RefreshResult]) -> str:
+    """Every account's summary, then the total in USD and BTC of those that answered."""
+    blocks: list[str] = []
+    total_usd = Decimal(0)
+    total_btc = Decimal(0)
+    answered = 0
+    for result in results:
+        if result.summary is None:
+            blocks.append(render_error(result.account.name, result.error or Exception()))
+            continue
+        blocks.append(render_account_summary(result.summary))
+        answered += 1
+        total_usd += result.summary.balance_usd or 0
+        total_btc += result.summary.balance_btc or 0
+    if not results:
+        return "You have no exchange accounts in 3Commas."
+    total = f"<b>Total</b> ({answered} of {len(results)} accounts): "
+    total += f"<b>{escape(format_money(total_usd, 'USD'))}</b> · {escape(format_btc(total_btc))}"
+    return "\n\n".join([*blocks, total])
+
+
+def render_account_list(accounts: Sequence[KnownAccount]) -> str:
+    if not accounts:
+        return "Your 3Commas key sees no exchange accounts. Connect an exchange in 3Commas first."
+    lines = ["<b>Your accounts</b>"]
+    lines += [
+        f"• {account_title(account.name, account.exchange)} · id <code>{account.account_id}</code>"
+        for account in accounts
+    ]
+    lines.append("\nTap one to refresh it, or send /refresh &lt;name or id&gt;.")
+    return "\n".join(lines)
+
+
+def render_connected(accounts: Sequence[KnownAccount]) -> str:
+    found = f"{len(accounts)} account" + ("" if len(accounts) == 1 else "s")
+    return f"✅ Connected. Your key sees {found}.\n\n" + render_account_list(accounts)
+
+
+def render_no_match(query: str, accounts: Sequence[KnownAccount]) -> str:
+    shown = escape(clean_name(query, fallback=""))
+    return f"No account matches “{shown}”.\n\n" + render_account_list(accounts)

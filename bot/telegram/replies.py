@@ -1,0 +1,101 @@
+"""Sending and editing HTML safely: split at Telegram's limit, plain text if HTML is refused."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.telegram.context import Context
+from bot.telegram.html import html_to_plain, split_message
+
+logger = logging.getLogger(__name__)
+
+
+def _is_parse_error(error: BadRequest) -> bool:
+    return "can't parse entities" in error.message.lower()
+
+
+def _not_modified(error: BadRequest) -> bool:
+    return "message is not modified" in error.message.lower()
+
+
+async def _send_chunk(
+    context: Context,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    reply_to: int | None,
+) -> Message:
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    try:
+        return await context.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, reply_parameters=reply
+        )
+    except BadRequest as error:
+        if not _is_parse_error(error):
+            raise
+        logger.warning("Telegram refused our HTML; sending plain text instead")
+        return await context.bot.send_message(
+            chat_id, html_to_plain(text), reply_markup=markup, reply_parameters=reply
+        )
+
+
+async def send_html(
+    context: Context,
+    chat_id: int,
+    text: str,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+) -> Message:
+    """Send `text`, split on line boundaries; the keyboard goes on the last part."""
+    chunks = split_message(text)
+    message: Message | None = None
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        message = await _send_chunk(
+            context,
+            chat_id,
+            chunk,
+            reply_markup if last else None,
+            reply_to if index == 0 else None,
+        )
+    assert message is not None
+    return message
+
+
+async def _edit_chunk(
+    context: Context, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except BadRequest as error:
+        if _not_modified(error):
+            return
+        if not _is_parse_error(error):
+            raise
+        logger.warning("Telegram refused our HTML; editing to plain text instead")
+        await context.bot.edit_message_text(
+            html_to_plain(text), chat_id, message_id, reply_markup=markup
+        )
+
+
+async def edit_html(
+    context: Context,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Edit a message into `text`; parts beyond the first go out as new messages."""
+    first, *rest = split_message(text)
+    await _edit_chunk(context, chat_id, message_id, first, None if rest else reply_markup)
+    for index, chunk in enumerate(rest):
+        last = index == len(rest) - 1
+        await _send_chunk(context, chat_id, chunk, reply_markup if last else None, None)

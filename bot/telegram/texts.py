@@ -1,0 +1,107 @@
+"""The sentences the bot says: help, and one clear sentence for every error."""
+
+from __future__ import annotations
+
+import math
+
+from bot.services.errors import (
+    ConnectAgain,
+    CooldownActive,
+    InvalidKeyFormat,
+    NoAccounts,
+    NotConnected,
+    ServiceError,
+)
+from bot.threecommas.errors import (
+    AccountNotFound,
+    ExchangeKeysInvalid,
+    InvalidApiKey,
+    PermissionDenied,
+    RateLimited,
+    ThreeCommasError,
+    Unavailable,
+)
+
+COMMANDS: list[tuple[str, str]] = [
+    ("start", "what this bot does"),
+    ("help", "how to connect and every command"),
+    ("connect", "connect your 3Commas API key (private chat)"),
+    ("accounts", "your exchange accounts, with refresh buttons"),
+    ("refresh", "balances and profits: /refresh <account|all>"),
+    ("disconnect", "forget your keys and everything stored for you"),
+    ("cancel", "stop connecting"),
+]
+GROUP_COMMANDS = [(name, text) for name, text in COMMANDS if name not in {"connect", "cancel"}]
+
+HELP = """\
+<b>3Commas balances in Telegram</b>
+I show the balances and profits of your 3Commas exchange accounts, in this chat or in your groups.
+
+<b>Connect</b> (in a private chat with me):
+1. In 3Commas, create an API key with <b>Accounts read</b> permission. Add Accounts write only if \
+a refresh is refused. Never give it trading or withdrawal rights.
+2. Send /connect and paste the API key, then the secret (or your RSA private key in PEM form). \
+Or in one message: <code>/connect API_KEY SECRET</code>.
+I delete the messages with your keys right after reading them and store the keys encrypted.
+
+<b>Commands</b>
+/accounts - your accounts, with refresh buttons
+/refresh &lt;account&gt; - balances and profits, by id or (part of the) name
+/refresh all - every account and the total
+/disconnect - forget your keys and everything stored for you
+/cancel - stop connecting
+/help - this message
+
+In groups I act only for the person who writes, always with their own keys."""
+
+
+def human_duration(seconds: float) -> str:
+    """`45 s`, `5 min`, `2 h 5 min`, `3 days`."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{math.ceil(hours / 24)} days"
+
+
+def error_sentence(error: Exception) -> str:
+    """One plain sentence for the user (escape it before putting it into HTML)."""
+    match error:
+        case NotConnected():
+            return "You have not connected a 3Commas API key yet: send /connect in a private chat with me."
+        case ConnectAgain():
+            return "I can no longer read your stored 3Commas keys. Please connect again with /connect in a private chat with me."
+        case InvalidKeyFormat():
+            return "That is neither a 3Commas API secret nor an RSA private key in PEM form. Nothing was saved; send /connect to try again."
+        case CooldownActive(seconds_left=seconds):
+            return f"You refreshed this a moment ago. Try again in {human_duration(seconds)}."
+        case NoAccounts():
+            return (
+                "Your 3Commas key sees no exchange accounts. Connect an exchange in 3Commas first."
+            )
+        case ExchangeKeysInvalid():
+            return "3Commas says the exchange API keys stored for this account are no longer valid or incorrect. Fix the exchange connection in 3Commas; your 3Commas key here is fine."
+        case InvalidApiKey():
+            return "3Commas refused your API key: it is wrong, expired, or limited to other IP addresses. Create a new key in 3Commas and send /connect."
+        case PermissionDenied():
+            return "Your 3Commas API key lacks a permission: it needs Accounts read, and Accounts write if refreshing balances is refused. Edit the key in 3Commas."
+        case AccountNotFound():
+            return "3Commas has no such account for your key. Send /accounts to see yours."
+        case RateLimited(banned=True, retry_after=seconds):
+            return f"3Commas has temporarily blocked requests from this bot. Try again in {human_duration(seconds)}."
+        case RateLimited(retry_after=seconds):
+            return (
+                f"3Commas is limiting how often we may ask. Try again in {human_duration(seconds)}."
+            )
+        case Unavailable():
+            return "3Commas or the exchange is not answering right now. Try again in a minute."
+        case ThreeCommasError():
+            return error.user_message
+        case ServiceError():
+            return "That did not work. Please try again."
+    return "Something went wrong on our side. Please try again in a minute."
