@@ -177,12 +177,12 @@ TRANSIENT_FAULTS: tuple[Fault, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedRequest:
     method: str
     path_qs: str
     api_key: str | None
-    status: int
+    status: int = 0  # 0 until answered: stays 0 when the client gave up first
 
 
 @dataclass
@@ -322,9 +322,11 @@ class ThreeCommasStandIn:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         api_key = request.headers.get("APIKEY")
+        recorded = RecordedRequest(request.method, request.raw_path, api_key)
+        self._record(recorded)  # on arrival, so timed-out calls count too
         body = await request.read()
         response = await self._respond(request, api_key, body)
-        self._record(RecordedRequest(request.method, request.raw_path, api_key, response.status))
+        recorded.status = response.status
         return response
 
     def _record(self, entry: RecordedRequest) -> None:
