@@ -1,0 +1,275 @@
+"""Accounts, snapshots, subscriptions, alerts and chat settings round-trip; forgetting a user
+removes exactly their rows; a backup holds everything."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.storage.database import Database
+from bot.storage.encryption import MasterKeys
+from bot.storage.records import KnownAccount, Snapshot
+from tests.support.storage import new_keys, snapshot_for
+
+BIG_USER = 2**32 + 12345
+GROUP = -1001234567890123
+FIFTY_DIGITS = Decimal("12345678901234567890123456789.012345678901234567890")
+TINY = Decimal("-0.00000000000000000000000000000000000000000000000001")
+
+
+@pytest.fixture
+def keys() -> MasterKeys:
+    return new_keys()[1]
+
+
+@pytest.fixture
+async def database(tmp_path: Path, keys: MasterKeys) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.sqlite3", keys)
+    yield database
+    await database.close()
+
+
+def full_snapshot(user_id: int, account_id: int, taken_at: datetime) -> Snapshot:
+    return Snapshot(
+        user_id=user_id,
+        account_id=account_id,
+        taken_at=taken_at,
+        currency="BTC",
+        amount=FIFTY_DIGITS,
+        usd_amount=TINY,
+        btc_amount=Decimal("1E-30"),
+        profit=Decimal("-0"),
+        profit_percentage=Decimal("12.50"),
+        day_profit=None,
+        day_profit_percentage=Decimal("0.000"),
+    )
+
+
+async def fill(database: Database, user_id: int, chat_id: int) -> None:
+    """One row in every table for the user."""
+    await database.credentials.save(user_id, f"key{user_id}", f"secret{user_id}", "hmac")
+    await database.accounts.upsert(user_id, KnownAccount(2**40 + 1, "Main", "binance"))
+    await database.snapshots.add(full_snapshot(user_id, 2**40 + 1, datetime.now(UTC)))
+    await database.subscriptions.add(chat_id, user_id, "all", "interval", 3600, None)
+    await database.alerts.add(chat_id, user_id, 2**40 + 1, "balance", "<", FIFTY_DIGITS)
+    await database.chats.set_timezone(user_id, "Europe/Berlin")
+
+
+async def test_snapshot_with_50_digit_decimals_round_trips_exactly(database: Database) -> None:
+    taken_at = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    stored = full_snapshot(BIG_USER, 2**40, taken_at)
+    await database.snapshots.add(stored)
+    loaded = await database.snapshots.latest(BIG_USER, 2**40)
+    assert loaded == stored
+    assert loaded is not None
+    assert str(loaded.amount) == str(FIFTY_DIGITS)
+    assert str(loaded.btc_amount) == "1E-30"
+    assert str(loaded.profit_percentage) == "12.50"
+
+
+async def test_latest_snapshot_is_the_newest_and_count_is_per_user(database: Database) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for minutes in (5, 0, 10, 7):
+        taken_at = start + timedelta(minutes=minutes, microseconds=minutes)
+        await database.snapshots.add(full_snapshot(1, 9, taken_at))
+    await database.snapshots.add(snapshot_for(2, 9, Decimal(1)))
+    latest = await database.snapshots.latest(1, 9)
+    assert latest is not None and latest.taken_at == start + timedelta(minutes=10, microseconds=10)
+    assert await database.snapshots.latest(1, 10) is None
+    assert await database.snapshots.count(1) == 4
+    assert await database.snapshots.count() == 5
+
+
+async def test_snapshot_refuses_float_money_and_naive_times(database: Database) -> None:
+    with pytest.raises(TypeError):
+        await database.snapshots.add(snapshot_for(1, 1, 1.5))  # type: ignore[arg-type]
+    naive = full_snapshot(1, 1, datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="timezone"):
+        await database.snapshots.add(naive)
+    assert await database.snapshots.count() == 0
+
+
+async def test_accounts_replace_list_by_name_and_upsert(database: Database) -> None:
+    await database.accounts.upsert(BIG_USER, KnownAccount(3, "stale", None))
+    refreshed = datetime(2024, 2, 2, tzinfo=UTC)
+    await database.accounts.replace(
+        BIG_USER,
+        [
+            KnownAccount(2**40, "binance main", "binance", refreshed),
+            KnownAccount(2, "Alpha", None),
+            KnownAccount(1, "kraken", "kraken"),
+        ],
+    )
+    await database.accounts.upsert(7, KnownAccount(1, "other user", None))
+    names = [account.name for account in await database.accounts.list(BIG_USER)]
+    assert names == ["Alpha", "binance main", "kraken"]
+    await database.accounts.upsert(BIG_USER, KnownAccount(2, "Zeta", "bybit"))
+    accounts = await database.accounts.list(BIG_USER)
+    assert [account.name for account in accounts] == ["binance main", "kraken", "Zeta"]
+    assert accounts[0] == KnownAccount(2**40, "binance main", "binance", refreshed)
+    assert await database.accounts.list(8) == []
+
+
+async def test_subscriptions_lifecycle(database: Database) -> None:
+    every_hour = await database.subscriptions.add(GROUP, BIG_USER, "all", "interval", 3600, None)
+    daily = await database.subscriptions.add(GROUP, 5, str(2**40), "daily", None, "08:30")
+    elsewhere = await database.subscriptions.add(BIG_USER, BIG_USER, "all", "daily", None, "23:59")
+    assert every_hour.chat_id == GROUP and every_hour.owner_user_id == BIG_USER
+    assert not every_hour.paused and every_hour.last_error is None
+    assert await database.subscriptions.get(daily.id) == daily
+    assert await database.subscriptions.list_for_chat(GROUP) == [every_hour, daily]
+
+    await database.subscriptions.set_paused(daily.id, True)
+    assert [s.id for s in await database.subscriptions.list_active()] == [
+        every_hour.id,
+        elsewhere.id,
+    ]
+    await database.subscriptions.set_last_error(every_hour.id, "HTTP 401")
+    reloaded = await database.subscriptions.get(every_hour.id)
+    assert reloaded is not None and reloaded.last_error == "HTTP 401"
+
+    paused = await database.subscriptions.pause_chat(GROUP)
+    assert [s.id for s in paused] == [every_hour.id] and paused[0].paused
+    assert [s.id for s in await database.subscriptions.list_active()] == [elsewhere.id]
+
+    removed = await database.subscriptions.delete_for_owner(BIG_USER)
+    assert {s.id for s in removed} == {every_hour.id, elsewhere.id}
+    assert await database.subscriptions.list_for_chat(GROUP) == [
+        await database.subscriptions.get(daily.id)
+    ]
+    await database.subscriptions.delete(daily.id)
+    assert await database.subscriptions.get(daily.id) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "interval", "daily_time"),
+    [
+        ("interval", None, None),
+        ("interval", 0, None),
+        ("daily", None, "24:00"),
+        ("hourly", 60, None),
+    ],
+)
+async def test_malformed_schedules_are_refused(
+    database: Database, kind: str, interval: int | None, daily_time: str | None
+) -> None:
+    with pytest.raises(ValueError):
+        await database.subscriptions.add(GROUP, 1, "all", kind, interval, daily_time)
+
+
+async def test_migrate_chat_moves_subscriptions_alerts_and_settings(database: Database) -> None:
+    old, new = -123456, GROUP
+    subscription = await database.subscriptions.add(old, 1, "all", "interval", 60, None)
+    alert = await database.alerts.add(old, 1, 77, "day", ">", Decimal("5"))
+    await database.chats.set_timezone(old, "Asia/Tokyo")
+    await database.subscriptions.add(-999, 1, "all", "interval", 60, None)
+    await database.subscriptions.migrate_chat(old, new)
+    assert await database.subscriptions.list_for_chat(old) == []
+    moved = await database.subscriptions.list_for_chat(new)
+    assert [s.id for s in moved] == [subscription.id]
+    assert [a.id for a in await database.alerts.list_for_chat(new)] == [alert.id]
+    assert await database.chats.get_timezone(new) == "Asia/Tokyo"
+    assert await database.chats.get_timezone(old) is None
+    assert len(await database.subscriptions.list_for_chat(-999)) == 1
+
+
+async def test_alerts_lifecycle_with_exact_thresholds(database: Database) -> None:
+    alert = await database.alerts.add(GROUP, BIG_USER, 2**40, "balance", "<", FIFTY_DIGITS)
+    other = await database.alerts.add(GROUP, BIG_USER, 2**40 + 1, "day", ">", TINY)
+    assert alert.threshold == FIFTY_DIGITS and str(alert.threshold) == str(FIFTY_DIGITS)
+    assert not alert.triggered
+    assert await database.alerts.list_for_account(BIG_USER, 2**40) == [alert]
+    await database.alerts.set_triggered(alert.id, True)
+    alerts = await database.alerts.list_for_chat(GROUP)
+    assert [(a.id, a.triggered) for a in alerts] == [(alert.id, True), (other.id, False)]
+    assert alerts[1].threshold == TINY
+    await database.alerts.delete(alert.id)
+    assert await database.alerts.list_for_account(BIG_USER, 2**40) == []
+    with pytest.raises(ValueError):
+        await database.alerts.add(GROUP, BIG_USER, 1, "balance", "=", Decimal(1))
+
+
+async def test_chat_timezone(database: Database) -> None:
+    assert await database.chats.get_timezone(GROUP) is None
+    await database.chats.set_timezone(GROUP, "UTC")
+    await database.chats.set_timezone(GROUP, "America/New_York")
+    assert await database.chats.get_timezone(GROUP) == "America/New_York"
+
+
+async def test_forget_user_removes_every_row_of_theirs_and_nothing_else(
+    database: Database,
+) -> None:
+    await fill(database, BIG_USER, GROUP)
+    await fill(database, 7, GROUP)
+    await database.forget_user(BIG_USER)
+
+    assert await database.credentials.load(BIG_USER) is None
+    assert await database.accounts.list(BIG_USER) == []
+    assert await database.snapshots.count(BIG_USER) == 0
+    assert [s.owner_user_id for s in await database.subscriptions.list_for_chat(GROUP)] == [7]
+    assert [a.owner_user_id for a in await database.alerts.list_for_chat(GROUP)] == [7]
+    assert await database.chats.get_timezone(BIG_USER) is None
+
+    assert await database.credentials.load(7) is not None
+    assert len(await database.accounts.list(7)) == 1
+    assert await database.snapshots.count(7) == 1
+    assert await database.chats.get_timezone(7) == "Europe/Berlin"
+
+    def rows_mentioning(db: object, user_id: int) -> int:
+        connection = db.conn  # type: ignore[attr-defined]
+        return sum(
+            connection.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} = ?", [user_id]
+            ).fetchone()[0]  # noqa: S608
+            for table, column in (
+                ("credentials", "user_id"),
+                ("accounts", "user_id"),
+                ("snapshots", "user_id"),
+                ("subscriptions", "owner_user_id"),
+                ("alerts", "owner_user_id"),
+                ("chat_settings", "chat_id"),
+            )
+        )
+
+    assert await database._worker.read(lambda db: rows_mentioning(db, BIG_USER)) == 0
+    assert await database._worker.read(lambda db: rows_mentioning(db, 7)) == 6
+
+
+async def test_backup_opens_with_the_same_keys_and_holds_everything(
+    tmp_path: Path, database: Database, keys: MasterKeys
+) -> None:
+    await fill(database, BIG_USER, GROUP)
+    await database.accounts.upsert(BIG_USER, KnownAccount(5, "Second", None))
+    destination = tmp_path / "backups" / "copy.sqlite3"
+    await database.backup(destination)
+    await database.backup(destination)  # replacing an older backup works too
+
+    copy = await Database.open(destination, keys)
+    assert await copy.integrity_check() == "ok"
+    for store_read in (
+        lambda db: db.credentials.load(BIG_USER),
+        lambda db: db.accounts.list(BIG_USER),
+        lambda db: db.snapshots.latest(BIG_USER, 2**40 + 1),
+        lambda db: db.snapshots.count(),
+        lambda db: db.subscriptions.list_for_chat(GROUP),
+        lambda db: db.alerts.list_for_chat(GROUP),
+        lambda db: db.chats.get_timezone(BIG_USER),
+    ):
+        assert await store_read(copy) == await store_read(database)
+    await copy.close()
+    assert sorted(path.name for path in destination.parent.iterdir()) == ["copy.sqlite3"]
+    assert destination.stat().st_mode & 0o077 == 0
+
+
+async def test_closed_database_refuses_calls(tmp_path: Path, keys: MasterKeys) -> None:
+    from bot.storage.errors import StorageError
+
+    database = await Database.open(tmp_path / "bot.sqlite3", keys)
+    await database.close()
+    await database.close()
+    with pytest.raises(StorageError, match="closed"):
+        await database.credentials.load(1)
