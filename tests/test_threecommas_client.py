@@ -459,3 +459,19 @@ async def test_calling_before_start_is_a_programming_error() -> None:
     client = ThreeCommasClient("http://127.0.0.1:9")
     with pytest.raises(RuntimeError):
         await client.get_account(HMAC_CREDENTIALS, 1)
+
+
+async def test_idle_per_key_limiter_state_is_dropped(
+    standin: ThreeCommasStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.threecommas.client as client_module
+
+    offset = 0.0
+    real_monotonic = time.monotonic
+    monkeypatch.setattr(client_module.time, "monotonic", lambda: real_monotonic() + offset)
+    async with fast_client(standin.base_url) as client:
+        await client.get_account(HMAC_CREDENTIALS, 1)
+        assert HMAC_CREDENTIALS.api_key in client._limiters
+        offset = 120.0
+        await client.get_account(OTHER_CREDENTIALS, 9)
+        assert list(client._limiters) == [OTHER_CREDENTIALS.api_key]
