@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from bot.storage.database import Database
 from bot.storage.encryption import generate_key_text
-from tests.support.storage import CRASH_WRITER, crash_writer_env, keys_from
+from tests.support.storage import CRASH_WRITER_COMMAND, REPO_ROOT, crash_writer_env, keys_from
 from tests.support.storage_writer import amount_for, api_key_for, secret_for
 
 KILLS = 20
@@ -21,8 +20,9 @@ USERS_PER_RUN = 1_000_000
 def run_and_kill(path: Path, key_text: str, first_user_id: int, rng: random.Random) -> list[int]:
     """Start the writer, SIGKILL it at a random moment, return the user ids it acknowledged."""
     writer = subprocess.Popen(
-        [sys.executable, str(CRASH_WRITER), str(path), str(first_user_id)],
+        [*CRASH_WRITER_COMMAND, str(path), str(first_user_id)],
         env=crash_writer_env(key_text),
+        cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )

