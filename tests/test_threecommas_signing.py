@@ -127,9 +127,9 @@ def test_credentials_repr_shows_only_the_start_of_the_api_key() -> None:
     assert DOCS_HMAC_SECRET not in repr(credentials)
 
 
-paths = st.text(
-    alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-/.", min_size=1, max_size=40
-).map(lambda tail: "/public/api/ver1/" + tail)
+paths = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-/.", min_size=1, max_size=40).map(
+    lambda tail: "/public/api/ver1/" + tail
+)
 queries = st.dictionaries(
     st.text(min_size=1, max_size=8, alphabet=st.characters(blacklist_categories=("Cs",))),
     st.text(max_size=12, alphabet=st.characters(blacklist_categories=("Cs",))),

@@ -63,9 +63,7 @@ async def running_standin(**options: Any) -> AsyncIterator[ThreeCommasStandIn]:
         HMAC_CREDENTIALS.secret,
         [demo_account(i, f"Account {i}") for i in (1, 2, 3)],
     )
-    standin.add_key(
-        OTHER_CREDENTIALS.api_key, OTHER_CREDENTIALS.secret, [demo_account(9, "Other")]
-    )
+    standin.add_key(OTHER_CREDENTIALS.api_key, OTHER_CREDENTIALS.secret, [demo_account(9, "Other")])
     try:
         yield standin
     finally:
