@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.storage.encryption import (
@@ -17,6 +19,8 @@ from bot.storage.encryption import (
     stored_key_id,
 )
 from bot.storage.maintenance import master_keys_from_settings
+
+HYPOTHESIS_KEYS = load_master_keys(generate_key_text(), None)
 
 
 def test_genkey_output_is_accepted_by_load_master_keys() -> None:
@@ -128,3 +132,14 @@ def test_master_keys_repr_shows_no_key_material() -> None:
     keys = load_master_keys(text, None)
     assert text.rstrip("=") not in repr(keys)
     assert base64.urlsafe_b64decode(text).hex() not in repr(keys)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    plaintext=st.text(),
+    user_id=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    field=st.sampled_from(["api_key", "secret"]),
+)
+def test_any_text_round_trips_for_any_64_bit_user(plaintext: str, user_id: int, field: str) -> None:
+    sealed = HYPOTHESIS_KEYS.encrypt(plaintext, user_id=user_id, field=field)
+    assert HYPOTHESIS_KEYS.decrypt(sealed, user_id=user_id, field=field) == plaintext
