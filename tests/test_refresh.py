@@ -1,0 +1,217 @@
+"""/refresh, /accounts, /disconnect, cooldown, ALLOWED_USER_IDS, command menus, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+from bot.sandbox.demo import DEMO_API_KEY, Sandbox
+from bot.sandbox.threecommas_standin import demo_account
+from tests.support.bot import Chat, bot_running
+
+
+def snapshot_rows(sandbox: Sandbox) -> int:
+    path = sandbox.settings.database_path
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM snapshots").fetchone()
+    return int(count)
+
+
+async def test_refresh_by_id_shows_the_exact_figures_of_the_seed_account(chat: Chat) -> None:
+    await chat.connect()
+    summary = await chat.reply("/refresh 12345678")
+    text = summary.plain
+    assert "My Binance US" in text and "Binance US Spot" in text
+    for figure in ("$31.21", "0.00048980 BTC", "+$2.63", "+9.21%", "-$0.68", "-2.12%"):
+        assert figure in text, (figure, text)
+    assert "Updated" in text
+    assert "⚠️" not in text  # the seed's key state is ok: nothing shown
+
+
+async def test_progress_message_is_posted_first_then_edited_into_the_summary(chat: Chat) -> None:
+    await chat.connect()
+    summary = await chat.reply("/refresh 12345678")
+    assert summary.edits, "the summary should be an edit of the progress message"
+    assert "Refreshing" in summary.edits[0]
+    assert "$31.21" in summary.plain
+
+
+async def test_refresh_by_exact_name(chat: Chat) -> None:
+    await chat.connect()
+    summary = await chat.reply("/refresh Kraken Main")
+    assert "Kraken Main" in summary.plain and "€1,204.10" in summary.plain
+
+
+async def test_refresh_by_unique_part_of_a_name_ignores_case(chat: Chat) -> None:
+    await chat.connect()
+    summary = await chat.reply("/refresh KRAK")
+    assert "Kraken Main" in summary.plain and "€1,204.10" in summary.plain
+    summary = await chat.reply("/refresh futures")
+    assert "Binance Futures" in summary.plain and "$25,312.45" in summary.plain
+
+
+async def test_exchange_key_state_is_shown_when_not_ok(chat: Chat) -> None:
+    await chat.connect()
+    summary = await chat.reply("/refresh 34567890")
+    assert "expire soon" in summary.plain
+
+
+async def test_ambiguous_name_offers_buttons_and_pressing_one_refreshes_it(chat: Chat) -> None:
+    await chat.connect()
+    choice = await chat.reply("/refresh binance")
+    assert "Several accounts match" in choice.plain
+    labels = [label for label, _ in choice.buttons]
+    assert any("My Binance US" in label for label in labels)
+    assert any("Binance Futures" in label for label in labels)
+    assert not any("Kraken" in label for label in labels)
+    changed = await chat.press(choice, "Binance Futures")
+    assert any("$25,312.45" in m.plain for m in changed), [m.plain for m in changed]
+
+
+async def test_unknown_account_answers_with_the_list_of_accounts(chat: Chat) -> None:
+    await chat.connect()
+    answer = await chat.reply("/refresh bitfinex")
+    assert "No account matches" in answer.plain and "bitfinex" in answer.plain
+    for name in ("My Binance US", "Binance Futures", "Kraken Main"):
+        assert name in answer.plain
+
+
+async def test_no_argument_with_several_accounts_offers_buttons(chat: Chat) -> None:
+    await chat.connect()
+    choice = await chat.reply("/refresh")
+    assert "Which account?" in choice.plain
+    assert len(choice.buttons) == 4  # three accounts and "All"
+
+
+async def test_no_argument_with_exactly_one_account_refreshes_it(sandbox: Sandbox) -> None:
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, [demo_account(12345678, "My Binance US")])
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        summary = await chat.reply("/refresh")
+        assert "My Binance US" in summary.plain and "$31.21" in summary.plain
+
+
+async def test_refresh_all_answers_in_one_message_with_a_total(chat: Chat) -> None:
+    await chat.connect()
+    changed = await chat.say("/refresh all")
+    assert len(changed) == 1, [m.plain for m in changed]
+    text = changed[0].plain
+    for name in ("My Binance US", "Binance Futures", "Kraken Main"):
+        assert name in text
+    # USD: 31.210986... + 25312.4517 + 1301.63 = 26645.29...; BTC: 0.000489798... + 0.39721864
+    # + 0.02042551 = 0.41813395
+    assert "Total (3 of 3 accounts): $26,645.29 · 0.41813395 BTC" in text, text
+
+
+async def test_refresh_button_reruns_in_place(chat: Chat) -> None:
+    await chat.connect()
+    summary = await chat.reply("/refresh 12345678")
+    edits_before = len(summary.edits)
+    count_before = len(chat.botapi.messages(chat.chat_id))
+    await chat.press(summary, "Refresh")
+    # edited in place: no new message, the same message went through progress to the summary
+    assert len(chat.botapi.messages(chat.chat_id)) == count_before
+    again = next(
+        m for m in chat.botapi.messages(chat.chat_id) if m.message_id == summary.message_id
+    )
+    assert len(again.edits) >= edits_before + 2
+    assert "Refreshing" in again.edits[-1]
+    assert "$31.21" in again.plain
+    assert sum(1 for m in chat.botapi.messages(chat.chat_id) if "$31.21" in m.plain) == 1
+
+
+async def test_accounts_lists_every_account_with_a_button(chat: Chat) -> None:
+    await chat.connect()
+    answer = await chat.reply("/accounts")
+    for name, account_id in (
+        ("My Binance US", "12345678"),
+        ("Binance Futures", "23456789"),
+        ("Kraken Main", "34567890"),
+    ):
+        assert name in answer.plain and account_id in answer.plain
+        answer.button_data(name)
+    changed = await chat.press(answer, "Kraken Main")
+    assert any("€1,204.10" in m.plain for m in changed)
+
+
+async def test_each_refresh_stores_a_snapshot(running: Sandbox) -> None:
+    chat = Chat(running.botapi)
+    await chat.connect()
+    assert snapshot_rows(running) == 0
+    await chat.reply("/refresh 12345678")
+    assert snapshot_rows(running) == 1
+    await chat.reply("/refresh all")
+    assert snapshot_rows(running) == 4
+
+
+async def test_disconnect_forgets_the_keys_and_every_row(running: Sandbox) -> None:
+    chat = Chat(running.botapi)
+    await chat.connect()
+    await chat.reply("/refresh 12345678")
+    answer = await chat.reply("/disconnect")
+    assert "forgot your 3Commas keys" in answer.plain
+    assert snapshot_rows(running) == 0
+    refresh = await chat.reply("/refresh 12345678")
+    assert "You have not connected a 3Commas API key yet" in refresh.plain
+
+
+async def test_cooldown_answers_with_the_seconds_left(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, refresh_cooldown_seconds=30):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        first = await chat.reply("/refresh 12345678")
+        assert "$31.21" in first.plain
+        calls = sandbox.threecommas.upstream_calls("load_balances")
+        second = await chat.reply("/refresh 12345678")
+        assert "Try again in 30 s" in second.plain or "Try again in 29 s" in second.plain
+        assert sandbox.threecommas.upstream_calls("load_balances") == calls
+        other = await chat.reply("/refresh 23456789")  # another account has its own cooldown
+        assert "$25,312.45" in other.plain
+
+
+async def test_cooldown_zero_turns_it_off(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, refresh_cooldown_seconds=0):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        for _ in range(3):
+            summary = await chat.reply("/refresh 12345678")
+            assert "$31.21" in summary.plain
+
+
+async def test_allowed_user_ids_tells_others_the_bot_is_private(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, allowed_user_ids=frozenset({1001})):
+        stranger = Chat(sandbox.botapi, user_id=1002)
+        changed = await stranger.say("/connect demo-key demo-secret")
+        assert [m.plain for m in changed] == ["This bot is private."]
+        changed = await stranger.say("/refresh 12345678")
+        assert [m.plain for m in changed] == ["This bot is private."]
+        assert sandbox.threecommas.requests == []
+        owner = Chat(sandbox.botapi, user_id=1001)
+        await owner.connect()
+
+
+async def test_command_menus_are_set_per_scope(running: Sandbox) -> None:
+    commands = running.botapi.commands
+    private = {c["command"] for c in commands["all_private_chats"]}
+    groups = {c["command"] for c in commands["all_group_chats"]}
+    assert {"connect", "refresh", "accounts", "disconnect", "help"} <= private
+    assert "connect" not in groups
+    assert {"refresh", "accounts"} <= groups
+
+
+async def test_one_slow_refresh_never_delays_other_users(running: Sandbox) -> None:
+    running.threecommas.latency = 2.0
+    alice = Chat(running.botapi, user_id=1001)
+    await alice.connect()
+    running.botapi.send_text("/refresh 12345678", user_id=1001)
+    await running.botapi.wait_for_text(1001, "Refreshing", timeout=5)
+    started = time.monotonic()
+    running.botapi.send_text("/help", user_id=1002)
+    await running.botapi.wait_for_text(1002, "Commands", timeout=5)
+    assert time.monotonic() - started < 0.5
+    # Alice's refresh is still in flight, then finishes.
+    assert not any("$31.21" in m.plain for m in running.botapi.messages(1001))
+    await running.botapi.wait_for_text(1001, "$31.21", timeout=5)
+    await asyncio.sleep(0)
