@@ -1,0 +1,189 @@
+"""Every 3Commas failure becomes one clear sentence; the bot keeps serving afterwards."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import pytest
+
+from bot.sandbox.botapi_standin import SentMessage
+from bot.sandbox.demo import DEMO_API_KEY, Sandbox
+from bot.sandbox.threecommas_standin import Fault, demo_account
+from tests.support.bot import Chat, bot_running
+
+SEED = 12345678
+OTHER_KEY, OTHER_SECRET = "other-key", "other-secret"
+OTHER_USER = 2002
+RAW = (
+    "Traceback",
+    "<html",
+    "<h1>",
+    "error_description",
+    "api_key_invalid_or_expired",
+    "signature_invalid",
+    "invalid_api_key",
+    "HTTP ",
+    "Unauthorized",
+    "Exception",
+    "Error:",
+)
+
+
+def assert_clean(message: SentMessage) -> None:
+    for raw in RAW:
+        assert raw not in message.plain, (raw, message.plain)
+
+
+async def refresh_until(chat: Chat, text: str, expected: str) -> SentMessage:
+    """Send a refresh and wait until a message of the chat says `expected`."""
+    chat.botapi.send_text(text, user_id=chat.user_id, chat_id=chat.chat_id)
+    message = await chat.botapi.wait_for_text(chat.chat_id, expected, timeout=10.0)
+    await chat.botapi.wait_idle(quiet=0.15)
+    return message
+
+
+async def still_serves(sandbox: Sandbox, chat: Chat, *, same_key: bool = True) -> None:
+    """Another refresh works: the same user (unless their key is blocked) and another user."""
+    if same_key:
+        again = await chat.reply(f"/refresh {SEED}")
+        assert "$31.21" in again.plain, again.plain
+    other = Chat(sandbox.botapi, user_id=OTHER_USER)
+    await other.connect(OTHER_KEY, OTHER_SECRET)
+    summary = await other.reply("/refresh Other Account")
+    assert "Other Account" in summary.plain and "$31.21" in summary.plain, summary.plain
+
+
+@pytest.fixture
+def other_key(sandbox: Sandbox) -> None:
+    sandbox.threecommas.add_key(OTHER_KEY, OTHER_SECRET, [demo_account(99990001, "Other Account")])
+
+
+CLIENT_ERRORS = [
+    pytest.param(Fault.INVALID_API_KEY, 1, None, "3Commas refused your API key", id="401-invalid"),
+    pytest.param(
+        Fault.SIGNATURE_INVALID, 1, None, "3Commas refused your API key", id="401-signature"
+    ),
+    pytest.param(Fault.ACCESS_DENIED, 1, None, "lacks a permission", id="403-access-denied"),
+    pytest.param(Fault.NOT_FOUND, 1, None, "3Commas has no such account", id="404-not-found"),
+    pytest.param(
+        Fault.EXCHANGE_KEYS_INVALID,
+        1,
+        None,
+        "Fix the exchange connection in 3Commas",
+        id="422-exchange-keys",
+    ),
+    pytest.param(
+        Fault.RATE_LIMITED, 1, 600.0, "limiting how often we may ask. Try again in 10 min", id="429"
+    ),
+    pytest.param(Fault.BANNED, 1, 7200.0, "temporarily blocked", id="418-banned"),
+    pytest.param(Fault.SERVER_ERROR, 3, None, "not answering right now", id="500"),
+    pytest.param(Fault.BAD_GATEWAY, 3, None, "not answering right now", id="502-html"),
+    pytest.param(Fault.HTML, 3, None, "not answering right now", id="200-html"),
+    pytest.param(Fault.RESET, 3, None, "not answering right now", id="reset"),
+    pytest.param(Fault.TRUNCATED, 3, None, "not answering right now", id="truncated"),
+]
+
+
+@pytest.mark.usefixtures("other_key")
+@pytest.mark.parametrize(("fault", "times", "retry_after", "expected"), CLIENT_ERRORS)
+async def test_client_error_becomes_its_sentence_and_the_bot_keeps_serving(
+    sandbox: Sandbox, fault: Fault, times: int, retry_after: float | None, expected: str
+) -> None:
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        sandbox.threecommas.inject(fault, times=times, account_id=SEED, retry_after=retry_after)
+        answer = await refresh_until(chat, f"/refresh {SEED}", expected)
+        assert "My Binance US" in answer.plain
+        assert_clean(answer)
+        if fault is Fault.BANNED:
+            assert "Try again in 2 h" in answer.plain, answer.plain
+        # a rate limit or ban blocks this key for a while; everyone else is served
+        blocked = fault in (Fault.RATE_LIMITED, Fault.BANNED)
+        await still_serves(sandbox, chat, same_key=not blocked)
+
+
+@pytest.mark.usefixtures("other_key")
+async def test_rate_limited_key_is_told_again_when_to_retry_without_asking_3commas(
+    sandbox: Sandbox,
+) -> None:
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        sandbox.threecommas.inject(Fault.RATE_LIMITED, account_id=SEED, retry_after=600)
+        await refresh_until(chat, f"/refresh {SEED}", "Try again in 10 min")
+        calls = len(sandbox.threecommas.requests)
+        again = await chat.reply(f"/refresh {SEED}")
+        assert "Try again in 10 min" in again.plain
+        assert len(sandbox.threecommas.requests) == calls
+
+
+@pytest.mark.usefixtures("other_key")
+async def test_timeout_becomes_a_sentence(sandbox: Sandbox) -> None:
+    sandbox.threecommas.timeout_delay = 1.5
+    async with bot_running(sandbox, threecommas_total_timeout=0.5):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        sandbox.threecommas.inject(Fault.TIMEOUT, times=3, account_id=SEED)
+        answer = await refresh_until(chat, f"/refresh {SEED}", "not answering right now")
+        assert_clean(answer)
+        await still_serves(sandbox, chat)
+
+
+async def test_not_connected(chat: Chat) -> None:
+    for command in ("/refresh 12345678", "/refresh", "/refresh all", "/accounts"):
+        answer = await chat.reply(command)
+        assert "You have not connected a 3Commas API key yet" in answer.plain, (command, answer)
+
+
+async def test_cooldown_sentence(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, refresh_cooldown_seconds=30):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        await chat.reply("/refresh all")
+        answer = await chat.reply("/refresh all")
+        assert "You refreshed this a moment ago. Try again in" in answer.plain
+
+
+@pytest.mark.usefixtures("other_key")
+async def test_unreadable_stored_keys_ask_to_connect_again(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox):
+        await Chat(sandbox.botapi).connect()
+        await Chat(sandbox.botapi, user_id=OTHER_USER).connect(OTHER_KEY, OTHER_SECRET)
+    with sqlite3.connect(sandbox.settings.database_path) as db:
+        db.execute(
+            "UPDATE credentials SET api_key = secret, secret = api_key WHERE user_id = ?", [1001]
+        )
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        answer = await chat.reply(f"/refresh {SEED}")
+        assert "I can no longer read your stored 3Commas keys" in answer.plain
+        assert "/connect" in answer.plain
+        assert_clean(answer)
+        other = await Chat(sandbox.botapi, user_id=OTHER_USER).reply("/refresh Other Account")
+        assert "$31.21" in other.plain
+        # connecting again repairs it
+        await chat.connect()
+        summary = await chat.reply(f"/refresh {SEED}")
+        assert "$31.21" in summary.plain
+
+
+async def test_unexpected_exception_is_logged_and_answered(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An amount 3Commas could send as valid JSON that no sane code foresees: 10^999999 dollars.
+    absurd = {"currency": "USD", "amount": "1e999999"}
+    sandbox.threecommas.set_accounts(
+        DEMO_API_KEY, [demo_account(SEED, "My Binance US", primary_display_currency_amount=absurd)]
+    )
+    caplog.set_level(logging.ERROR)
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        answer = await refresh_until(chat, f"/refresh {SEED}", "Something went wrong")
+        assert_clean(answer)
+        failures = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+        assert failures, caplog.text
+        other = Chat(sandbox.botapi, user_id=1003)
+        assert "Commands" in (await other.reply("/help")).plain
