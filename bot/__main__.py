@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.storage.encryption import MasterKeyError
+from bot.storage.errors import StorageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(command, args, settings)
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    except (MasterKeyError, StorageError) as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

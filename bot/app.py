@@ -19,6 +19,7 @@ from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -27,6 +28,7 @@ from telegram.ext import (
 
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging, register_secret
+from bot.services.clock import Clock
 from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
 from bot.storage.errors import StorageStartupError
@@ -37,7 +39,17 @@ from bot.telegram.handlers.accounts import accounts_command, disconnect_command
 from bot.telegram.handlers.connect import cancel_command, connect_command, private_text
 from bot.telegram.handlers.help import help_command, start
 from bot.telegram.handlers.refresh import refresh_button_pressed, refresh_command
+from bot.telegram.handlers.subscriptions import (
+    alert_command,
+    chat_migrated,
+    membership_changed,
+    subscribe_command,
+    subscriptions_command,
+    timezone_command,
+    unsubscribe_command,
+)
 from bot.telegram.keyboards import REFRESH, REFRESH_ALL
+from bot.telegram.notifications import Notifier
 from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
 
 logger = logging.getLogger(__name__)
@@ -65,7 +77,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .get_updates_connection_pool_size(2)
         .build()
     )
-    application.bot_data.attach(services, CallbackSigner(token))
+    application.bot_data.attach(services, CallbackSigner(token), Notifier(application))
 
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
@@ -78,6 +90,13 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
             CommandHandler("accounts", accounts_command),
             CommandHandler("refresh", refresh_command),
             CommandHandler("disconnect", disconnect_command),
+            CommandHandler("subscribe", subscribe_command),
+            CommandHandler("subscriptions", subscriptions_command),
+            CommandHandler("unsubscribe", unsubscribe_command),
+            CommandHandler("alert", alert_command),
+            CommandHandler("timezone", timezone_command),
+            MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
+            ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             CallbackQueryHandler(refresh_button_pressed, pattern=f"^({REFRESH}|{REFRESH_ALL}):"),
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, private_text),
         ]
@@ -99,18 +118,23 @@ async def set_command_menus(application: BotApplication) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[BotApplication]:
+async def running_bot(
+    settings: Settings, clock: Clock | None = None
+) -> AsyncIterator[BotApplication]:
     """The bot polling for updates until the block ends; then in-flight work is finished."""
     register_secret(_token(settings))
-    services = await Services.open(settings)
+    services = await Services.open(settings, clock)
     try:
         application = build_application(settings, services)
         await application.initialize()
         try:
             await set_command_menus(application)
             await application.start()
+            await application.bot_data.notifier.start()
             assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=10)
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
+            )
             yield application
         finally:
             await _stop(application, settings.shutdown_grace_seconds)

@@ -29,3 +29,20 @@ class CooldownActive(ServiceError):
 
 class NoAccounts(ServiceError):
     """The key sees no exchange accounts at all."""
+
+
+class AccountNotMatched(ServiceError):
+    """`query` names no account of the user, or several (`candidates`)."""
+
+    def __init__(self, query: str, candidates: list[str]) -> None:
+        super().__init__("no single account matches")
+        self.query = query
+        self.candidates = candidates
+
+
+class NoSuchEntry(ServiceError):
+    """No subscription or alert has that number in this chat."""
+
+
+class NotYours(ServiceError):
+    """Only the one who created it, or a group administrator, may remove it."""

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.services.accounts import AccountService
+from bot.services.alerts import AlertService
+from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
+from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
 from bot.threecommas.client import ThreeCommasClient
@@ -18,9 +21,11 @@ class Services:
     db: Database
     client: ThreeCommasClient
     accounts: AccountService
+    alerts: AlertService
+    subscriptions: SubscriptionService
 
     @classmethod
-    async def open(cls, settings: Settings) -> Services:
+    async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
         db = await Database.open(settings.database_path, master_keys_from_settings(settings))
         client = ThreeCommasClient(
             settings.threecommas_api_url,
@@ -30,7 +35,15 @@ class Services:
         )
         await client.start()
         accounts = AccountService(db, client, Cooldown(settings.refresh_cooldown_seconds))
-        return cls(settings=settings, db=db, client=client, accounts=accounts)
+        alerts = AlertService(db)
+        subscriptions = SubscriptionService(
+            db,
+            accounts,
+            alerts,
+            clock or SystemClock(),
+            settings.subscription_min_interval_seconds,
+        )
+        return cls(settings, db, client, accounts, alerts, subscriptions)
 
     async def close(self) -> None:
         await self.client.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.services.runtime import Services
 from bot.telegram.callback_data import CallbackSigner
+
+if TYPE_CHECKING:
+    from bot.telegram.notifications import Notifier
 
 
 @dataclass
@@ -22,15 +25,21 @@ class ConnectSession:
 class BotData:
     _services: Services | None = None
     _signer: CallbackSigner | None = None
+    _notifier: Notifier | None = None
     connecting: dict[int, ConnectSession] = field(default_factory=dict)
 
-    def attach(self, services: Services, signer: CallbackSigner) -> None:
-        self._services, self._signer = services, signer
+    def attach(self, services: Services, signer: CallbackSigner, notifier: Notifier) -> None:
+        self._services, self._signer, self._notifier = services, signer, notifier
 
     @property
     def services(self) -> Services:
         assert self._services is not None, "services are attached in build_application"
         return self._services
+
+    @property
+    def notifier(self) -> Notifier:
+        assert self._notifier is not None, "the notifier is attached in build_application"
+        return self._notifier
 
     @property
     def signer(self) -> CallbackSigner:

@@ -43,6 +43,12 @@ def format_money(amount: Decimal, currency: str | None, *, signed: bool = False)
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {code}"
 
 
+def format_number(value: Decimal) -> str:
+    """`25000` -> `25,000`; `1234.5` -> `1,234.5` (thresholds as the user wrote them)."""
+    text = f"{value.copy_abs():,f}"
+    return f"-{text}" if value < 0 else text
+
+
 def format_btc(amount: Decimal) -> str:
     return format_money(amount, "BTC")
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
+from bot.services.schedules import describe_seconds
+from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
-from bot.storage.records import KnownAccount
+from bot.storage.records import Alert, KnownAccount, Subscription
 from bot.telegram.html import clean_name, escape
-from bot.telegram.numbers import format_btc, format_money, format_percentage, trend_arrow
+from bot.telegram.numbers import (
+    format_btc,
+    format_money,
+    format_number,
+    format_percentage,
+    trend_arrow,
+)
 from bot.telegram.texts import error_sentence
 
 KEY_STATES = {
@@ -114,3 +123,82 @@ def render_connected(accounts: Sequence[KnownAccount]) -> str:
 def render_no_match(query: str, accounts: Sequence[KnownAccount]) -> str:
     shown = escape(clean_name(query, fallback=""))
     return f"No account matches “{shown}”.\n\n" + render_account_list(accounts)
+
+
+def _when(moment: datetime, timezone: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} {escape(timezone)}"
+
+
+def render_schedule(subscription: Subscription) -> str:
+    if subscription.schedule_kind == "daily":
+        return f"daily at {escape(subscription.daily_time)}"
+    return f"every {describe_seconds(subscription.interval_seconds or 0)}"
+
+
+def render_alert_rule(alert: Alert) -> str:
+    if alert.metric == "balance":
+        return f"balance {escape(alert.operator)} {escape(format_number(alert.threshold))}"
+    return f"today {escape(alert.operator)} {escape(format_percentage(alert.threshold))}"
+
+
+def render_subscribed(
+    subscription: Subscription, name: str, next_run: datetime, timezone: str
+) -> str:
+    return (
+        f"✅ Subscribed: <b>{escape(clean_name(name))}</b> {render_schedule(subscription)}.\n"
+        f"Next summary: {_when(next_run, timezone)}. Send /subscriptions to see them all."
+    )
+
+
+def render_alert_added(alert: Alert, name: str) -> str:
+    return (
+        f"🔔 Alert set: <b>{escape(clean_name(name))}</b> {render_alert_rule(alert)}.\n"
+        "I post here once when it happens, and again only after it was false in between."
+    )
+
+
+def render_alert_fired(alert: Alert, summary: AccountSummary) -> str:
+    return f"🔔 <b>Alert</b>: {render_alert_rule(alert)}\n\n{render_account_summary(summary)}"
+
+
+def render_subscription_failed(name: str, error: Exception) -> str:
+    return (
+        f"⚠️ The scheduled summary of <b>{escape(clean_name(name))}</b> failed: "
+        f"{escape(error_sentence(error))}\n"
+        "I keep trying on schedule and will say when it works again."
+    )
+
+
+def render_listing(
+    entries: Sequence[ListedEntry],
+    next_runs: dict[int, datetime],
+    owners: dict[int, str],
+    timezone: str,
+) -> str:
+    if not entries:
+        return (
+            "No subscriptions or alerts in this chat yet. "
+            "Try /subscribe &lt;account|all&gt; every 1h or /alert &lt;account&gt; day &lt; -5%."
+        )
+    lines = [f"<b>Subscriptions and alerts here</b> (times in {escape(timezone)})"]
+    for entry in entries:
+        owner = escape(clean_name(owners.get(entry.owner_id), fallback=str(entry.owner_id)))
+        name = escape(clean_name(entry.account_name))
+        if entry.subscription is not None:
+            subscription = entry.subscription
+            state = (
+                "paused"
+                if subscription.paused
+                else f"next {_when(next_runs[subscription.id], timezone)}"
+                if subscription.id in next_runs
+                else "not scheduled"
+            )
+            lines.append(
+                f"<b>{entry.number}.</b> 🕘 {name} {render_schedule(subscription)} · by {owner} · {state}"
+            )
+        elif entry.alert is not None:
+            lines.append(
+                f"<b>{entry.number}.</b> 🔔 {name} {render_alert_rule(entry.alert)} · by {owner}"
+            )
+    lines.append("\nRemove one with /unsubscribe &lt;number&gt;.")
+    return "\n".join(lines)

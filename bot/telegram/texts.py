@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import math
 
+from bot.services.alerts import BadAlert
 from bot.services.errors import (
+    AccountNotMatched,
     ConnectAgain,
     CooldownActive,
     InvalidKeyFormat,
     NoAccounts,
+    NoSuchEntry,
     NotConnected,
+    NotYours,
     ServiceError,
 )
+from bot.services.schedules import BadSchedule, BadTimezone
 from bot.threecommas.errors import (
     AccountNotFound,
     ExchangeKeysInvalid,
@@ -28,6 +33,11 @@ COMMANDS: list[tuple[str, str]] = [
     ("connect", "connect your 3Commas API key (private chat)"),
     ("accounts", "your exchange accounts, with refresh buttons"),
     ("refresh", "balances and profits: /refresh <account|all>"),
+    ("subscribe", "post summaries here on a schedule"),
+    ("subscriptions", "this chat's subscriptions and alerts"),
+    ("unsubscribe", "remove a subscription or alert by its number"),
+    ("alert", "a word here when a balance or day profit crosses a line"),
+    ("timezone", "this chat's time zone for daily summaries"),
     ("disconnect", "forget your keys and everything stored for you"),
     ("cancel", "stop connecting"),
 ]
@@ -48,6 +58,12 @@ I delete the messages with your keys right after reading them and store the keys
 /accounts - your accounts, with refresh buttons
 /refresh &lt;account&gt; - balances and profits, by id or (part of the) name
 /refresh all - every account and the total
+/subscribe &lt;account|all&gt; every 1h - post the summary here on a schedule \
+(or <code>daily 09:00</code>)
+/timezone Europe/Berlin - this chat's time zone for daily summaries (UTC by default)
+/alert &lt;account&gt; balance &lt; 25000 - a word here when it happens (also <code>day &lt; -5%</code>, and &gt;)
+/subscriptions - this chat's subscriptions and alerts
+/unsubscribe &lt;number&gt; - remove one (its creator or a group admin)
 /disconnect - forget your keys and everything stored for you
 /cancel - stop connecting
 /help - this message
@@ -103,5 +119,21 @@ def error_sentence(error: Exception) -> str:
         case ThreeCommasError():
             return error.user_message
         case ServiceError():
-            return "That did not work. Please try again."
+            return _service_sentence(error) or "That did not work. Please try again."
     return "Something went wrong on our side. Please try again in a minute."
+
+
+def _service_sentence(error: ServiceError) -> str | None:
+    """Sentences of the subscription and alert commands, whose errors say how to fix them."""
+    match error:
+        case AccountNotMatched(query=query, candidates=[]):
+            return f"No account matches “{query}”. Send /accounts to see yours."
+        case AccountNotMatched(query=query, candidates=candidates):
+            return f"Several accounts match “{query}”: {', '.join(candidates)}. Be more specific."
+        case NoSuchEntry():
+            return "There is no entry with that number here. Send /subscriptions to see the list."
+        case NotYours():
+            return "Only the one who created it, or a group administrator, may remove it."
+        case BadSchedule() | BadTimezone() | BadAlert():
+            return str(error)
+    return None

@@ -1,0 +1,29 @@
+"""Wall-clock time as a dependency, so schedules can be tested at any instant."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """Runs at real speed from a chosen starting instant (tests and demos of daily schedules)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)

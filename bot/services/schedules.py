@@ -1,0 +1,103 @@
+"""Schedules of `/subscribe`: `every <N><s|m|h|d>` or `daily HH:MM` in the chat's time zone."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.services.errors import ServiceError
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_EVERY = re.compile(r"^(?P<account>.+?)\s+every\s+(?P<count>\d{1,7})\s*(?P<unit>[smhd])$", re.I)
+_DAILY = re.compile(r"^(?P<account>.+?)\s+daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})$", re.I)
+
+
+class BadSchedule(ServiceError):
+    """The schedule could not be understood; the message says how to write it."""
+
+
+class BadTimezone(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    account: str
+    kind: str
+    interval_seconds: int | None = None
+    daily_time: str | None = None
+
+
+def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
+    """`binance every 15m`, `all daily 09:00` -> what to subscribe to and when."""
+    text = " ".join(text.split())
+    if every := _EVERY.match(text):
+        seconds = int(every["count"]) * UNITS[every["unit"].lower()]
+        if seconds < min_interval_seconds:
+            raise BadSchedule(f"The shortest interval is {describe_seconds(min_interval_seconds)}.")
+        return ScheduleRequest(every["account"], "interval", interval_seconds=seconds)
+    if daily := _DAILY.match(text):
+        hour, minute = int(daily["hour"]), int(daily["minute"])
+        if hour > 23 or minute > 59:
+            raise BadSchedule("A daily time is HH:MM between 00:00 and 23:59.")
+        return ScheduleRequest(daily["account"], "daily", daily_time=f"{hour:02d}:{minute:02d}")
+    raise BadSchedule(
+        "Write it as /subscribe <account|all> every <N><m|h|d> or /subscribe <account|all> daily HH:MM."
+    )
+
+
+def describe_seconds(seconds: int) -> str:
+    for unit, size, name in (("d", 86400, "day"), ("h", 3600, "h"), ("m", 60, "min")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {name}" + ("s" if unit == "d" and count != 1 else "")
+    return f"{seconds} s"
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The chat's time zone; UTC when none is set."""
+    return ZoneInfo(name or "UTC")
+
+
+def parse_timezone(name: str) -> str:
+    name = name.strip()
+    lookup = {zone_name.casefold(): zone_name for zone_name in available_timezones()}
+    found = lookup.get(name.casefold())
+    if found is None:
+        raise BadTimezone(f"“{name}” is not a time zone. Use Area/City, like Europe/Berlin.")
+    try:
+        ZoneInfo(found)
+    except ZoneInfoNotFoundError:
+        raise BadTimezone(
+            f"“{name}” is not a time zone. Use Area/City, like Europe/Berlin."
+        ) from None
+    return found
+
+
+def next_daily_run(now: datetime, daily_time: str, timezone: ZoneInfo) -> datetime:
+    """The next moment the wall clock in `timezone` shows `daily_time`, strictly after `now`.
+
+    A time skipped by a DST change runs at the same offset after the jump; a repeated
+    time runs once (at its first occurrence).
+    """
+    hour, minute = map(int, daily_time.split(":"))
+    local_now = now.astimezone(timezone)
+    day = local_now.date()
+    for _ in range(3):
+        candidate = datetime.combine(day, time(hour, minute), tzinfo=timezone)
+        # Normalise: a non-existent local time moves forward by the DST gap.
+        candidate = candidate.astimezone(UTC).astimezone(timezone)
+        if candidate > local_now:
+            return candidate
+        day += timedelta(days=1)
+    raise AssertionError("a daily time always occurs within three days")
+
+
+def next_interval_run(now: datetime, anchor: datetime, interval_seconds: int) -> datetime:
+    """The next run after `now` on the grid anchor + k * interval (so restarts keep the cadence)."""
+    elapsed = (now - anchor).total_seconds()
+    periods = max(1, math.floor(elapsed / interval_seconds) + 1)
+    return anchor + timedelta(seconds=periods * interval_seconds)

@@ -1,0 +1,165 @@
+"""/subscribe, /subscriptions, /unsubscribe, /alert, /timezone, and chat membership changes."""
+
+from __future__ import annotations
+
+from telegram import ChatMember, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+
+from bot.services.errors import ServiceError
+from bot.telegram.context import Context
+from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
+from bot.telegram.html import escape
+from bot.telegram.render import render_alert_added, render_listing, render_subscribed
+from bot.telegram.replies import send_html
+from bot.threecommas.errors import ThreeCommasError
+
+FAILURES = (ServiceError, ThreeCommasError)
+ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+async def subscribe_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    subscriptions = context.bot_data.services.subscriptions
+    try:
+        subscription = await subscriptions.subscribe(
+            who.chat_id, who.user_id, argument_text(who.message)
+        )
+        name = await subscriptions.account_name(who.user_id, subscription.account_selector)
+        timezone = await subscriptions.timezone_name(who.chat_id)
+    except FAILURES as error:
+        await reply_error(context, who, error)
+        return
+    await context.bot_data.notifier.schedule(subscription)
+    next_run = context.bot_data.notifier.next_runs[subscription.id]
+    await send_html(
+        context,
+        who.chat_id,
+        render_subscribed(subscription, name, next_run, timezone),
+        reply_to=who.message.message_id,
+    )
+
+
+async def alert_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    try:
+        alert, name = await context.bot_data.services.subscriptions.add_alert(
+            who.chat_id, who.user_id, argument_text(who.message)
+        )
+    except FAILURES as error:
+        await reply_error(context, who, error)
+        return
+    await send_html(
+        context, who.chat_id, render_alert_added(alert, name), reply_to=who.message.message_id
+    )
+
+
+async def _owner_names(context: Context, chat_id: int, owner_ids: set[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for owner_id in owner_ids:
+        try:
+            member = await context.bot.get_chat_member(chat_id, owner_id)
+        except TelegramError:
+            continue
+        names[owner_id] = member.user.full_name
+    return names
+
+
+async def subscriptions_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    subscriptions = context.bot_data.services.subscriptions
+    entries = await subscriptions.listing(who.chat_id)
+    owners = await _owner_names(context, who.chat_id, {entry.owner_id for entry in entries})
+    timezone = await subscriptions.timezone_name(who.chat_id)
+    text = render_listing(entries, context.bot_data.notifier.next_runs, owners, timezone)
+    await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+
+
+async def _is_admin(context: Context, who: Asker) -> bool:
+    if who.is_private:
+        return False
+    try:
+        member = await context.bot.get_chat_member(who.chat_id, who.user_id)
+    except TelegramError:
+        return False
+    return member.status in ADMINS
+
+
+async def unsubscribe_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    given = argument_text(who.message).lstrip("#")
+    if not given.isdigit():
+        await send_html(
+            context,
+            who.chat_id,
+            "Send /unsubscribe &lt;number&gt;, with the number from /subscriptions.",
+            reply_to=who.message.message_id,
+        )
+        return
+    try:
+        entry = await context.bot_data.services.subscriptions.remove(
+            who.chat_id, int(given), who.user_id, await _is_admin(context, who)
+        )
+    except FAILURES as error:
+        await reply_error(context, who, error)
+        return
+    if entry.subscription is not None:
+        context.bot_data.notifier.unschedule(entry.subscription.id)
+    kind = "Subscription" if entry.subscription is not None else "Alert"
+    await send_html(
+        context,
+        who.chat_id,
+        f"🗑 {kind} {entry.number} ({escape(entry.account_name)}) removed.",
+        reply_to=who.message.message_id,
+    )
+
+
+async def timezone_command(update: Update, context: Context) -> None:
+    who = asker(update)
+    if who is None:
+        return
+    subscriptions = context.bot_data.services.subscriptions
+    given = argument_text(who.message)
+    if not given:
+        current = await subscriptions.timezone_name(who.chat_id)
+        text = f"This chat's time zone is {escape(current)}. Change it with /timezone Area/City."
+        await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+        return
+    try:
+        found = await subscriptions.set_timezone(who.chat_id, given)
+    except FAILURES as error:
+        await reply_error(context, who, error)
+        return
+    for entry in await subscriptions.listing(who.chat_id):
+        if entry.subscription is not None and not entry.subscription.paused:
+            await context.bot_data.notifier.schedule(entry.subscription)
+    text = f"🕘 Daily summaries in this chat now follow {escape(found)}."
+    await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+
+
+async def chat_migrated(update: Update, context: Context) -> None:
+    """The old group's last message points to its new supergroup id."""
+    message = update.effective_message
+    if message is not None and message.migrate_to_chat_id:
+        await context.bot_data.notifier.migrate(message.chat_id, message.migrate_to_chat_id)
+
+
+async def membership_changed(update: Update, context: Context) -> None:
+    """Removed or blocked: pause the chat's subscriptions. Added back: resume them."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    status = change.new_chat_member.status
+    notifier = context.bot_data.notifier
+    if status in {ChatMember.LEFT, ChatMember.BANNED}:
+        await notifier.shut_out(change.chat.id)
+    elif status in {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}:
+        await notifier.resume(change.chat.id)

@@ -1,0 +1,164 @@
+"""Scheduled summaries and alerts: jobs per subscription, posting that survives chat changes.
+
+Each subscription is one named job (`subscription:<id>`), re-armed after every run from the
+service's clock, so schedules resume after a restart and daily times follow the chat's zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import InlineKeyboardMarkup
+from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.ext import CallbackContext
+
+from bot.services.runtime import Services
+from bot.services.subscriptions import RunOutcome
+from bot.services.summary import AccountSummary
+from bot.storage.records import Subscription
+from bot.telegram.context import BotApplication, Context
+from bot.telegram.keyboards import refresh_all_button, refresh_button
+from bot.telegram.render import (
+    render_account_summary,
+    render_alert_fired,
+    render_refresh_all,
+    render_subscription_failed,
+)
+from bot.telegram.replies import send_html
+
+logger = logging.getLogger(__name__)
+
+
+def job_name(subscription_id: int) -> str:
+    return f"subscription:{subscription_id}"
+
+
+class Notifier:
+    """Runs subscriptions on schedule and posts their summaries, errors and alerts."""
+
+    def __init__(self, application: BotApplication) -> None:
+        self._application = application
+        self.next_runs: dict[int, datetime] = {}
+
+    @property
+    def _services(self) -> Services:
+        return self._application.bot_data.services
+
+    def _context(self) -> Context:
+        return CallbackContext(self._application)
+
+    async def start(self) -> None:
+        """Schedule every active subscription from the database (after a restart too)."""
+        for subscription in await self._services.subscriptions.active():
+            await self.schedule(subscription)
+        self._services.accounts.add_refresh_listener(self._check_alerts)
+
+    async def schedule(self, subscription: Subscription) -> None:
+        self.unschedule(subscription.id)
+        if subscription.paused:
+            return
+        subscriptions = self._services.subscriptions
+        when = await subscriptions.next_run(subscription)
+        delay = max(0.0, (when - subscriptions.clock.now()).total_seconds())
+        self.next_runs[subscription.id] = when
+        job_queue = self._application.job_queue
+        assert job_queue is not None, "the job-queue extra is installed"
+        job_queue.run_once(
+            self._run, when=delay, data=subscription.id, name=job_name(subscription.id)
+        )
+
+    def unschedule(self, subscription_id: int) -> None:
+        self.next_runs.pop(subscription_id, None)
+        job_queue = self._application.job_queue
+        if job_queue is not None:
+            for job in job_queue.get_jobs_by_name(job_name(subscription_id)):
+                job.schedule_removal()
+
+    async def _run(self, context: Context) -> None:
+        assert context.job is not None and isinstance(context.job.data, int)
+        subscription_id = context.job.data
+        self.next_runs.pop(subscription_id, None)
+        outcome = await self._services.subscriptions.run(subscription_id)
+        if outcome is None:
+            return
+        await self.schedule(outcome.subscription)
+        await self._deliver(outcome)
+
+    async def _deliver(self, outcome: RunOutcome) -> None:
+        subscription = outcome.subscription
+        if outcome.error is not None:
+            if not outcome.first_failure:
+                return
+            text = render_subscription_failed(outcome.account_name, outcome.error)
+            await self.post(subscription.chat_id, text)
+            if subscription.chat_id != subscription.owner_user_id:
+                await self._tell_owner(subscription.owner_user_id, text)
+            return
+        signer = self._application.bot_data.signer
+        owner = subscription.owner_user_id
+        if outcome.results is not None:
+            text = render_refresh_all(outcome.results)
+            markup = refresh_all_button(signer, owner)
+        else:
+            assert outcome.summary is not None
+            text = render_account_summary(outcome.summary)
+            markup = refresh_button(signer, owner, outcome.summary.account_id)
+        if outcome.recovered:
+            text = "✅ Working again.\n\n" + text
+        await self.post(subscription.chat_id, text, markup)
+
+    async def post(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Send to a chat; follow a group's move to a supergroup; pause a chat that shut us out."""
+        try:
+            await send_html(self._context(), chat_id, text, reply_markup=markup)
+        except ChatMigrated as moved:
+            await self.migrate(chat_id, moved.new_chat_id)
+            await self.post(moved.new_chat_id, text, markup)
+        except Forbidden:
+            await self.shut_out(chat_id)
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its subscriptions and alerts move along."""
+        moved = await self._services.subscriptions.migrate_chat(old_chat_id, new_chat_id)
+        for subscription in moved:
+            await self.schedule(subscription)
+        logger.info(
+            "chat %s moved to %s with %d subscriptions", old_chat_id, new_chat_id, len(moved)
+        )
+
+    async def shut_out(self, chat_id: int) -> None:
+        """The bot was removed from the chat or blocked: pause its subscriptions, tell owners."""
+        paused = await self._services.subscriptions.pause_chat(chat_id)
+        for subscription in paused:
+            self.unschedule(subscription.id)
+        for owner in sorted({s.owner_user_id for s in paused} - {chat_id}):
+            count = sum(1 for s in paused if s.owner_user_id == owner)
+            await self._tell_owner(
+                owner,
+                f"⏸ I can no longer post to chat <code>{chat_id}</code> (I was removed or "
+                f"blocked there), so your {count} subscription(s) there are paused. "
+                "Add me back to that chat and they resume.",
+            )
+
+    async def resume(self, chat_id: int) -> int:
+        resumed = await self._services.subscriptions.resume_chat(chat_id)
+        for subscription in resumed:
+            await self.schedule(subscription)
+        return len(resumed)
+
+    async def end_for_owner(self, owner_id: int) -> None:
+        for subscription in await self._services.subscriptions.end_for_owner(owner_id):
+            self.unschedule(subscription.id)
+
+    async def _tell_owner(self, owner_id: int, text: str) -> None:
+        try:
+            await send_html(self._context(), owner_id, text)
+        except TelegramError as error:
+            logger.info("could not tell user %s privately: %s", owner_id, error.message)
+
+    async def _check_alerts(self, owner_id: int, summary: AccountSummary) -> None:
+        for alert in await self._services.alerts.newly_true(owner_id, summary):
+            await self.post(alert.chat_id, render_alert_fired(alert, summary))

@@ -1,0 +1,85 @@
+"""Driving the real application end to end through the Bot API and 3Commas stand-ins."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bot.app import running_bot
+from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage
+from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
+from bot.telegram.context import BotApplication
+
+QUIET = 0.15
+
+
+class Chat:
+    """One user in one chat: says things and reads what the bot answered."""
+
+    def __init__(
+        self,
+        botapi: BotApiStandIn,
+        *,
+        user_id: int = DEMO_USER_ID,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "Demo",
+    ) -> None:
+        self.botapi = botapi
+        self.user_id = user_id
+        self.chat_id = chat_id if chat_id is not None else user_id
+        self.chat_type = chat_type
+        self.first_name = first_name
+        self.last_incoming_id = 0
+
+    def _seen(self) -> dict[int, str]:
+        return {m.message_id: m.text for m in self.botapi.messages(self.chat_id)}
+
+    def _changed_since(self, seen: dict[int, str]) -> list[SentMessage]:
+        return [
+            m for m in self.botapi.messages(self.chat_id) if seen.get(m.message_id) != m.text
+        ]
+
+    async def say(self, text: str, *, quiet: float = QUIET, timeout: float = 15.0) -> list[SentMessage]:
+        """Send `text`; return the bot messages that appeared or changed, once the bot is idle."""
+        seen = self._seen()
+        self.last_incoming_id = self.botapi.send_text(
+            text,
+            user_id=self.user_id,
+            chat_id=self.chat_id,
+            chat_type=self.chat_type,
+            first_name=self.first_name,
+        )
+        await self.botapi.wait_idle(quiet=quiet, timeout=timeout)
+        return self._changed_since(seen)
+
+    async def reply(self, text: str, **options: Any) -> SentMessage:
+        """Send `text` and return the one last message the bot sent or edited for it."""
+        changed = await self.say(text, **options)
+        assert changed, f"no answer to {text!r}\n{self.botapi.describe()}"
+        return changed[-1]
+
+    async def press(self, message: SentMessage, label: str, *, quiet: float = QUIET) -> list[SentMessage]:
+        seen = self._seen()
+        self.botapi.press_button(
+            message, message.button_data(label), user_id=self.user_id, first_name=self.first_name
+        )
+        await self.botapi.wait_idle(quiet=quiet, timeout=15.0)
+        return self._changed_since(seen)
+
+    def incoming_deleted(self, message_id: int | None = None) -> bool:
+        wanted = self.last_incoming_id if message_id is None else message_id
+        return (self.chat_id, wanted) in self.botapi.deleted_incoming
+
+    async def connect(self, api_key: str = DEMO_API_KEY, secret: str = DEMO_SECRET) -> SentMessage:
+        answer = await self.reply(f"/connect {api_key} {secret}")
+        assert "Connected" in answer.plain, answer.plain
+        return answer
+
+
+@contextlib.asynccontextmanager
+async def bot_running(sandbox: Sandbox, **settings: Any) -> AsyncIterator[BotApplication]:
+    """The real application against the sandbox's stand-ins, with settings overridden."""
+    async with running_bot(sandbox.settings.model_copy(update=settings)) as application:
+        yield application

@@ -1,0 +1,113 @@
+"""/connect: both forms, RSA keys, deletion of key material, validation, cancel and timeout."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.sandbox.demo import DEMO_USER_ID, Sandbox, demo_accounts
+from tests.support.bot import Chat, bot_running
+
+
+async def test_connect_in_one_message_lists_accounts_and_deletes_the_message(chat: Chat) -> None:
+    answer = await chat.connect()
+    assert "Your key sees 3 accounts" in answer.plain
+    assert "My Binance US" in answer.plain and "12345678" in answer.plain
+    assert chat.incoming_deleted()
+    assert ("🔄 My Binance US", answer.button_data("My Binance US")) in answer.buttons
+
+
+async def test_connect_in_two_steps_deletes_both_key_messages(chat: Chat) -> None:
+    ask = await chat.reply("/connect")
+    assert "API key" in ask.plain
+    ask_secret = await chat.reply("demo-key")
+    key_message = chat.last_incoming_id
+    assert "secret" in ask_secret.plain
+    done = await chat.reply("demo-secret")
+    assert "Connected" in done.plain
+    assert chat.incoming_deleted(key_message) and chat.incoming_deleted()
+
+
+async def test_wrong_secret_is_refused_deleted_and_nothing_saved(chat: Chat) -> None:
+    answer = await chat.reply("/connect demo-key not-the-secret")
+    assert "3Commas refused your API key" in answer.plain
+    assert "Nothing was saved" in answer.plain
+    assert chat.incoming_deleted()
+    refresh = await chat.reply("/refresh 12345678")
+    assert "You have not connected a 3Commas API key yet" in refresh.plain
+
+
+async def test_rsa_private_key_connects_in_pkcs1_and_pkcs8(sandbox: Sandbox) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forms = [serialization.PrivateFormat.TraditionalOpenSSL, serialization.PrivateFormat.PKCS8]
+    pems = [
+        key.private_bytes(serialization.Encoding.PEM, form, serialization.NoEncryption()).decode()
+        for form in forms
+    ]
+    assert "BEGIN RSA PRIVATE KEY" in pems[0] and "BEGIN PRIVATE KEY" in pems[1]
+    for number, pem in enumerate(pems):
+        sandbox.threecommas.add_key(f"rsa-key-{number}", pem, demo_accounts())
+    async with bot_running(sandbox):
+        for number, pem in enumerate(pems):
+            chat = Chat(sandbox.botapi, user_id=2000 + number)
+            await chat.reply("/connect")
+            await chat.reply(f"rsa-key-{number}")
+            done = await chat.reply(pem)
+            assert "Connected" in done.plain, done.plain
+            summary = await chat.reply("/refresh My Binance US")
+            assert "Balance: $31.21" in summary.plain
+
+
+async def test_rsa_key_pasted_with_the_command_keeps_its_line_breaks(sandbox: Sandbox) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    sandbox.threecommas.add_key("rsa-one-message", pem, demo_accounts())
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        answer = await chat.reply(f"/connect rsa-one-message\n{pem}")
+        assert "Connected" in answer.plain
+        assert chat.incoming_deleted()
+
+
+async def test_malformed_private_key_is_explained_and_nothing_saved(chat: Chat) -> None:
+    answer = await chat.reply(
+        "/connect demo-key -----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----"
+    )
+    assert "neither a 3Commas API secret nor an RSA private key" in answer.plain
+    assert chat.incoming_deleted()
+
+
+async def test_cancel_stops_connecting(chat: Chat) -> None:
+    await chat.reply("/connect")
+    assert "Cancelled" in (await chat.reply("/cancel")).plain
+    hint = await chat.reply("hello")
+    assert "/help" in hint.plain
+    assert "Nothing to cancel" in (await chat.reply("/cancel")).plain
+
+
+async def test_abandoned_connect_times_out(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, connect_timeout_seconds=0.5):
+        chat = Chat(sandbox.botapi)
+        await chat.reply("/connect")
+        await chat.reply("demo-key")
+        timed_out = await sandbox.botapi.wait_for_text(DEMO_USER_ID, "timed out", timeout=5)
+        assert "nothing was saved" in timed_out.plain
+        hint = await chat.reply("demo-secret-typed-later")
+        assert "/help" in hint.plain or "deleted" in hint.plain
+
+
+async def test_a_pasted_key_outside_connect_is_deleted(chat: Chat) -> None:
+    answer = await chat.reply("Abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH")
+    assert "looked like a key" in answer.plain
+    assert chat.incoming_deleted()
+
+
+async def test_deep_link_start_begins_connecting(chat: Chat) -> None:
+    answer = await chat.reply("/start connect")
+    assert "API key" in answer.plain
+    await chat.reply("demo-key")
+    assert "Connected" in (await chat.reply("demo-secret")).plain
