@@ -1,0 +1,210 @@
+"""Hostile account names, message splitting, the plain-text fallback, and secrets kept out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.logs import configure_logging
+from bot.sandbox.botapi_standin import SentMessage, parse_telegram_html
+from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
+from bot.sandbox.threecommas_standin import SEED_ACCOUNT, demo_account
+from bot.telegram.replies import send_html
+from tests.support.bot import Chat, bot_running
+
+HTML_NAME = '<b>&"</b><script>alert(1)</script>'
+BIDI_NAME = "Evil\u202eSUJNIB\u202c \u2066Isolated\u2069"
+ZERO_WIDTH_NAME = "Zero\u200bWidth\u200dJoin\ufeffer"
+LONG_NAME = "L" * 10_000
+INVISIBLE = ("\u202e", "\u202c", "\u2066", "\u2069", "\u200b", "\u200d", "\ufeff")
+SEED_API_KEY = str(SEED_ACCOUNT["api_key"])
+LIMIT = 4096
+
+
+def hostile_accounts() -> list[dict[str, Any]]:
+    return [
+        demo_account(1, HTML_NAME, exchange_name="<i>Ex&change</i>"),
+        demo_account(2, BIDI_NAME),
+        demo_account(3, ZERO_WIDTH_NAME),
+        demo_account(4, LONG_NAME, api_keys_state="<u>weird & state</u>"),
+    ]
+
+
+async def refresh_all(chat: Chat) -> list[SentMessage]:
+    """`/refresh all`, once the Total arrived: the messages it posted (the progress one first)."""
+    before = {m.message_id for m in chat.botapi.messages(chat.chat_id)}
+    chat.botapi.send_text("/refresh all", user_id=chat.user_id)
+    await chat.botapi.wait_for_text(chat.chat_id, "Total (", timeout=30)
+    await chat.botapi.wait_idle(quiet=0.3)
+    return [m for m in chat.botapi.messages(chat.chat_id) if m.message_id not in before]
+
+
+def all_texts(sandbox: Sandbox) -> list[str]:
+    """Every text the bot ever sent, edits included."""
+    return [t for m in sandbox.botapi.all_messages() for t in (*m.edits, m.text)]
+
+
+def assert_valid_html(message: SentMessage) -> None:
+    """Sent as HTML (no plain-text fallback was needed) and accepted by the stand-in."""
+    assert message.parse_mode is not None and message.parse_mode.lower() == "html", message.text
+    parse_telegram_html(message.text)
+    assert len(message.plain) <= LIMIT
+
+
+async def test_hostile_names_are_escaped_cleaned_and_shortened(sandbox: Sandbox) -> None:
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, hostile_accounts())
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        connected = await chat.connect()
+        listing = await chat.reply("/accounts")
+        everything = await refresh_all(chat)
+        singles = [await chat.reply(f"/refresh {n}") for n in (1, 2, 3, 4)]
+        for message in [connected, listing, *everything, *singles]:
+            assert_valid_html(message)
+            for char in INVISIBLE:
+                assert char not in message.plain, (char, message.plain)
+            for label, _ in message.buttons:
+                assert not any(char in label for char in INVISIBLE), label
+                assert len(label) <= 64
+        # the HTML name is shown literally, never interpreted
+        assert HTML_NAME in listing.plain and HTML_NAME in singles[0].plain
+        assert "<i>Ex&change</i>" in singles[0].plain
+        assert "<script>" not in singles[0].text
+        # bidi and zero-width characters are gone, the visible letters kept
+        assert "EvilSUJNIB Isolated" in singles[1].plain
+        assert "ZeroWidthJoiner" in singles[2].plain
+        # a 10,000-character name is shortened everywhere
+        for message in (listing, singles[3], *everything):
+            assert "L" * 200 not in message.plain
+        assert "L" * 40 in singles[3].plain and "…" in singles[3].plain
+        assert "<u>weird & state</u>" in singles[3].plain  # the key state is escaped too
+        # the refreshes still show the figures
+        assert all("$31.21" in message.plain for message in singles)
+
+
+async def test_no_argument_and_no_match_lists_are_valid_with_hostile_names(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, hostile_accounts())
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        for command in ("/refresh", "/refresh nothing-like-this", f"/refresh {HTML_NAME}"):
+            answer = await chat.reply(command)
+            assert_valid_html(answer)
+        assert "$31.21" in answer.plain  # the exact (HTML) name resolves to its account
+
+
+def long_names(count: int) -> list[str]:
+    return [f"Account {number:03d} ".ljust(60, "xyz"[number % 3]) for number in range(count)]
+
+
+async def test_long_answers_are_split_on_line_boundaries_and_nothing_is_lost(
+    sandbox: Sandbox,
+) -> None:
+    names = long_names(150)
+    assert all(len(name) == 60 for name in names)
+    accounts = [demo_account(50_000_000 + n, name) for n, name in enumerate(names)]
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, accounts)
+    async with bot_running(sandbox, threecommas_requests_per_minute=1000):
+        chat = Chat(sandbox.botapi)
+        connected = await chat.say(f"/connect {DEMO_API_KEY} {DEMO_SECRET}")
+        listing = await chat.say("/accounts")
+        everything = await refresh_all(chat)
+        for answer in (connected, listing, everything):
+            assert len(answer) > 1, [len(m.plain) for m in answer]
+            for message in answer:
+                assert_valid_html(message)
+                assert len(message.text) <= LIMIT
+            lines = [line for message in answer for line in message.plain.split("\n")]
+            for name in names:
+                # every account on a whole line of its own message: nothing cut or lost
+                assert sum(1 for line in lines if name in line) == 1, name
+        assert "Total (150 of 150 accounts)" in everything[-1].plain
+        assert everything[-1].buttons  # the keyboard goes on the last part
+
+
+async def test_html_refused_by_telegram_goes_out_as_plain_text(sandbox: Sandbox) -> None:
+    @dataclass
+    class Context:
+        bot: Any
+
+    async with bot_running(sandbox) as app:
+        chat = Chat(sandbox.botapi)
+        await chat.reply("/help")  # the chat exists
+        message = await send_html(Context(app.bot), DEMO_USER_ID, "Tom & Jerry <b>unclosed")  # type: ignore[arg-type]
+        sent = sandbox.botapi.messages(DEMO_USER_ID)[-1]
+        assert sent.message_id == message.message_id
+        assert sent.parse_mode is None
+        assert sent.text == "Tom & Jerry unclosed"
+
+
+def secret_values(sandbox: Sandbox) -> tuple[str, ...]:
+    return (
+        DEMO_API_KEY,
+        DEMO_SECRET,
+        SEED_API_KEY,
+        sandbox.settings.telegram_bot_token.get_secret_value(),
+    )  # type: ignore[union-attr]
+
+
+async def full_session(chat: Chat) -> None:
+    await chat.reply("/connect")
+    await chat.reply(DEMO_API_KEY)
+    await chat.reply(DEMO_SECRET)
+    await chat.connect()
+    await chat.reply("/accounts")
+    await chat.reply("/refresh all")
+    await chat.reply("/refresh 12345678")
+    await chat.reply("/refresh binance")
+    await chat.reply("/connect demo-key wrong-secret")
+
+
+async def test_keys_and_the_accounts_api_key_never_appear_in_a_message(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox):
+        await full_session(Chat(sandbox.botapi))
+    texts = all_texts(sandbox)
+    assert len(texts) > 10
+    for text in texts:
+        for secret in secret_values(sandbox):
+            assert secret not in text, (secret, text)
+
+
+@pytest.fixture
+def production_logging() -> Iterator[None]:
+    """The logging set-up `python -m bot` uses (redacting filter, httpx at WARNING)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
+    configure_logging(logging.DEBUG)
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("production_logging")
+async def test_no_secret_appears_in_any_log_record(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    root.addHandler(caplog.handler)  # after the redacting handler, as a second sink
+    caplog.set_level(logging.DEBUG)
+    try:
+        async with bot_running(sandbox):
+            await full_session(Chat(sandbox.botapi))
+    finally:
+        root.removeHandler(caplog.handler)
+    records = caplog.records
+    assert any(r.levelno == logging.DEBUG for r in records)
+    written = capsys.readouterr().err
+    for record in records:
+        text = record.getMessage() + (record.exc_text or "")
+        for secret in secret_values(sandbox):
+            assert secret not in text, (secret, record.name, text)
+    for secret in secret_values(sandbox):
+        assert secret not in written, secret
