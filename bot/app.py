@@ -16,7 +16,6 @@ from telegram import (
     Update,
 )
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -34,6 +33,7 @@ from bot.storage.encryption import MasterKeyError
 from bot.storage.errors import StorageStartupError
 from bot.telegram.callback_data import CallbackSigner
 from bot.telegram.context import CONTEXT_TYPES, BotApplication
+from bot.telegram.flood import FloodLimiter
 from bot.telegram.handlers.access import on_error, only_allowed_users
 from bot.telegram.handlers.accounts import accounts_command, disconnect_command
 from bot.telegram.handlers.connect import cancel_command, connect_command, private_text
@@ -72,7 +72,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(256)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(FloodLimiter())
         .connection_pool_size(64)
         .get_updates_connection_pool_size(2)
         .build()

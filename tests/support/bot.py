@@ -9,6 +9,7 @@ from typing import Any
 from bot.app import running_bot
 from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage
 from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
+from bot.services.clock import Clock
 from bot.telegram.context import BotApplication
 
 QUIET = 0.15
@@ -79,7 +80,9 @@ class Chat:
 
 
 @contextlib.asynccontextmanager
-async def bot_running(sandbox: Sandbox, **settings: Any) -> AsyncIterator[BotApplication]:
+async def bot_running(
+    sandbox: Sandbox, *, clock: Clock | None = None, **settings: Any
+) -> AsyncIterator[BotApplication]:
     """The real application against the sandbox's stand-ins, with settings overridden."""
-    async with running_bot(sandbox.settings.model_copy(update=settings)) as application:
+    async with running_bot(sandbox.settings.model_copy(update=settings), clock) as application:
         yield application
