@@ -20,15 +20,22 @@ FIAT_SYMBOLS = {
 }
 CRYPTO_PLACES = {"BTC": 8, "ETH": 6}
 CENT = Decimal("0.01")
+# Rounding to cents needs every integer digit within Decimal's 28-digit precision; a figure this
+# large (a percentage over a near-zero base, a broken amount) is shown in scientific notation.
+HUGE = Decimal("1e18")
 
 
 def _quantize(value: Decimal, places: int) -> Decimal:
+    if value.copy_abs() >= HUGE:
+        return value
     rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 def _digits(value: Decimal, places: int) -> str:
     """`1234.5` -> `1,234.50` (no sign; the caller writes it)."""
+    if value.copy_abs() >= HUGE:
+        return f"{value.copy_abs():.2E}"
     return f"{_quantize(value, places).copy_abs():,.{places}f}"
 
 
