@@ -208,3 +208,33 @@ async def test_no_secret_appears_in_any_log_record(
             assert secret not in text, (secret, record.name, text)
     for secret in secret_values(sandbox):
         assert secret not in written, secret
+
+
+async def test_absurdly_large_figures_are_shown_instead_of_failing(sandbox: Sandbox) -> None:
+    # A profit percentage over a near-zero base can be enormous; amounts beyond 28 digits
+    # exceed Decimal's default precision when rounded to cents.
+    huge = "123456789012345678901234567890.5"
+    sandbox.threecommas.set_accounts(
+        DEMO_API_KEY,
+        [
+            demo_account(
+                12345678,
+                "My Binance US",
+                primary_display_currency_profit_percentage={"currency": "USD", "amount": huge},
+                primary_display_currency_amount={"currency": "USD", "amount": "1e999999"},
+            ),
+            demo_account(23456789, "Binance Futures"),
+        ],
+    )
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        summary = await chat.reply("/refresh 12345678")
+        assert_valid_html(summary)
+        assert "Something went wrong" not in summary.plain
+        assert "My Binance US" in summary.plain and "Balance:" in summary.plain
+        assert "+$2.63" in summary.plain  # the ordinary figures are still exact
+        everything = await refresh_all(chat)
+        assert "Total (2 of 2 accounts)" in everything[-1].plain
+        for message in everything:
+            assert_valid_html(message)
