@@ -172,16 +172,13 @@ async def test_unreadable_stored_keys_ask_to_connect_again(sandbox: Sandbox) -> 
 async def test_unexpected_exception_is_logged_and_answered(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # An amount 3Commas could send as valid JSON that no sane code foresees: 10^999999 dollars.
-    absurd = {"currency": "USD", "amount": "1e999999"}
-    sandbox.threecommas.set_accounts(
-        DEMO_API_KEY, [demo_account(SEED, "My Binance US", primary_display_currency_amount=absurd)]
-    )
+    # Valid JSON the client cannot foresee: an account name with a lone UTF-16 surrogate
+    # ("\ud800" is legal in JSON), which cannot be encoded to store it.
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, [demo_account(SEED, "Broken \ud800 name")])
     caplog.set_level(logging.ERROR)
     async with bot_running(sandbox):
         chat = Chat(sandbox.botapi)
-        await chat.connect()
-        answer = await refresh_until(chat, f"/refresh {SEED}", "Something went wrong")
+        answer = await refresh_until(chat, "/connect demo-key demo-secret", "Something went wrong")
         assert_clean(answer)
         failures = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
         assert failures, caplog.text
