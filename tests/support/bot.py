@@ -38,11 +38,11 @@ class Chat:
         return {m.message_id: m.text for m in self.botapi.messages(self.chat_id)}
 
     def _changed_since(self, seen: dict[int, str]) -> list[SentMessage]:
-        return [
-            m for m in self.botapi.messages(self.chat_id) if seen.get(m.message_id) != m.text
-        ]
+        return [m for m in self.botapi.messages(self.chat_id) if seen.get(m.message_id) != m.text]
 
-    async def say(self, text: str, *, quiet: float = QUIET, timeout: float = 15.0) -> list[SentMessage]:
+    async def say(
+        self, text: str, *, quiet: float = QUIET, timeout: float = 15.0
+    ) -> list[SentMessage]:
         """Send `text`; return the bot messages that appeared or changed, once the bot is idle."""
         seen = self._seen()
         self.last_incoming_id = self.botapi.send_text(
@@ -61,7 +61,9 @@ class Chat:
         assert changed, f"no answer to {text!r}\n{self.botapi.describe()}"
         return changed[-1]
 
-    async def press(self, message: SentMessage, label: str, *, quiet: float = QUIET) -> list[SentMessage]:
+    async def press(
+        self, message: SentMessage, label: str, *, quiet: float = QUIET
+    ) -> list[SentMessage]:
         seen = self._seen()
         self.botapi.press_button(
             message, message.button_data(label), user_id=self.user_id, first_name=self.first_name
