@@ -34,39 +34,36 @@ def _amount(money: Money | None) -> Decimal | None:
 def summarize(account: Account) -> AccountSummary:
     """Prefer the user's display currency; fall back to the fixed USD fields."""
     display = account.primary_display_currency_amount
-    uses_display = display is not None and display.amount is not None
-    if uses_display:
-        assert display is not None
-        currency = display.currency or "USD"
-        return AccountSummary(
-            account_id=account.id,
-            name=account.name,
-            exchange=account.exchange,
-            currency=currency.upper(),
-            balance=display.amount,
-            balance_btc=account.btc_amount,
-            balance_usd=account.usd_amount,
-            profit=_amount(account.primary_display_currency_profit),
-            profit_percentage=_amount(account.primary_display_currency_profit_percentage),
-            all_time_profit=_amount(account.total_primary_display_currency_profit),
-            day_profit=_amount(account.day_profit_primary_display_currency),
-            day_profit_percentage=_amount(account.day_profit_primary_display_currency_percentage),
-            api_keys_state=account.api_keys_state,
-            updated_at=account.updated_at,
-        )
+    balance: Decimal | None
+    if display is not None and display.amount is not None:
+        currency = (display.currency or "USD").upper()
+        balance = display.amount
+        profit = _amount(account.primary_display_currency_profit)
+        profit_percentage = _amount(account.primary_display_currency_profit_percentage)
+        all_time_profit = _amount(account.total_primary_display_currency_profit)
+        day_profit = _amount(account.day_profit_primary_display_currency)
+        day_profit_percentage = _amount(account.day_profit_primary_display_currency_percentage)
+    else:
+        currency = "USD"
+        balance = account.usd_amount
+        profit = account.usd_profit
+        profit_percentage = account.usd_profit_percentage
+        all_time_profit = account.total_usd_profit
+        day_profit = account.day_profit_usd
+        day_profit_percentage = account.day_profit_usd_percentage
     return AccountSummary(
         account_id=account.id,
         name=account.name,
         exchange=account.exchange,
-        currency="USD",
-        balance=account.usd_amount,
+        currency=currency,
+        balance=balance,
         balance_btc=account.btc_amount,
         balance_usd=account.usd_amount,
-        profit=account.usd_profit,
-        profit_percentage=account.usd_profit_percentage,
-        all_time_profit=account.total_usd_profit,
-        day_profit=account.day_profit_usd,
-        day_profit_percentage=account.day_profit_usd_percentage,
+        profit=profit,
+        profit_percentage=profit_percentage,
+        all_time_profit=all_time_profit,
+        day_profit=day_profit,
+        day_profit_percentage=day_profit_percentage,
         api_keys_state=account.api_keys_state,
         updated_at=account.updated_at,
     )
