@@ -81,16 +81,18 @@ def next_daily_run(now: datetime, daily_time: str, timezone: ZoneInfo) -> dateti
     """The next moment the wall clock in `timezone` shows `daily_time`, strictly after `now`.
 
     A time skipped by a DST change runs at the same offset after the jump; a repeated
-    time runs once (at its first occurrence).
+    time runs once (at its first occurrence). Returned in UTC.
     """
     hour, minute = map(int, daily_time.split(":"))
-    local_now = now.astimezone(timezone)
-    day = local_now.date()
+    now_utc = now.astimezone(UTC)
+    day = now_utc.astimezone(timezone).date()
     for _ in range(3):
-        candidate = datetime.combine(day, time(hour, minute), tzinfo=timezone)
-        # Normalise: a non-existent local time moves forward by the DST gap.
-        candidate = candidate.astimezone(UTC).astimezone(timezone)
-        if candidate > local_now:
+        # fold=0: a repeated time is its first occurrence; a non-existent one takes the offset
+        # before the jump, so it lands the DST gap later.
+        candidate = datetime.combine(day, time(hour, minute), tzinfo=timezone).astimezone(UTC)
+        # Compare instants in UTC: two datetimes with the same tzinfo compare by wall time,
+        # ignoring fold, which put 02:30 CEST "after" 02:10 CET in the repeated hour.
+        if candidate > now_utc:
             return candidate
         day += timedelta(days=1)
     raise AssertionError("a daily time always occurs within three days")
