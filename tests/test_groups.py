@@ -7,7 +7,7 @@ import pytest
 from bot.sandbox.botapi_standin import SentMessage
 from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from bot.sandbox.threecommas_standin import SEED_ACCOUNT, demo_account
-from tests.support.bot import Chat
+from tests.support.bot import Chat, bot_running
 
 GROUP = -100500
 OTHER_USER = 2002
@@ -169,3 +169,31 @@ async def test_callback_data_never_carries_key_material(
         assert len(data.encode()) <= 64
         for secret in secrets:
             assert secret not in data, data
+
+
+async def test_the_deep_link_starts_connecting_in_the_private_chat(running: Sandbox) -> None:
+    answer = await in_group(running).reply("/connect")
+    assert "?start=connect" in answer.text
+    private = Chat(running.botapi)
+    ask = await private.reply("/start connect")  # what Telegram sends when the link is opened
+    assert "API key" in ask.plain
+    await private.reply(DEMO_API_KEY)
+    done = await private.reply(DEMO_SECRET)
+    assert "Connected" in done.plain
+
+
+async def test_a_user_outside_allowed_user_ids_cannot_press_a_button_in_a_group(
+    sandbox: Sandbox,
+) -> None:
+    async with bot_running(sandbox, allowed_user_ids=frozenset({DEMO_USER_ID})):
+        await Chat(sandbox.botapi).connect()
+        summary = await in_group(sandbox).reply("/refresh 12345678")
+        assert "$31.21" in summary.plain
+        stranger = in_group(sandbox, OTHER_USER)
+        assert await stranger.say("/refresh 12345678") == []  # ignored in groups
+        query_id = sandbox.botapi.press_button(
+            summary, summary.button_data("Refresh"), user_id=OTHER_USER
+        )
+        await sandbox.botapi.wait_idle(quiet=0.15)
+        assert sandbox.botapi.answered_callbacks[query_id] == "This bot is private."
+        assert len(summary.edits) == 1  # only the progress message before the summary

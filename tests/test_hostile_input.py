@@ -114,8 +114,9 @@ async def test_long_answers_are_split_on_line_boundaries_and_nothing_is_lost(
         chat = Chat(sandbox.botapi)
         connected = await chat.say(f"/connect {DEMO_API_KEY} {DEMO_SECRET}")
         listing = await chat.say("/accounts")
+        no_match = await chat.say("/refresh no such account")
         everything = await refresh_all(chat)
-        for answer in (connected, listing, everything):
+        for answer in (connected, listing, no_match, everything):
             assert len(answer) > 1, [len(m.plain) for m in answer]
             for message in answer:
                 assert_valid_html(message)
