@@ -1,0 +1,256 @@
+"""Shared pieces of the benchmarks: results, seeded databases, the bot as a child process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bot.config import Settings
+from bot.sandbox.botapi_standin import BotApiStandIn
+from bot.sandbox.threecommas_standin import ThreeCommasStandIn, demo_account
+from bot.storage.columns import time_text
+from bot.storage.database import Database
+from bot.storage.maintenance import master_keys_from_settings
+
+REPO = Path(__file__).resolve().parent.parent.parent
+FIRST_USER_ID = 10_000_000
+FIRST_ACCOUNT_ID = 50_000_000
+
+
+@dataclass
+class Row:
+    """One line of the table: what was measured, the figure, the target and whether it holds."""
+
+    number: int
+    measurement: str
+    result: str
+    target: str
+    passed: bool | None  # None: informational, no target
+    notes: list[str] = field(default_factory=list)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def user_id(index: int) -> int:
+    return FIRST_USER_ID + index
+
+
+def account_id(index: int) -> int:
+    return FIRST_ACCOUNT_ID + index
+
+
+def api_key(index: int) -> str:
+    return f"bench-key-{index:06d}"
+
+
+def api_secret(index: int) -> str:
+    return f"bench-secret-{index:06d}"
+
+
+def add_keys(threecommas: ThreeCommasStandIn, count: int) -> None:
+    """`count` keys, each seeing one account of its own."""
+    for index in range(count):
+        threecommas.add_key(
+            api_key(index), api_secret(index), [demo_account(account_id(index), f"Bench {index}")]
+        )
+
+
+async def seed_users(settings: Settings, count: int, *, with_accounts: bool = True) -> None:
+    """`count` connected users written straight into the database, in one transaction.
+
+    The database is opened once through the application (schema and key check), then the rows
+    are written with sqlite3 using the same encryption as CredentialStore.save.
+    """
+    database = await Database.open(settings.database_path, master_keys_from_settings(settings))
+    await database.close()
+    keys = master_keys_from_settings(settings)
+    now = time_text(datetime.now(UTC))
+    credentials = []
+    accounts = []
+    for index in range(count):
+        uid = user_id(index)
+        credentials.append(
+            (
+                uid,
+                keys.encrypt(api_key(index), user_id=uid, field="api_key"),
+                keys.encrypt(api_secret(index), user_id=uid, field="secret"),
+                "hmac",
+                now,
+                now,
+                now,
+            )
+        )
+        accounts.append((uid, account_id(index), f"Bench {index}", "Binance US Spot", None))
+    with contextlib.closing(sqlite3.connect(settings.database_path)) as db, db:
+        db.executemany("INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?, ?)", credentials)
+        if with_accounts:
+            db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?)", accounts)
+
+
+def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of `python -m bot run` pointing at the stand-ins of `settings`."""
+    assert settings.telegram_bot_token is not None
+    assert settings.bot_encryption_key is not None
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO),
+        "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token.get_secret_value(),
+        "TELEGRAM_API_URL": settings.telegram_api_url,
+        "THREECOMMAS_API_URL": settings.threecommas_api_url,
+        "BOT_ENCRYPTION_KEY": settings.bot_encryption_key.get_secret_value(),
+        "DATABASE_PATH": str(settings.database_path),
+        "REFRESH_COOLDOWN_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    started_at: float  # time.monotonic() just before the spawn
+    stderr_path: Path
+
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
+    def rss_mb(self) -> float:
+        return psutil.Process(self.pid).memory_info().rss / 2**20
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def bot_process(settings: Settings, workdir: Path, **extra: str) -> AsyncIterator[BotProcess]:
+    """`python -m bot run` as a child process; SIGTERM (then kill) at the end."""
+    stderr_path = workdir / "bot-stderr.log"
+    with stderr_path.open("wb") as stderr:
+        started_at = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=workdir,  # no .env is read
+            env=bot_env(settings, **extra),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    running = BotProcess(process, started_at, stderr_path)
+    try:
+        yield running
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def first_poll(botapi: BotApiStandIn, timeout: float = 30.0) -> float:  # noqa: ASYNC109
+    """Wait (1 ms resolution) until the bot's first getUpdates call; returns time.monotonic()."""
+    deadline = time.monotonic() + timeout
+    while botapi.calls["getUpdates"] == 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no getUpdates within {timeout} s")
+        await asyncio.sleep(0.001)
+    return time.monotonic()
+
+
+class RssSampler:
+    """Samples a process's RSS every `interval` seconds in the background; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self._process = psutil.Process(pid)
+        self._interval = interval
+        self.peak_mb = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def sample(self) -> float:
+        with contextlib.suppress(psutil.Error):
+            rss = self._process.memory_info().rss / 2**20
+            self.peak_mb = max(self.peak_mb, rss)
+            return rss
+        return float("nan")
+
+    async def _run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(self._interval)
+
+    def __enter__(self) -> RssSampler:
+        self.sample()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self.sample()
+
+
+def last_message_done(botapi: BotApiStandIn, chat_id: int, marker: str) -> Callable[[], bool]:
+    def done() -> bool:
+        sent = botapi.messages(chat_id)
+        return bool(sent) and marker in sent[-1].text and bool(sent[-1].edits)
+
+    return done
+
+
+def machine() -> str:
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = psutil.virtual_memory().total / 2**30
+    return (
+        f"{cpu}, {psutil.cpu_count()} cores, {memory:.1f} GiB RAM; "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}"
+    )
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[list[float]]:
+    box: list[float] = []
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box.append(time.perf_counter() - start)
+
+
+def dump(value: Any) -> str:
+    return str(value)
