@@ -6,6 +6,7 @@ import logging
 import sqlite3
 
 import pytest
+from telegram import Update
 
 from bot.sandbox.botapi_standin import SentMessage
 from bot.sandbox.demo import DEMO_API_KEY, Sandbox
@@ -169,16 +170,44 @@ async def test_unreadable_stored_keys_ask_to_connect_again(sandbox: Sandbox) -> 
         assert "$31.21" in summary.plain
 
 
+async def test_account_name_with_a_lone_surrogate_connects_and_is_shown_cleaned(
+    sandbox: Sandbox,
+) -> None:
+    # "\ud800" is legal in JSON but cannot be stored or sent as UTF-8.
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, [demo_account(SEED, "Broken \ud800 name")])
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        answer = await chat.connect()
+        assert "Broken" in answer.plain and "name" in answer.plain
+        summary = await chat.reply("/refresh broken")
+        assert "$31.21" in summary.plain
+
+
 async def test_unexpected_exception_is_logged_and_answered(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Valid JSON the client cannot foresee: an account name with a lone UTF-16 surrogate
-    # ("\ud800" is legal in JSON), which cannot be encoded to store it.
-    sandbox.threecommas.set_accounts(DEMO_API_KEY, [demo_account(SEED, "Broken \ud800 name")])
+    """The error handler of last resort: logs with the traceback, tells the chat, goes on."""
     caplog.set_level(logging.ERROR)
-    async with bot_running(sandbox):
+    async with bot_running(sandbox) as application:
         chat = Chat(sandbox.botapi)
-        answer = await refresh_until(chat, "/connect demo-key demo-secret", "Something went wrong")
+        await chat.reply("/help")
+        update = Update.de_json(
+            {
+                "update_id": 999_999,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": chat.chat_id, "type": "private"},
+                    "text": "/refresh",
+                },
+            },
+            application.bot,
+        )
+        try:
+            raise RuntimeError("a bug nobody foresaw")
+        except RuntimeError as error:
+            await application.process_error(update, error)
+        answer = await sandbox.botapi.wait_for_text(chat.chat_id, "Something went wrong")
         assert_clean(answer)
         failures = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
         assert failures, caplog.text

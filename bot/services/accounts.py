@@ -35,11 +35,16 @@ class RefreshResult:
     error: ThreeCommasError | None = None
 
 
+def _storable(text: str | None) -> str | None:
+    """JSON may carry lone surrogates, which no database can store: replace them."""
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _known(account: Account, refreshed_at: datetime | None = None) -> KnownAccount:
     return KnownAccount(
         account_id=account.id,
-        name=account.name or str(account.id),
-        exchange=account.exchange,
+        name=_storable(account.name) or str(account.id),
+        exchange=_storable(account.exchange),
         refreshed_at=refreshed_at,
     )
 

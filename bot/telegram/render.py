@@ -48,7 +48,10 @@ def _change(label: str, amount: Decimal | None, percentage: Decimal | None, curr
 def _updated(moment: datetime | None) -> str:
     if moment is None:
         return "Updated just now"
-    return f"Updated {moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    try:
+        return f"Updated {moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    except (OverflowError, ValueError):  # a date at the edge of the calendar
+        return f"Updated {escape(moment.isoformat(timespec='minutes'))}"
 
 
 def render_account_summary(summary: AccountSummary) -> str:

@@ -71,6 +71,9 @@ I delete the messages with your keys right after reading them and store the keys
 In groups I act only for the person who writes, always with their own keys."""
 
 
+SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
+
+
 def human_duration(seconds: float) -> str:
     """`45 s`, `5 min`, `2 h 5 min`, `3 days`."""
     seconds = max(1, math.ceil(seconds))
@@ -120,7 +123,7 @@ def error_sentence(error: Exception) -> str:
             return error.user_message
         case ServiceError():
             return _service_sentence(error) or "That did not work. Please try again."
-    return "Something went wrong on our side. Please try again in a minute."
+    return SOMETHING_WENT_WRONG
 
 
 def _service_sentence(error: ServiceError) -> str | None:

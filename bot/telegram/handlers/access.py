@@ -10,6 +10,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.telegram.context import Context
 from bot.telegram.replies import send_html
+from bot.telegram.texts import SOMETHING_WENT_WRONG
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ async def on_error(update: object, context: Context) -> None:
     logger.error("update %s failed", update_id, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await send_html(
-                context,
-                update.effective_chat.id,
-                "Something went wrong on our side. Please try again in a minute.",
-            )
+            await send_html(context, update.effective_chat.id, SOMETHING_WENT_WRONG)
         except TelegramError:
             logger.warning("could not tell chat %s about the error", update.effective_chat.id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from telegram import Message, Update
@@ -11,8 +13,8 @@ from telegram.error import TelegramError
 
 from bot.telegram.context import Context
 from bot.telegram.html import escape
-from bot.telegram.replies import send_html
-from bot.telegram.texts import error_sentence
+from bot.telegram.replies import edit_html, send_html
+from bot.telegram.texts import SOMETHING_WENT_WRONG, error_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,16 @@ async def reply_error(context: Context, who: Asker, error: Exception) -> None:
     await send_html(
         context, who.chat_id, f"❌ {escape(error_sentence(error))}", reply_to=who.message.message_id
     )
+
+
+@contextlib.asynccontextmanager
+async def progress_settles(context: Context, chat_id: int, message_id: int) -> AsyncIterator[None]:
+    """If the work inside fails unexpectedly, its progress message says so instead of hanging."""
+    try:
+        yield
+    except Exception:
+        logger.exception("unexpected failure behind progress message in chat %s", chat_id)
+        await edit_html(context, chat_id, message_id, f"❌ {escape(SOMETHING_WENT_WRONG)}")
 
 
 async def delete_quietly(message: Message) -> bool:

@@ -11,7 +11,13 @@ from telegram.ext import Job
 from bot.logs import register_secret
 from bot.services.errors import ServiceError
 from bot.telegram.context import ConnectSession, Context
-from bot.telegram.handlers.common import Asker, argument_text, asker, delete_quietly
+from bot.telegram.handlers.common import (
+    Asker,
+    argument_text,
+    asker,
+    delete_quietly,
+    progress_settles,
+)
 from bot.telegram.html import escape
 from bot.telegram.keyboards import account_buttons
 from bot.telegram.render import render_connected
@@ -70,16 +76,24 @@ def _start_session(context: Context, who: Asker, session: ConnectSession) -> Non
 
 async def _finish(context: Context, who: Asker, api_key: str, secret: str) -> None:
     progress = await send_html(context, who.chat_id, "⏳ Checking your keys with 3Commas…")
-    try:
-        accounts = await context.bot_data.services.accounts.connect(who.user_id, api_key, secret)
-    except (ServiceError, ThreeCommasError) as error:
-        text = f"❌ {escape(error_sentence(error))}\nNothing was saved."
-        await edit_html(context, who.chat_id, progress.message_id, text)
-        return
-    markup = account_buttons(context.bot_data.signer, who.user_id, accounts) if accounts else None
-    await edit_html(
-        context, who.chat_id, progress.message_id, render_connected(accounts), reply_markup=markup
-    )
+    async with progress_settles(context, who.chat_id, progress.message_id):
+        try:
+            accounts = await context.bot_data.services.accounts.connect(
+                who.user_id, api_key, secret
+            )
+        except (ServiceError, ThreeCommasError) as error:
+            text = f"❌ {escape(error_sentence(error))}\nNothing was saved."
+            await edit_html(context, who.chat_id, progress.message_id, text)
+            return
+        signer = context.bot_data.signer
+        markup = account_buttons(signer, who.user_id, accounts) if accounts else None
+        await edit_html(
+            context,
+            who.chat_id,
+            progress.message_id,
+            render_connected(accounts),
+            reply_markup=markup,
+        )
 
 
 async def _refuse_in_group(context: Context, who: Asker, carried_keys: bool) -> None:

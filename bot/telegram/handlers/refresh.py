@@ -10,7 +10,14 @@ from bot.services.errors import NoAccounts, ServiceError
 from bot.storage.records import KnownAccount
 from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import Context
-from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
+from bot.telegram.handlers.common import (
+    Asker,
+    argument_text,
+    asker,
+    progress_settles,
+    reply_error,
+)
+from bot.telegram.html import escape
 from bot.telegram.keyboards import (
     REFRESH,
     REFRESH_ALL,
@@ -38,26 +45,27 @@ async def _refresh_account(
     context: Context, chat_id: int, message_id: int, owner_id: int, account: KnownAccount
 ) -> None:
     """Edit the message `message_id` into the account's fresh summary (or its error)."""
-    services = context.bot_data.services
-    try:
-        summary = await services.accounts.refresh(owner_id, account.account_id)
-    except FAILURES as error:
-        text = render_error(account.name, error)
-    else:
-        text = render_account_summary(summary)
-    markup = refresh_button(context.bot_data.signer, owner_id, account.account_id)
-    await edit_html(context, chat_id, message_id, text, reply_markup=markup)
+    async with progress_settles(context, chat_id, message_id):
+        try:
+            summary = await context.bot_data.services.accounts.refresh(owner_id, account.account_id)
+        except FAILURES as error:
+            text = render_error(account.name, error)
+        else:
+            text = render_account_summary(summary)
+        markup = refresh_button(context.bot_data.signer, owner_id, account.account_id)
+        await edit_html(context, chat_id, message_id, text, reply_markup=markup)
 
 
 async def _refresh_all(context: Context, chat_id: int, message_id: int, owner_id: int) -> None:
-    try:
-        results = await context.bot_data.services.accounts.refresh_all(owner_id)
-    except FAILURES as error:
-        text = f"❌ {error_sentence(error)}"
-    else:
-        text = render_refresh_all(results)
-    markup = refresh_all_button(context.bot_data.signer, owner_id)
-    await edit_html(context, chat_id, message_id, text, reply_markup=markup)
+    async with progress_settles(context, chat_id, message_id):
+        try:
+            results = await context.bot_data.services.accounts.refresh_all(owner_id)
+        except FAILURES as error:
+            text = f"❌ {escape(error_sentence(error))}"
+        else:
+            text = render_refresh_all(results)
+        markup = refresh_all_button(context.bot_data.signer, owner_id)
+        await edit_html(context, chat_id, message_id, text, reply_markup=markup)
 
 
 async def _start(context: Context, who: Asker, name: str | None, target: int | str) -> int | None:
