@@ -11,6 +11,7 @@ A 429 that still happens pauses every request for its `retry_after`, then retrie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -31,15 +32,25 @@ def _seconds(value: int | timedelta) -> float:
 
 
 class SlidingWindow:
-    """At most `limit` acquisitions in any `period` seconds."""
+    """At most `limit` requests in any `period` seconds, counted as the server sees them.
+
+    A request's slot is taken when it is sent and dated when its answer arrives: Telegram
+    counted it somewhere in between, so dating it by the answer never lets the next request
+    reach Telegram less than `period` after it (dating it at the send did: requests that took
+    longer to arrive than the next one met 429s when 300 were due at once).
+    """
 
     def __init__(self, limit: int, period: float) -> None:
         self._limit = limit
         self._period = period
-        self._times: deque[float] = deque()
+        self._times: deque[float] = deque()  # answers, in order of arrival
+        self._in_flight = 0
         self._turn = asyncio.Lock()
+        self._released = asyncio.Event()
 
     def idle(self) -> bool:
+        if self._in_flight:
+            return False
         return not self._times or time.monotonic() - self._times[-1] >= self._period
 
     async def acquire(self) -> None:
@@ -48,10 +59,22 @@ class SlidingWindow:
                 now = time.monotonic()
                 while self._times and now - self._times[0] >= self._period:
                     self._times.popleft()
-                if len(self._times) < self._limit:
-                    self._times.append(now)
+                if len(self._times) + self._in_flight < self._limit:
+                    self._in_flight += 1
                     return
-                await asyncio.sleep(self._times[0] + self._period - now)
+                self._released.clear()
+                if self._times:
+                    wait = self._times[0] + self._period - now
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._released.wait(), wait)
+                else:
+                    await self._released.wait()
+
+    def release(self) -> None:
+        """The answer to an acquired request arrived (or it failed): date its slot now."""
+        self._in_flight -= 1
+        self._times.append(time.monotonic())
+        self._released.set()
 
 
 class FloodLimiter(BaseRateLimiter[int]):
@@ -82,16 +105,27 @@ class FloodLimiter(BaseRateLimiter[int]):
             self._groups = {key: w for key, w in self._groups.items() if not w.idle()}
         return self._groups.setdefault(chat_id, SlidingWindow(self._group_per_minute, 60.0))
 
-    async def _acquire(self, chat_id: object) -> None:
+    async def _acquire(self, chat_id: object) -> list[SlidingWindow]:
+        """Take a slot in every window the request counts against; returns those windows."""
         if chat_id is None:
-            return
+            return []
         try:
             numeric: int | str = int(str(chat_id))
         except ValueError:
             numeric = str(chat_id)  # @channelusername
-        if isinstance(numeric, str) or numeric < 0:
-            await self._group_window(numeric).acquire()
-        await self._overall.acquire()
+        taken: list[SlidingWindow] = []
+        try:
+            if isinstance(numeric, str) or numeric < 0:
+                group = self._group_window(numeric)
+                await group.acquire()
+                taken.append(group)
+            await self._overall.acquire()
+            taken.append(self._overall)
+        except BaseException:
+            for window in taken:
+                window.release()
+            raise
+        return taken
 
     async def process_request(
         self,
@@ -104,9 +138,9 @@ class FloodLimiter(BaseRateLimiter[int]):
     ) -> JSONResult:
         retries = rate_limit_args if rate_limit_args is not None else self._max_retries
         for attempt in range(retries + 1):
-            await self._acquire(data.get("chat_id"))
-            await self._open.wait()
+            windows = await self._acquire(data.get("chat_id"))
             try:
+                await self._open.wait()
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 if attempt == retries:
@@ -115,4 +149,7 @@ class FloodLimiter(BaseRateLimiter[int]):
                 self._open.clear()
                 await asyncio.sleep(_seconds(error.retry_after))
                 self._open.set()
+            finally:
+                for window in windows:
+                    window.release()
         raise AssertionError("unreachable: the last attempt returns or raises")
