@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from bot.config import Settings
 from bot.sandbox.botapi_standin import BotApiStandIn
@@ -140,7 +140,7 @@ class BotProcess:
         return self.process.pid
 
     def rss_mb(self) -> float:
-        return psutil.Process(self.pid).memory_info().rss / 2**20
+        return float(psutil.Process(self.pid).memory_info().rss) / 2**20
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
@@ -197,7 +197,7 @@ class RssSampler:
 
     def sample(self) -> float:
         with contextlib.suppress(psutil.Error):
-            rss = self._process.memory_info().rss / 2**20
+            rss = float(self._process.memory_info().rss) / 2**20
             self.peak_mb = max(self.peak_mb, rss)
             return rss
         return float("nan")

@@ -96,20 +96,22 @@ async def bot_latencies(data: Path, count: int) -> list[float]:
         threecommas_requests_per_minute=1_000_000,  # one key, 500 refreshes: not the subject
         log_level="WARNING",
     )
-    async with running_standins(data, base, latency=UPSTREAM_LATENCY) as sandbox:
-        async with running_bot(sandbox.settings):
-            botapi = sandbox.botapi
-            botapi.send_text(f"/connect {DEMO_API_KEY} {DEMO_SECRET}", user_id=DEMO_USER_ID)
-            await botapi.wait_for_text(DEMO_USER_ID, "Connected", timeout=30)
-            samples = []
-            for index in range(WARM_UP + count):
-                started = time.perf_counter()
-                took = await _offer_and_wait(botapi, "/refresh 12345678", DEMO_USER_ID)
-                await _paced(started)
-                if index >= WARM_UP:
-                    samples.append(took - UPSTREAM_LATENCY)
-            final = botapi.messages(DEMO_USER_ID)[-1]
-            assert "$31.21" in final.plain, final.plain
+    async with (
+        running_standins(data, base, latency=UPSTREAM_LATENCY) as sandbox,
+        running_bot(sandbox.settings),
+    ):
+        botapi = sandbox.botapi
+        botapi.send_text(f"/connect {DEMO_API_KEY} {DEMO_SECRET}", user_id=DEMO_USER_ID)
+        await botapi.wait_for_text(DEMO_USER_ID, "Connected", timeout=30)
+        samples = []
+        for index in range(WARM_UP + count):
+            started = time.perf_counter()
+            took = await _offer_and_wait(botapi, "/refresh 12345678", DEMO_USER_ID)
+            await _paced(started)
+            if index >= WARM_UP:
+                samples.append(took - UPSTREAM_LATENCY)
+        final = botapi.messages(DEMO_USER_ID)[-1]
+        assert "$31.21" in final.plain, final.plain
     return samples
 
 
