@@ -75,7 +75,14 @@ class SubscriptionService:
         else:
             selector = str((await self._one_account(owner_id, request.account)).account_id)
         return await self._db.subscriptions.add(
-            chat_id, owner_id, selector, request.kind, request.interval_seconds, request.daily_time
+            chat_id,
+            owner_id,
+            selector,
+            request.kind,
+            request.interval_seconds,
+            request.daily_time,
+            # the interval grid is anchored on the scheduler's clock, not the wall clock
+            created_at=self.clock.now(),
         )
 
     async def add_alert(self, chat_id: int, owner_id: int, text: str) -> tuple[Alert, str]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from bot.storage.columns import now_text, parse_time
+from bot.storage.columns import now_text, parse_time, time_text
 from bot.storage.records import SCHEDULE_KINDS, Subscription
 from bot.storage.worker import SqlWorker
 
@@ -58,9 +59,12 @@ class SubscriptionStore:
         schedule_kind: str,
         interval_seconds: int | None,
         daily_time: str | None,
+        *,
+        created_at: datetime | None = None,
     ) -> Subscription:
+        """`created_at` anchors an interval's grid; pass the scheduler's clock (default: now)."""
         _check_schedule(schedule_kind, interval_seconds, daily_time)
-        now = now_text()
+        now = now_text() if created_at is None else time_text(created_at)
 
         def write(db: sqlite_utils.Database) -> Subscription:
             cursor = db.execute(
