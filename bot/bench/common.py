@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import psutil  # type: ignore[import-untyped]
 
@@ -146,11 +146,20 @@ class BotProcess:
         return self.stderr_path.read_text(errors="replace")
 
 
+def _log_path(workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir / "bot-stderr.log"
+
+
+def _open_log(path: Path) -> BinaryIO:
+    return path.open("wb")
+
+
 @contextlib.asynccontextmanager
 async def bot_process(settings: Settings, workdir: Path, **extra: str) -> AsyncIterator[BotProcess]:
     """`python -m bot run` as a child process; SIGTERM (then kill) at the end."""
-    stderr_path = workdir / "bot-stderr.log"
-    with stderr_path.open("wb") as stderr:
+    stderr_path = _log_path(workdir)
+    with _open_log(stderr_path) as stderr:
         started_at = time.monotonic()
         process = await asyncio.create_subprocess_exec(
             sys.executable,

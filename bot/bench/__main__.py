@@ -1,0 +1,85 @@
+"""`make bench`: the real bot against the local stand-ins; one table, also in BENCHMARKS.md.
+
+    python -m bot.bench [--quick] [--only N ...] [--output BENCHMARKS.md]
+
+1 overhead per /refresh against a minimal python-telegram-bot handler (the floor)
+2 500 users refreshing at once against 500 sequential py3cw calls   (4: peak RSS meanwhile)
+3 300 group subscriptions due at once at 30 messages/s
+4 idle RSS with 10,000 users stored
+5 start-up to the first poll
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bot.bench import concurrency, fanout, overhead, process, report
+from bot.bench.common import REPO, Row
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
+    parser.add_argument(
+        "--only", type=int, action="append", choices=range(1, 6), help="run measurement N"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=REPO / "BENCHMARKS.md",
+        help="where the table is written (default BENCHMARKS.md; '-' for nowhere)",
+    )
+    return parser
+
+
+async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
+    rows: list[Row] = []
+
+    def done(row: Row) -> None:
+        rows.append(row)
+        print(f"({row.number}) {row.result}  [{report._verdict(row)}]", flush=True)
+
+    if 1 in selected:
+        done(await overhead.measure(data / "overhead", 100 if quick else 500))
+    if 2 in selected or 4 in selected:
+        together = await concurrency.measure(data / "concurrency", 100 if quick else 500)
+        for row in together:
+            if row.number in selected or row.number == 2:
+                done(row)
+    if 3 in selected:
+        done(await fanout.measure(data / "fanout", 90 if quick else 300))
+    if 4 in selected:
+        done(await process.idle_rss(data / "idle", 2_000 if quick else 10_000))
+    if 5 in selected:
+        done(await process.startup(data / "startup", 3 if quick else 10))
+    return sorted(rows, key=lambda row: row.number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    selected = set(args.only or range(1, 6))
+    command = "python -m bot.bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:
+        rows = asyncio.run(_run(selected, args.quick, Path(data)))
+    seconds = time.monotonic() - started
+    title = "Latest run" + (" (--quick)" if args.quick else "")
+    section = report.run_section(rows, command, seconds, title)
+    print()
+    print(section)
+    if str(args.output) != "-":
+        report.write(args.output, section)
+        print(f"written to {args.output}")
+    return 0 if all(row.passed is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
