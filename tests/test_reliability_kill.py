@@ -1,0 +1,108 @@
+"""SIGKILL of a running bot process during /connect writes, 20 times.
+
+After every kill the database passes `PRAGMA integrity_check`, and every connect the bot
+acknowledged ("Connected" arrived) is still stored: a new bot run refreshes for those users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.bench.common import bot_process, first_poll
+from bot.config import Settings
+from bot.sandbox.botapi_standin import BotApiStandIn
+from bot.sandbox.demo import running_standins
+from bot.sandbox.threecommas_standin import demo_account
+
+ROUNDS = 20
+PER_ROUND = 8
+SEED = 6
+
+
+def user_id(index: int) -> int:
+    return 90_000 + index
+
+
+def account_id(index: int) -> int:
+    return 60_000_000 + index
+
+
+def acknowledged(botapi: BotApiStandIn, users: range) -> set[int]:
+    return {
+        index
+        for index in users
+        if any("Connected" in m.plain for m in botapi.messages(user_id(index)))
+    }
+
+
+def stored_users(database: Path) -> set[int]:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        (check,) = db.execute("PRAGMA integrity_check").fetchone()
+        assert check == "ok", check
+        return {uid for (uid,) in db.execute("SELECT user_id FROM credentials")}
+
+
+@pytest.mark.timeout(170)
+async def test_sigkill_during_connects_loses_no_acknowledged_connect(tmp_path: Path) -> None:
+    chooser = random.Random(SEED)
+    base = Settings(_env_file=None, refresh_cooldown_seconds=0)
+    async with running_standins(tmp_path, base) as sandbox:
+        botapi, threecommas = sandbox.botapi, sandbox.threecommas
+        total = ROUNDS * PER_ROUND
+        for index in range(total):
+            threecommas.add_key(
+                f"kill-key-{index}",
+                f"kill-secret-{index}",
+                [demo_account(account_id(index), f"Kill {index}")],
+            )
+        killed_mid_way = 0
+        for round_number in range(ROUNDS):
+            users = range(round_number * PER_ROUND, (round_number + 1) * PER_ROUND)
+            botapi.calls.clear()
+            async with bot_process(sandbox.settings, tmp_path / f"run{round_number}") as bot:
+                await first_poll(botapi)
+                for index in users:
+                    botapi.send_text(
+                        f"/connect kill-key-{index} kill-secret-{index}", user_id=user_id(index)
+                    )
+                # the kill lands anywhere from before the first write to after the last
+                await asyncio.sleep(chooser.uniform(0.0, 0.1))
+                bot.process.kill()
+                await bot.process.wait()
+            await asyncio.sleep(0.05)  # a reply already on the wire still arrives
+            done = acknowledged(botapi, users)
+            killed_mid_way += 0 < len(done) < PER_ROUND
+            stored = stored_users(sandbox.settings.database_path)
+            lost = {index for index in done if user_id(index) not in stored}
+            assert not lost, f"round {round_number}: acknowledged but not stored: {lost}"
+
+        everyone = range(total)
+        done = acknowledged(botapi, everyone)
+        assert done, "no connect was ever acknowledged: the kills came too early"
+        print(f"{len(done)} of {total} connects acknowledged; {killed_mid_way} kills mid-way")
+        assert killed_mid_way, "no kill landed between two acknowledged connects"
+
+        # A new run: the acknowledged users refresh with their stored keys.
+        async with bot_process(sandbox.settings, tmp_path / "after") as bot:
+            await first_poll(botapi)
+            await botapi.wait_idle(quiet=0.5, timeout=30)  # re-delivered updates settle
+            for index in sorted(done):
+                botapi.send_text(f"/refresh {account_id(index)}", user_id=user_id(index))
+            await botapi.wait_for(
+                lambda: all(
+                    any(
+                        f"Kill {i}" in m.plain and "Updated" in m.plain
+                        for m in botapi.messages(user_id(i))
+                    )
+                    for i in done
+                ),
+                timeout=60,
+            )
+            assert "Traceback" not in bot.stderr()
+        stored_users(sandbox.settings.database_path)
