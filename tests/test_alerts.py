@@ -1,0 +1,182 @@
+"""Alerts end to end: set, fire once when the condition becomes true (manual and scheduled
+refreshes), not again while it stays true, again after it was false in between."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage
+from bot.sandbox.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
+from tests.support.bot import Chat, bot_running
+
+GROUP = -100800
+FUTURES = 23456789
+
+
+def set_futures(sandbox: Sandbox, balance: str | None = None, day: str | None = None) -> None:
+    """Change Binance Futures' figures at the 3Commas stand-in (display currency USD)."""
+    accounts: list[dict[str, Any]] = demo_accounts()
+    for account in accounts:
+        if account["id"] == FUTURES:
+            if balance is not None:
+                account["primary_display_currency_amount"] = {"currency": "USD", "amount": balance}
+                account["usd_amount"] = balance
+            if day is not None:
+                account["day_profit_primary_display_currency_percentage"] = {
+                    "currency": "USD",
+                    "amount": day,
+                }
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, accounts)
+
+
+def alerts_posted(botapi: BotApiStandIn, chat_id: int = GROUP) -> list[SentMessage]:
+    return [m for m in botapi.messages(chat_id) if m.plain.startswith("🔔 Alert:")]
+
+
+def group(sandbox: Sandbox) -> Chat:
+    return Chat(sandbox.botapi, chat_id=GROUP, chat_type="group", first_name="Alice")
+
+
+@pytest.fixture
+async def fast(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
+    async with bot_running(sandbox, subscription_min_interval_seconds=1):
+        await Chat(sandbox.botapi, first_name="Alice").connect()
+        yield sandbox
+
+
+async def test_a_balance_alert_fires_once_per_crossing_on_manual_refreshes(fast: Sandbox) -> None:
+    botapi = fast.botapi
+    answer = await group(fast).reply("/alert futures balance < 25000")
+    assert "Alert set" in answer.plain and "Binance Futures" in answer.plain
+    assert "balance < 25,000" in answer.plain
+    owner = Chat(botapi)  # refreshes in the private chat; the alert goes to the group
+
+    async def refresh() -> None:
+        summary = await owner.reply(f"/refresh {FUTURES}")
+        assert "Binance Futures" in summary.plain, summary.plain
+
+    await refresh()  # $25,312.45: false
+    assert alerts_posted(botapi) == []
+    set_futures(fast, balance="24000")
+    await refresh()
+    fired = alerts_posted(botapi)
+    assert len(fired) == 1, botapi.describe()
+    assert "balance < 25,000" in fired[0].plain and "$24,000.00" in fired[0].plain
+    assert "Binance Futures" in fired[0].plain
+    assert not any(m.plain.startswith("🔔 Alert:") for m in botapi.messages(DEMO_USER_ID))
+    await refresh()  # still true: nothing new
+    await refresh()
+    assert len(alerts_posted(botapi)) == 1
+    set_futures(fast, balance="26000")
+    await refresh()  # false again
+    assert len(alerts_posted(botapi)) == 1
+    set_futures(fast, balance="24500.5")
+    await refresh()  # true again after false in between: fires again
+    fired = alerts_posted(botapi)
+    assert len(fired) == 2 and "$24,500.50" in fired[1].plain
+    # the Refresh button of the group refreshes too
+    await owner.reply("/refresh all")
+    assert len(alerts_posted(botapi)) == 2
+
+
+async def test_day_alerts_fire_on_scheduled_runs(fast: Sandbox) -> None:
+    botapi = fast.botapi
+    chat = group(fast)
+    down = await chat.reply("/alert Binance Futures day < -5%")
+    assert "Alert set" in down.plain and "today < -5.00%" in down.plain, down.plain
+    up = await chat.reply("/alert 23456789 day > 3%")
+    assert "today > +3.00%" in up.plain, up.plain
+    subscribed = await chat.reply("/subscribe futures every 1s")
+    assert "Subscribed" in subscribed.plain
+
+    def runs() -> int:
+        return sum("$25,312.45" in m.plain or "Total" in m.plain for m in botapi.messages(GROUP))
+
+    async def after_runs(count: int) -> None:
+        start = len([m for m in botapi.messages(GROUP) if m.buttons])
+        await botapi.wait_for(
+            lambda: len([m for m in botapi.messages(GROUP) if m.buttons]) >= start + count,
+            timeout=6,
+        )
+
+    await after_runs(2)  # +1.25%: neither holds
+    assert alerts_posted(botapi) == []
+    set_futures(fast, day="-6.5")
+    await botapi.wait_for(lambda: len(alerts_posted(botapi)) == 1, timeout=4)
+    fired = alerts_posted(botapi)[0]
+    assert "today < -5.00%" in fired.plain and "-6.50%" in fired.plain, fired.plain
+    await after_runs(3)  # still below: not again
+    assert len(alerts_posted(botapi)) == 1
+    set_futures(fast, day="0")
+    await after_runs(2)
+    set_futures(fast, day="-5.01")
+    await botapi.wait_for(lambda: len(alerts_posted(botapi)) == 2, timeout=4)
+    assert "today < -5.00%" in alerts_posted(botapi)[1].plain
+    set_futures(fast, day="3.5")
+    await botapi.wait_for(lambda: len(alerts_posted(botapi)) == 3, timeout=4)
+    assert "today > +3.00%" in alerts_posted(botapi)[2].plain
+    await after_runs(3)
+    assert len(alerts_posted(botapi)) == 3
+    assert runs() >= 8
+
+
+async def test_an_alert_checked_by_both_a_manual_and_a_scheduled_refresh_fires_once(
+    fast: Sandbox,
+) -> None:
+    botapi = fast.botapi
+    chat = group(fast)
+    await chat.reply("/alert futures balance < 25000")
+    await chat.reply("/subscribe all every 1s")
+    owner = Chat(botapi)
+    set_futures(fast, balance="1000")
+    for _ in range(4):
+        await owner.say(f"/refresh {FUTURES}", quiet=0.05)
+        await owner.say("/refresh all", quiet=0.05)
+    await botapi.wait_for(lambda: len(alerts_posted(botapi)) >= 1, timeout=4)
+    await asyncio.sleep(1.5)  # more scheduled runs, the condition still true
+    assert len(alerts_posted(botapi)) == 1, botapi.describe()
+
+
+async def test_alerts_are_listed_and_removed(fast: Sandbox) -> None:
+    botapi = fast.botapi
+    chat = group(fast)
+    await chat.reply("/alert futures balance > 1")
+    listing = await chat.reply("/subscriptions")
+    assert "1." in listing.plain and "Binance Futures" in listing.plain
+    assert "balance > 1" in listing.plain and "by Alice" in listing.plain
+    removed = await chat.reply("/unsubscribe 1")
+    assert "Alert 1 (Binance Futures) removed." in removed.plain
+    await Chat(botapi).reply(f"/refresh {FUTURES}")
+    assert alerts_posted(botapi) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("/alert", "Write it as /alert <account> balance < 25000 or /alert <account> day < -5%"),
+        ("/alert futures", "Write it as /alert <account> balance < 25000"),
+        ("/alert futures volume > 3", "Write it as /alert <account> balance < 25000"),
+        ("/alert futures balance = 3", "Write it as /alert <account> balance < 25000"),
+        ("/alert futures balance < lots", "Write it as /alert <account> balance < 25000"),
+        ("/alert futures balance < 5%", "A balance alert is an amount"),
+        ("/alert futures day < -5", "A day alert is a percentage"),
+        ("/alert binance balance < 1", "Several accounts match “binance”"),
+        ("/alert nosuch balance < 1", "No account matches “nosuch”"),
+    ],
+)
+async def test_bad_alerts_get_a_sentence_and_store_nothing(
+    fast: Sandbox, text: str, sentence: str
+) -> None:
+    answer = await group(fast).reply(text)
+    assert sentence in answer.plain, answer.plain
+    assert "Alert set" not in answer.plain
+
+
+async def test_an_alert_without_a_key_says_to_connect(fast: Sandbox) -> None:
+    stranger = Chat(fast.botapi, user_id=4004, chat_id=GROUP, chat_type="group")
+    answer = await stranger.reply("/alert futures balance < 1")
+    assert "You have not connected a 3Commas API key yet" in answer.plain
