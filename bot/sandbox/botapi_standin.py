@@ -378,6 +378,7 @@ class BotApiStandIn:
         self.answered_callbacks: dict[str, str | None] = {}
         self.commands: dict[str, list[JSONDict]] = {}
         self.flood_429s = 0
+        self.refused: list[tuple[str, str]] = []  # (method, description) of every 400 answered
         self.calls: collections.Counter[str] = collections.Counter()
         # flood limits
         self._global_limit = (
@@ -720,6 +721,8 @@ class BotApiStandIn:
         except BotApiError as error:
             if error.code == 429:
                 self.flood_429s += 1
+            elif error.code == 400:
+                self.refused.append((name, error.description))
             if name != "getUpdates":
                 self._note_activity()
             return _json_response(error.to_json(), error.code)
