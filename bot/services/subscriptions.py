@@ -113,6 +113,9 @@ class SubscriptionService:
         known = {str(a.account_id): a.name for a in await self._db.accounts.list(owner_id)}
         return known.get(selector, f"account {selector}")
 
+    async def get(self, subscription_id: int) -> Subscription | None:
+        return await self._db.subscriptions.get(subscription_id)
+
     async def run(self, subscription_id: int) -> RunOutcome | None:
         """Refresh what the subscription covers; None when it is gone or paused."""
         subscription = await self._db.subscriptions.get(subscription_id)

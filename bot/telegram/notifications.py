@@ -78,12 +78,29 @@ class Notifier:
     async def _run(self, context: Context) -> None:
         assert context.job is not None and isinstance(context.job.data, int)
         subscription_id = context.job.data
-        self.next_runs.pop(subscription_id, None)
-        outcome = await self._services.subscriptions.run(subscription_id)
-        if outcome is None:
+        if not self._application.running:
+            # Stopping: a run started now would not be awaited by the shutdown and its
+            # summary would be refreshed but never posted. It runs after the restart.
             return
-        await self.schedule(outcome.subscription)
-        await self._deliver(outcome)
+        self.next_runs.pop(subscription_id, None)
+        try:
+            outcome = await self._services.subscriptions.run(subscription_id)
+            if outcome is not None:
+                await self._deliver(outcome)
+        finally:
+            # Re-armed only once this run is delivered: when posting is slower than the
+            # interval (flood limits), missed slots are skipped instead of piling up runs
+            # whose summaries are refreshed and never posted. Re-read, because the run may
+            # have paused, moved or ended the subscription.
+            await self._rearm(subscription_id)
+
+    async def _rearm(self, subscription_id: int) -> None:
+        try:
+            current = await self._services.subscriptions.get(subscription_id)
+            if current is not None and not current.paused:
+                await self.schedule(current)
+        except Exception:
+            logger.exception("could not re-arm subscription %s", subscription_id)
 
     async def _deliver(self, outcome: RunOutcome) -> None:
         subscription = outcome.subscription
