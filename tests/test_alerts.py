@@ -180,3 +180,16 @@ async def test_an_alert_without_a_key_says_to_connect(fast: Sandbox) -> None:
     stranger = Chat(fast.botapi, user_id=4004, chat_id=GROUP, chat_type="group")
     answer = await stranger.reply("/alert futures balance < 1")
     assert "You have not connected a 3Commas API key yet" in answer.plain
+
+
+async def test_an_alert_follows_its_group_to_the_supergroup(fast: Sandbox) -> None:
+    botapi = fast.botapi
+    supergroup = -1001000800
+    await group(fast).reply("/alert futures balance < 25000")
+    botapi.migrate_group(GROUP, supergroup)
+    await botapi.wait_idle()
+    set_futures(fast, balance="20000")
+    await Chat(botapi).reply(f"/refresh {FUTURES}")
+    await botapi.wait_for(lambda: len(alerts_posted(botapi, supergroup)) == 1)
+    assert alerts_posted(botapi, GROUP) == []
+    assert "$20,000.00" in alerts_posted(botapi, supergroup)[0].plain

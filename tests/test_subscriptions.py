@@ -451,3 +451,14 @@ async def test_sixty_groups_due_at_once_all_get_their_summary_without_429s(
     assert botapi.calls["sendMessage"] == len(botapi.all_messages())
     posted = sum(len(summaries(botapi, chat_id)) for chat_id in groups)
     assert snapshot_rows(limited) == posted
+
+
+async def test_a_private_subscription_tells_its_error_once_in_that_chat(fast: Sandbox) -> None:
+    owner = Chat(fast.botapi)
+    await subscribe(owner)
+    await wait_for_summaries(fast.botapi, DEMO_USER_ID, 1)
+    fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    await fast.botapi.wait_for_text(DEMO_USER_ID, "failed")
+    await asyncio.sleep(2.5)
+    failures = [m for m in fast.botapi.messages(DEMO_USER_ID) if "failed" in m.plain]
+    assert len(failures) == 1, fast.botapi.describe()
