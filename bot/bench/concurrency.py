@@ -27,6 +27,8 @@ from bot.config import Settings
 from bot.sandbox.botapi_standin import BotApiStandIn
 from bot.sandbox.demo import running_standins
 from bot.sandbox.threecommas_standin import ThreeCommasStandIn
+from bot.threecommas.client import ThreeCommasClient
+from bot.threecommas.credentials import Credentials
 
 UPSTREAM_LATENCY = 0.2
 
@@ -68,6 +70,19 @@ def py3cw_sequential(base_url: str, users: int) -> float:
     return time.perf_counter() - started
 
 
+async def client_alone(base_url: str, users: int) -> float:
+    """The bot's own 3Commas client, without Telegram: the same calls, all at once."""
+    async with ThreeCommasClient(base_url) as client:
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(
+                client.load_balances(Credentials(api_key(i), api_secret(i)), account_id(i))
+                for i in range(users)
+            )
+        )
+        return time.perf_counter() - started
+
+
 async def measure(data: Path, users: int) -> tuple[Row, Row]:
     base = Settings(_env_file=None, refresh_cooldown_seconds=0)
     async with running_standins(data, base, latency=UPSTREAM_LATENCY) as sandbox:
@@ -94,6 +109,7 @@ async def measure(data: Path, users: int) -> tuple[Row, Row]:
                 wall = time.perf_counter() - started
                 if not upstream_done:
                     upstream_done = wall
+        alone = await client_alone(threecommas.base_url, users)
         sequential = await asyncio.to_thread(py3cw_sequential, threecommas.base_url, users)
     ratio = sequential / wall
     concurrency = Row(
@@ -102,7 +118,9 @@ async def measure(data: Path, users: int) -> tuple[Row, Row]:
         f"{UPSTREAM_LATENCY * 1000:.0f} ms (users written into the database before start)",
         f"all {users} final replies in {wall:.2f} s (all {users} load_balances answered "
         f"after {upstream_done:.2f} s); py3cw one after another: {sequential:.2f} s; "
-        f"ratio {ratio:.1f}x end to end ({sequential / upstream_done:.1f}x for the 3Commas calls)",
+        f"ratio {ratio:.1f}x end to end ({sequential / upstream_done:.1f}x for the 3Commas calls); "
+        f"the bot's 3Commas client alone, same {users} calls at once: {alone:.2f} s "
+        f"({sequential / alone:.0f}x)",
         ">= 60x faster than sequential",
         ratio >= 60,
     )
