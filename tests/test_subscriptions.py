@@ -190,8 +190,9 @@ async def test_listing_shows_number_owner_and_next_run(fast: Sandbox) -> None:
     assert "times in UTC" in lines[0]
     assert lines[1].startswith("1.") and "Kraken Main" in lines[1] and "every 1 h" in lines[1]
     assert "by Alice" in lines[1]
-    next_run = datetime.now(UTC) + timedelta(hours=1)
-    assert f"next {next_run:%Y-%m-%d %H:}" in lines[1] or f"next {next_run:%Y-%m-%d}" in lines[1]
+    (created,) = db_rows(fast, "SELECT created_at FROM subscriptions")[0]
+    next_run = datetime.fromisoformat(created) + timedelta(hours=1)
+    assert f"next {next_run:%Y-%m-%d %H:%M} UTC" in lines[1], lines[1]
     assert lines[2].startswith("2.") and "Binance Futures" in lines[2] and "by Alice" in lines[2]
     assert "balance < 25,000" in lines[2]
 
