@@ -1,7 +1,6 @@
 """Async client for the signed 3Commas account endpoints.
 
-One HTTP client (httpx, which python-telegram-bot already loads, so the process carries one
-HTTP stack instead of two) serves every user; credentials travel with each call. Per API key the
+One aiohttp session serves every user; credentials travel with each call. Per API key the
 client keeps a request limiter and a block after 429/418, so one user's traffic never gets the
 whole process banned. Concurrent refreshes of the same account share one upstream call.
 """
@@ -19,8 +18,9 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import urlencode
 
-import httpx
+import aiohttp
 import pydantic
+import yarl
 
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
@@ -91,14 +91,13 @@ class ThreeCommasClient:
         max_retry_after_wait: float = 10.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._total_timeout = total_timeout
-        self._connect_timeout = connect_timeout
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
         self._max_attempts = max(1, max_attempts)
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._requests_per_minute = max(1, requests_per_minute)
         self._max_retry_after_wait = max_retry_after_wait
-        self._session: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._limiters: dict[str, _KeyLimiter] = {}
         self._last_sweep = time.monotonic()
         self._in_flight: dict[tuple[Credentials, int], asyncio.Task[Account]] = {}
@@ -109,20 +108,16 @@ class ThreeCommasClient:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._session is None or self._session.is_closed:
-            self._session = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._total_timeout, connect=self._connect_timeout),
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
-                follow_redirects=False,
-                trust_env=False,
-            )
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=1000, limit_per_host=0)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
 
     async def close(self) -> None:
         for task in list(self._in_flight.values()):
             task.cancel()
         self._in_flight.clear()
         if self._session is not None:
-            await self._session.aclose()
+            await self._session.close()
             self._session = None
 
     async def __aenter__(self) -> Self:
@@ -220,7 +215,7 @@ class ThreeCommasClient:
     ) -> Any:
         """Send one signed call with retries; return the parsed JSON (floats as Decimal)."""
         session = self._session
-        if session is None or session.is_closed:
+        if session is None or session.closed:
             raise RuntimeError("ThreeCommasClient.start() was not called")
         signed_path = API_PREFIX + path
         if query:
@@ -229,7 +224,7 @@ class ThreeCommasClient:
             "APIKEY": credentials.api_key,
             "Signature": sign(signed_path, credentials.secret),
         }
-        url = self._base_url + signed_path
+        url = yarl.URL(self._base_url + signed_path, encoded=True)
 
         skip_block = False
         attempt = 0
@@ -254,7 +249,7 @@ class ThreeCommasClient:
             except TimeoutError:
                 error = Unavailable("3Commas did not answer in time")
                 status = None
-            except httpx.HTTPError as exc:
+            except aiohttp.ClientError as exc:
                 error = Unavailable(f"connection to 3Commas failed ({type(exc).__name__})")
                 status = None
             else:
@@ -293,15 +288,14 @@ class ThreeCommasClient:
 
     async def _send(
         self,
-        session: httpx.AsyncClient,
+        session: aiohttp.ClientSession,
         method: str,
-        url: str,
+        url: yarl.URL,
         headers: Mapping[str, str],
     ) -> tuple[int, bytes, Mapping[str, str]]:
-        """One call; the whole of it (connect, send, read the body) within the total timeout."""
-        async with asyncio.timeout(self._total_timeout):
-            response = await session.request(method, url, headers=headers)
-            return response.status_code, response.content, response.headers
+        async with session.request(method, url, headers=headers, allow_redirects=False) as resp:
+            body = await resp.read()
+            return resp.status, body, resp.headers
 
 
 def _is_transient(error: ThreeCommasError) -> bool:
