@@ -45,10 +45,8 @@ class AccountStore:
         await self._worker.write(write)
 
     async def upsert(self, user_id: int, account: KnownAccount) -> None:
-        """One account's name and refresh time, after a refresh: rewritten by the next one, so
-        committed without waiting for the disk (it still survives a crash of the bot)."""
         values = _values(user_id, account)
-        await self._worker.write_relaxed(lambda db: db.execute(_UPSERT, values))
+        await self._worker.write(lambda db: db.execute(_UPSERT, values))
 
     async def list(self, user_id: int) -> builtins.list[KnownAccount]:
         """The user's accounts ordered by name (case-insensitively), then id."""

@@ -50,8 +50,7 @@ class SnapshotStore:
             snapshot.currency,
             *(decimal_text(getattr(snapshot, column)) for column in _MONEY_COLUMNS),
         ]
-        # Taken on every refresh: committed without waiting for the disk (see worker.relaxed).
-        await self._worker.write_relaxed(lambda db: db.execute(_INSERT, values))
+        await self._worker.write(lambda db: db.execute(_INSERT, values))
 
     async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
         def read(db: sqlite_utils.Database) -> Snapshot | None:

@@ -15,20 +15,6 @@ from bot.storage.errors import StorageError
 T = TypeVar("T")
 
 
-def relaxed(db: sqlite_utils.Database, work: Callable[[sqlite_utils.Database], T]) -> T:
-    """`work` in one transaction committed without waiting for the disk (synchronous=NORMAL).
-
-    In WAL mode such a commit survives a crash or SIGKILL of the bot like any other; only a
-    power cut or an OS crash can undo it, until the next durable commit or checkpoint syncs
-    it. Meant for data that the next refresh rewrites anyway: snapshots and account names.
-    """
-    db.conn.execute("PRAGMA synchronous = NORMAL")
-    try:
-        return in_transaction(db, work)
-    finally:
-        db.conn.execute("PRAGMA synchronous = FULL")
-
-
 def in_transaction(db: sqlite_utils.Database, work: Callable[[sqlite_utils.Database], T]) -> T:
     """Run `work` in one write transaction, committed only if it returns."""
     # IMMEDIATE takes the write lock up front, so a transaction never fails half-way on BUSY.
@@ -55,12 +41,7 @@ class SqlWorker:
         return await self._run(lambda: work(self._db))
 
     async def write(self, work: Callable[[sqlite_utils.Database], T]) -> T:
-        """A durable write: committed once it is on disk (synchronous=FULL)."""
         return await self._run(lambda: in_transaction(self._db, work))
-
-    async def write_relaxed(self, work: Callable[[sqlite_utils.Database], T]) -> T:
-        """A write that need not survive a power cut (see `relaxed`); a crash it survives."""
-        return await self._run(lambda: relaxed(self._db, work))
 
     async def _run(self, call: Callable[[], T]) -> T:
         if self._closed:
