@@ -138,8 +138,7 @@ class AccountService:
         account = await self._client.load_balances(credentials, account_id)
         summary = summarize(account)
         now = datetime.now(UTC)
-        await self._db.accounts.upsert(user_id, _known(account, refreshed_at=now))
-        await self._db.snapshots.add(_snapshot(user_id, summary, now))
+        await self._db.snapshots.add(_snapshot(user_id, summary, now), _known(account, now))
         for listener in self._listeners:
             try:
                 await listener(user_id, summary)

@@ -12,14 +12,14 @@ from bot.storage.columns import optional_time_text, parse_optional_time
 from bot.storage.records import KnownAccount
 from bot.storage.worker import SqlWorker
 
-_UPSERT = (
+UPSERT_ACCOUNT = (
     "INSERT INTO accounts (user_id, account_id, name, exchange, refreshed_at) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, account_id) DO UPDATE SET "
     "name = excluded.name, exchange = excluded.exchange, refreshed_at = excluded.refreshed_at"
 )
 
 
-def _values(user_id: int, account: KnownAccount) -> builtins.list[Any]:
+def account_values(user_id: int, account: KnownAccount) -> builtins.list[Any]:
     return [
         user_id,
         account.account_id,
@@ -35,18 +35,18 @@ class AccountStore:
 
     async def replace(self, user_id: int, accounts: Sequence[KnownAccount]) -> None:
         """Make `accounts` the user's whole list, in one transaction."""
-        rows = [_values(user_id, account) for account in accounts]
+        rows = [account_values(user_id, account) for account in accounts]
 
         def write(db: sqlite_utils.Database) -> None:
             db.execute("DELETE FROM accounts WHERE user_id = ?", [user_id])
             for row in rows:
-                db.execute(_UPSERT, row)
+                db.execute(UPSERT_ACCOUNT, row)
 
         await self._worker.write(write)
 
     async def upsert(self, user_id: int, account: KnownAccount) -> None:
-        values = _values(user_id, account)
-        await self._worker.write(lambda db: db.execute(_UPSERT, values))
+        values = account_values(user_id, account)
+        await self._worker.write(lambda db: db.execute(UPSERT_ACCOUNT, values))
 
     async def list(self, user_id: int) -> builtins.list[KnownAccount]:
         """The user's accounts ordered by name (case-insensitively), then id."""

@@ -6,8 +6,9 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.storage.accounts import UPSERT_ACCOUNT, account_values
 from bot.storage.columns import decimal_text, parse_decimal, parse_time, time_text
-from bot.storage.records import Snapshot
+from bot.storage.records import KnownAccount, Snapshot
 from bot.storage.worker import SqlWorker
 
 _MONEY_COLUMNS = (
@@ -42,7 +43,8 @@ class SnapshotStore:
     def __init__(self, worker: SqlWorker) -> None:
         self._worker = worker
 
-    async def add(self, snapshot: Snapshot) -> None:
+    async def add(self, snapshot: Snapshot, account: KnownAccount | None = None) -> None:
+        """Store a snapshot; with `account`, also its name and refresh time, in one commit."""
         values = [
             snapshot.user_id,
             snapshot.account_id,
@@ -50,7 +52,13 @@ class SnapshotStore:
             snapshot.currency,
             *(decimal_text(getattr(snapshot, column)) for column in _MONEY_COLUMNS),
         ]
-        await self._worker.write(lambda db: db.execute(_INSERT, values))
+
+        def write(db: sqlite_utils.Database) -> None:
+            if account is not None:
+                db.execute(UPSERT_ACCOUNT, account_values(snapshot.user_id, account))
+            db.execute(_INSERT, values)
+
+        await self._worker.write(write)
 
     async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
         def read(db: sqlite_utils.Database) -> Snapshot | None:

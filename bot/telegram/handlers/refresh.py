@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Coroutine
+from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.services.errors import NoAccounts, ServiceError
 from bot.storage.records import KnownAccount
@@ -41,44 +44,71 @@ logger = logging.getLogger(__name__)
 FAILURES = (ServiceError, ThreeCommasError)
 
 
-async def _refresh_account(
-    context: Context, chat_id: int, message_id: int, owner_id: int, account: KnownAccount
-) -> None:
-    """Edit the message `message_id` into the account's fresh summary (or its error)."""
-    async with progress_settles(context, chat_id, message_id):
-        try:
-            summary = await context.bot_data.services.accounts.refresh(owner_id, account.account_id)
-        except FAILURES as error:
-            text = render_error(account.name, error)
-        else:
-            text = render_account_summary(summary)
-        markup = refresh_button(context.bot_data.signer, owner_id, account.account_id)
-        await edit_html(context, chat_id, message_id, text, reply_markup=markup)
+Outcome = tuple[str, InlineKeyboardMarkup]
 
 
-async def _refresh_all(context: Context, chat_id: int, message_id: int, owner_id: int) -> None:
-    async with progress_settles(context, chat_id, message_id):
-        try:
-            results = await context.bot_data.services.accounts.refresh_all(owner_id)
-        except FAILURES as error:
-            text = f"❌ {escape(error_sentence(error))}"
-        else:
-            text = render_refresh_all(results)
-        markup = refresh_all_button(context.bot_data.signer, owner_id)
-        await edit_html(context, chat_id, message_id, text, reply_markup=markup)
-
-
-async def _start(context: Context, who: Asker, name: str | None, target: int | str) -> int | None:
-    """Claim the cooldown and post the progress message; None when the user must wait."""
+async def _account_outcome(context: Context, owner_id: int, account: KnownAccount) -> Outcome:
+    """The account's fresh summary (or its error), with its Refresh button."""
     try:
-        context.bot_data.services.accounts.claim_refresh(who.user_id, target)
-    except ServiceError as error:
-        await reply_error(context, who, error)
-        return None
+        summary = await context.bot_data.services.accounts.refresh(owner_id, account.account_id)
+    except FAILURES as error:
+        text = render_error(account.name, error)
+    else:
+        text = render_account_summary(summary)
+    return text, refresh_button(context.bot_data.signer, owner_id, account.account_id)
+
+
+async def _all_outcome(context: Context, owner_id: int) -> Outcome:
+    try:
+        results = await context.bot_data.services.accounts.refresh_all(owner_id)
+    except FAILURES as error:
+        text = f"❌ {escape(error_sentence(error))}"
+    else:
+        text = render_refresh_all(results)
+    return text, refresh_all_button(context.bot_data.signer, owner_id)
+
+
+async def _settle(
+    context: Context,
+    chat_id: int,
+    show_progress: Awaitable[int],
+    outcome: Coroutine[Any, Any, Outcome],
+) -> None:
+    """Run `outcome` while the progress message goes out, then edit it into the result.
+
+    The 3Commas call starts first, so it never waits behind Telegram's flood limits.
+    """
+    work = asyncio.ensure_future(outcome)
+    try:
+        message_id = await show_progress
+    except BaseException:
+        work.cancel()
+        raise
+    async with progress_settles(context, chat_id, message_id):
+        text, markup = await work
+        await edit_html(context, chat_id, message_id, text, reply_markup=markup)
+
+
+async def _post_progress(context: Context, who: Asker, name: str | None) -> int:
     progress = await send_html(
         context, who.chat_id, render_progress(name), reply_to=who.message.message_id
     )
     return progress.message_id
+
+
+async def _edit_progress(context: Context, chat_id: int, message_id: int, name: str | None) -> int:
+    await edit_html(context, chat_id, message_id, render_progress(name))
+    return message_id
+
+
+async def _claimed(context: Context, who: Asker, target: int | str) -> bool:
+    """Start the user's cooldown for `target`; False (and the user told) when they must wait."""
+    try:
+        context.bot_data.services.accounts.claim_refresh(who.user_id, target)
+    except ServiceError as error:
+        await reply_error(context, who, error)
+        return False
+    return True
 
 
 async def _choose(context: Context, who: Asker, text: str, accounts: list[KnownAccount]) -> None:
@@ -96,9 +126,13 @@ async def refresh_command(update: Update, context: Context) -> None:
     accounts = context.bot_data.services.accounts
     try:
         if query.casefold() == "all":
-            message_id = await _start(context, who, "all accounts", "all")
-            if message_id is not None:
-                await _refresh_all(context, who.chat_id, message_id, who.user_id)
+            if await _claimed(context, who, "all"):
+                await _settle(
+                    context,
+                    who.chat_id,
+                    _post_progress(context, who, "all accounts"),
+                    _all_outcome(context, who.user_id),
+                )
             return
         if not query:
             known = await accounts.accounts(who.user_id)
@@ -123,9 +157,13 @@ async def refresh_command(update: Update, context: Context) -> None:
     except FAILURES as error:
         await reply_error(context, who, error)
         return
-    message_id = await _start(context, who, target.name, target.account_id)
-    if message_id is not None:
-        await _refresh_account(context, who.chat_id, message_id, who.user_id, target)
+    if await _claimed(context, who, target.account_id):
+        await _settle(
+            context,
+            who.chat_id,
+            _post_progress(context, who, target.name),
+            _account_outcome(context, who.user_id, target),
+        )
 
 
 async def refresh_button_pressed(update: Update, context: Context) -> None:
@@ -155,14 +193,22 @@ async def refresh_button_pressed(update: Update, context: Context) -> None:
     await query.answer("Refreshing…")
     chat_id, message_id = query.message.chat.id, query.message.message_id
     if action == REFRESH_ALL or target == "all":
-        await edit_html(context, chat_id, message_id, render_progress("all accounts"))
-        await _refresh_all(context, chat_id, message_id, owner_id)
+        await _settle(
+            context,
+            chat_id,
+            _edit_progress(context, chat_id, message_id, "all accounts"),
+            _all_outcome(context, owner_id),
+        )
         return
     assert isinstance(target, int)
     known = {a.account_id: a for a in await _known_or_empty(context, owner_id)}
     account = known.get(target) or KnownAccount(target, str(target), None, None)
-    await edit_html(context, chat_id, message_id, render_progress(account.name))
-    await _refresh_account(context, chat_id, message_id, owner_id, account)
+    await _settle(
+        context,
+        chat_id,
+        _edit_progress(context, chat_id, message_id, account.name),
+        _account_outcome(context, owner_id, account),
+    )
 
 
 async def _known_or_empty(context: Context, user_id: int) -> list[KnownAccount]:
