@@ -233,13 +233,6 @@ def test_the_bot_answers_hostile_input_with_valid_messages(
     assert not problems, problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the fuzzer: the currency code from 3Commas is neither shortened nor "
-    "cleaned (render_account_summary/format_money), so a 10,000-character code makes a line "
-    "longer than 4096 that split_message cuts inside <b>...</b>; the bot then needs the "
-    "plain-text fallback after Telegram's 400",
-)
 def test_a_huge_currency_code_from_the_api_still_renders_as_valid_html() -> None:
     summary = AccountSummary(
         1,

@@ -39,9 +39,15 @@ def _digits(value: Decimal, places: int) -> str:
     return f"{_quantize(value, places).copy_abs():,.{places}f}"
 
 
+def currency_code(currency: str | None) -> str:
+    """A currency code as 3Commas should send it: letters and digits, at most 10 ("USD")."""
+    code = "".join(char for char in (currency or "") if char.isascii() and char.isalnum())
+    return code.upper()[:10] or "USD"
+
+
 def format_money(amount: Decimal, currency: str | None, *, signed: bool = False) -> str:
     """`$25,312.45`, `-€0.68`, `0.00048980 BTC`, `12.30 CHF`; `+` in front when `signed`."""
-    code = (currency or "USD").upper()
+    code = currency_code(currency)
     places = CRYPTO_PLACES.get(code, 2)
     rounded = _quantize(amount, places)
     sign = "-" if rounded < 0 else ("+" if signed and rounded > 0 else "")
