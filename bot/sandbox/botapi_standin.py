@@ -546,7 +546,11 @@ class BotApiStandIn:
         chat_type: str = "group",
         chat_title: str | None = None,
     ) -> int:
-        """The user adds the bot to a group: a new_chat_members message and a my_chat_member update."""
+        """The user adds the bot to a group: a new_chat_members message and a my_chat_member update.
+
+        A chat that had shut the bot out (block_chat) accepts its messages again.
+        """
+        self._blocked.discard(chat_id)
         user = self._remember_user(user_id, first_name, None)
         chat = self._remember_chat(user, chat_id, chat_type, chat_title)
         message = self._new_incoming(chat, user)
@@ -565,6 +569,31 @@ class BotApiStandIn:
             }
         )
         return int(message["message_id"])
+
+    def remove_member_event(
+        self,
+        chat_id: int,
+        *,
+        user_id: int = 1001,
+        first_name: str = "Demo",
+        chat_type: str = "group",
+        chat_title: str | None = None,
+    ) -> None:
+        """The user removes the bot from a group: a my_chat_member update, and sends refused."""
+        user = self._remember_user(user_id, first_name, None)
+        chat = self._remember_chat(user, chat_id, chat_type, chat_title)
+        self._blocked.add(chat_id)
+        self._queue_update(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "member", "user": self.bot_user},
+                    "new_chat_member": {"status": "left", "user": self.bot_user},
+                }
+            }
+        )
 
     def migrate_group(self, old_chat_id: int, new_chat_id: int) -> None:
         """The group becomes a supergroup: later sends to the old id answer ChatMigrated."""
