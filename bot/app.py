@@ -71,7 +71,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(256)
+        .concurrent_updates(1024)
         .rate_limiter(FloodLimiter())
         .connection_pool_size(64)
         .get_updates_connection_pool_size(2)
@@ -147,10 +147,15 @@ async def _stop(application: BotApplication, grace_seconds: float) -> None:
         await application.updater.stop()
     if application.running:
         try:
-            await asyncio.wait_for(application.stop(), timeout=grace_seconds)
+            await asyncio.wait_for(_finish_in_flight(application), timeout=grace_seconds)
         except TimeoutError:
             logger.warning("in-flight work did not finish within %.0f s; stopping", grace_seconds)
     await application.shutdown()
+
+
+async def _finish_in_flight(application: BotApplication) -> None:
+    await application.stop()
+    await application.bot_data.services.accounts.drain()
 
 
 async def serve(settings: Settings) -> None:

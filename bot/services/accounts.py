@@ -13,7 +13,7 @@ from bot.services.errors import ConnectAgain, InvalidKeyFormat, NotConnected
 from bot.services.resolve import Resolution, resolve_account
 from bot.services.summary import AccountSummary, summarize
 from bot.storage.database import Database
-from bot.storage.errors import CredentialsUnreadable
+from bot.storage.errors import CredentialsUnreadable, StorageError
 from bot.storage.records import KnownAccount, Snapshot
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
@@ -71,6 +71,7 @@ class AccountService:
         self._client = client
         self._cooldown = cooldown
         self._listeners: list[RefreshListener] = []
+        self._recording: set[asyncio.Task[None]] = set()
 
     def add_refresh_listener(self, listener: RefreshListener) -> None:
         """Called after every successful refresh (alerts use it)."""
@@ -133,18 +134,35 @@ class AccountService:
         self._cooldown.start((user_id, target))
 
     async def refresh(self, user_id: int, account_id: int) -> AccountSummary:
-        """Load fresh balances from the exchange, keep a snapshot, tell the listeners."""
+        """Load fresh balances from the exchange; the snapshot and the listeners follow.
+
+        The summary is returned as soon as 3Commas answers: storing the snapshot (a durable
+        commit) and checking alerts run in the background, off the user's wait.
+        """
         credentials = await self.credentials(user_id)
         account = await self._client.load_balances(credentials, account_id)
         summary = summarize(account)
+        task = asyncio.create_task(self._record(user_id, account, summary))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+        return summary
+
+    async def _record(self, user_id: int, account: Account, summary: AccountSummary) -> None:
         now = datetime.now(UTC)
-        await self._db.snapshots.add(_snapshot(user_id, summary, now), _known(account, now))
+        try:
+            await self._db.snapshots.add(_snapshot(user_id, summary, now), _known(account, now))
+        except StorageError:
+            logger.exception("could not store a snapshot of account %s", account.id)
         for listener in self._listeners:
             try:
                 await listener(user_id, summary)
             except Exception:
                 logger.exception("a refresh listener failed")
-        return summary
+
+    async def drain(self) -> None:
+        """Wait for snapshots and listeners still running (at shutdown)."""
+        while self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)
 
     async def refresh_all(self, user_id: int) -> list[RefreshResult]:
         """Every account of the user, concurrently; one failing account does not stop the rest."""

@@ -46,5 +46,6 @@ class Services:
         return cls(settings, db, client, accounts, alerts, subscriptions)
 
     async def close(self) -> None:
+        await self.accounts.drain()
         await self.client.close()
         await self.db.close()
