@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -1229,14 +1229,21 @@ def _str_or_none(params: JSONDict, name: str) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def _int(params: JSONDict, name: str) -> int | None:
+N = TypeVar("N", int, float)
+
+
+def _number(params: JSONDict, name: str, convert: Callable[[Any], N]) -> N | None:
     value = params.get(name)
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        return convert(value)
     except (TypeError, ValueError):
         raise _bad_request(f"invalid {name} specified") from None
+
+
+def _int(params: JSONDict, name: str) -> int | None:
+    return _number(params, name, int)
 
 
 def _required_int(params: JSONDict, name: str) -> int:
@@ -1249,13 +1256,7 @@ def _required_int(params: JSONDict, name: str) -> int:
 
 
 def _float(params: JSONDict, name: str) -> float | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise _bad_request(f"invalid {name} specified") from None
+    return _number(params, name, float)
 
 
 def _bool(params: JSONDict, name: str) -> bool:

@@ -194,7 +194,7 @@ def render_listing(
                 if subscription.paused
                 else f"next {_when(next_runs[subscription.id], timezone)}"
                 if subscription.id in next_runs
-                else "not scheduled"
+                else "running now"
             )
             lines.append(
                 f"<b>{entry.number}.</b> 🕘 {name} {render_schedule(subscription)} · by {owner} · {state}"
