@@ -142,6 +142,11 @@ class BotProcess:
     def rss_mb(self) -> float:
         return float(psutil.Process(self.pid).memory_info().rss) / 2**20
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far."""
+        times = psutil.Process(self.pid).cpu_times()
+        return float(times.user + times.system)
+
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
@@ -158,14 +163,29 @@ def _open_log(path: Path) -> BinaryIO:
 @contextlib.asynccontextmanager
 async def bot_process(settings: Settings, workdir: Path, **extra: str) -> AsyncIterator[BotProcess]:
     """`python -m bot run` as a child process; SIGTERM (then kill) at the end."""
+    async with child_process(["bot", "run"], settings, workdir, **extra) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def floor_process(settings: Settings, workdir: Path) -> AsyncIterator[BotProcess]:
+    """`python -m bot.bench.floor` (the minimal reply-only handler) as a child process."""
+    async with child_process(["bot.bench.floor"], settings, workdir) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def child_process(
+    module_args: list[str], settings: Settings, workdir: Path, **extra: str
+) -> AsyncIterator[BotProcess]:
+    """`python -m <module_args>` with bot_env(settings); SIGTERM (then kill) at the end."""
     stderr_path = _log_path(workdir)
     with _open_log(stderr_path) as stderr:
         started_at = time.monotonic()
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
-            "run",
+            *module_args,
             cwd=workdir,  # no .env is read
             env=bot_env(settings, **extra),
             stdin=asyncio.subprocess.DEVNULL,
