@@ -67,8 +67,10 @@ async def _converse(botapi: BotApiStandIn) -> None:
             continue
         if not interactive:
             print(f"you> {line.rstrip()}", flush=True)
-        botapi.send_text(line.rstrip("\n"), user_id=DEMO_USER_ID)
+        incoming = botapi.send_text(line.rstrip("\n"), user_id=DEMO_USER_ID)
         await botapi.wait_idle(quiet=QUIET, timeout=60)
+        if (DEMO_USER_ID, incoming) in botapi.deleted_incoming:
+            print("(the bot deleted your message: it carried key material)", flush=True)
         chat.print_changes()
 
 
