@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench lint typecheck clean
 
 $(STAMP): pyproject.toml
-	@echo "Setting up $(VENV) (first run only; a minute or two)..." >&2
+	@echo "Setting up $(VENV) (on the first run and after pyproject.toml changes)..." >&2
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
+	@( $(PY) -m pip install --disable-pip-version-check --upgrade pip && \
+	   $(PY) -m pip install --disable-pip-version-check -e '.[dev]' ) > $(VENV)/install.log 2>&1 \
+	   || { cat $(VENV)/install.log >&2; echo "Installing failed; the log is $(VENV)/install.log" >&2; exit 1; }
 	@touch $(STAMP)
 
 run: $(STAMP)
