@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck clean
+.PHONY: run test bench clean
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) (on the first run and after pyproject.toml changes)..." >&2
