@@ -557,16 +557,8 @@ class BotApiStandIn:
         message["new_chat_members"] = [self.bot_user]
         message["new_chat_member"] = self.bot_user
         self._queue_update({"message": message})
-        self._queue_update(
-            {
-                "my_chat_member": {
-                    "chat": chat,
-                    "from": user,
-                    "date": int(time.time()),
-                    "old_chat_member": {"status": "left", "user": self.bot_user},
-                    "new_chat_member": self._member_json(chat_id, self.bot_id),
-                }
-            }
+        self._queue_bot_membership(
+            chat, user, {"status": "left"}, self._member_json(chat_id, self.bot_id)
         )
         return int(message["message_id"])
 
@@ -583,14 +575,20 @@ class BotApiStandIn:
         user = self._remember_user(user_id, first_name, None)
         chat = self._remember_chat(user, chat_id, chat_type, chat_title)
         self._blocked.add(chat_id)
+        self._queue_bot_membership(chat, user, {"status": "member"}, {"status": "left"})
+
+    def _queue_bot_membership(
+        self, chat: JSONDict, user: JSONDict, old: JSONDict, new: JSONDict
+    ) -> None:
+        """A my_chat_member update: `user` changed the bot's membership in `chat`."""
         self._queue_update(
             {
                 "my_chat_member": {
                     "chat": chat,
                     "from": user,
                     "date": int(time.time()),
-                    "old_chat_member": {"status": "member", "user": self.bot_user},
-                    "new_chat_member": {"status": "left", "user": self.bot_user},
+                    "old_chat_member": {"user": self.bot_user, **old},
+                    "new_chat_member": {"user": self.bot_user, **new},
                 }
             }
         )
