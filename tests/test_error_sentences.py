@@ -11,6 +11,8 @@ from telegram import Update
 from bot.sandbox.botapi_standin import SentMessage
 from bot.sandbox.demo import DEMO_API_KEY, Sandbox
 from bot.sandbox.threecommas_standin import Fault, demo_account
+from bot.telegram.texts import error_sentence
+from bot.threecommas.errors import PermissionDenied
 from tests.support.bot import Chat, bot_running
 
 SEED = 12345678
@@ -213,3 +215,10 @@ async def test_unexpected_exception_is_logged_and_answered(
         assert failures, caplog.text
         other = Chat(sandbox.botapi, user_id=1003)
         assert "Commands" in (await other.reply("/help")).plain
+
+
+def test_a_missing_permission_named_by_3commas_is_named_to_the_user() -> None:
+    named = error_sentence(PermissionDenied(status=403, permission="ACCOUNTS_WRITE\u202e"))
+    assert "lacks the ACCOUNTS_WRITE permission" in named
+    assert "\u202e" not in named
+    assert "lacks a permission" in error_sentence(PermissionDenied(status=403))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -86,13 +86,6 @@ class AccountService:
             raise NotConnected
         return Credentials(stored.api_key, stored.secret)
 
-    async def is_connected(self, user_id: int) -> bool:
-        try:
-            await self.credentials(user_id)
-        except (NotConnected, ConnectAgain):
-            return False
-        return True
-
     async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
         """Check the keys with a signed account list, then store them; returns the accounts."""
         credentials = Credentials(api_key.strip(), secret.strip())
@@ -166,11 +159,7 @@ class AccountService:
 
     async def refresh_all(self, user_id: int) -> list[RefreshResult]:
         """Every account of the user, concurrently; one failing account does not stop the rest."""
-        return await self.refresh_many(user_id, await self.accounts(user_id))
-
-    async def refresh_many(
-        self, user_id: int, accounts: Sequence[KnownAccount]
-    ) -> list[RefreshResult]:
+        accounts = await self.accounts(user_id)
         return list(await asyncio.gather(*(self._refresh_one(user_id, a) for a in accounts)))
 
     async def _refresh_one(self, user_id: int, account: KnownAccount) -> RefreshResult:

@@ -17,6 +17,7 @@ from bot.services.errors import (
     ServiceError,
 )
 from bot.services.schedules import BadSchedule, BadTimezone
+from bot.telegram.html import clean_name
 from bot.threecommas.errors import (
     AccountNotFound,
     ExchangeKeysInvalid,
@@ -107,6 +108,8 @@ def error_sentence(error: Exception) -> str:
             return "3Commas says the exchange API keys stored for this account are no longer valid or incorrect. Fix the exchange connection in 3Commas; your 3Commas key here is fine."
         case InvalidApiKey():
             return "3Commas refused your API key: it is wrong, expired, or limited to other IP addresses. Create a new key in 3Commas and send /connect."
+        case PermissionDenied(permission=str(permission)) if permission.strip():
+            return f"Your 3Commas API key lacks the {clean_name(permission, limit=40)} permission. Edit the key in 3Commas (never give it trading or withdrawal rights)."
         case PermissionDenied():
             return "Your 3Commas API key lacks a permission: it needs Accounts read, and Accounts write if refreshing balances is refused. Edit the key in 3Commas."
         case AccountNotFound():
