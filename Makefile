@@ -19,13 +19,13 @@ run: $(STAMP)
 	@$(PY) -m bot
 
 test: $(STAMP)
-	$(PY) -m ruff check bot tests
-	$(PY) -m ruff format --check bot tests
+	$(PY) -m ruff check bot standins bench tests
+	$(PY) -m ruff format --check bot standins bench tests
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	@$(PY) -m bot.bench
+	@$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

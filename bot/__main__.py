@@ -15,7 +15,7 @@ from bot.storage.errors import StorageError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (the sandbox when TELEGRAM_BOT_TOKEN is unset)")
+    commands.add_parser("run", help="run the bot (needs TELEGRAM_BOT_TOKEN)")
     commands.add_parser("sandbox", help="run the bot against local stand-ins, chat in the terminal")
     commands.add_parser("genkey", help="print a new BOT_ENCRYPTION_KEY")
     commands.add_parser("rotate-keys", help="re-encrypt every stored value with the first key")
@@ -24,7 +24,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
+def _sandbox(settings: Settings) -> int:
+    """The sandbox lives beside the package in a checkout (`standins/`); it is not shipped."""
+    try:
+        from standins.sandbox import run_sandbox
+    except ModuleNotFoundError as error:
+        if error.name != "standins":
+            raise
+        print(
+            "TELEGRAM_BOT_TOKEN is not set, and the sandbox needs a checkout of the repository.",
+            file=sys.stderr,
+        )
+        return 2
+    return run_sandbox(settings)
+
+
+def _dispatch(command: str | None, args: argparse.Namespace, settings: Settings) -> int:
     if command == "genkey":
         from bot.storage.maintenance import generate_key_text
 
@@ -42,10 +57,11 @@ def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int
         asyncio.run(backup(settings, args.path))
         print(f"Backup written to {args.path}")
         return 0
-    if command == "sandbox" or (command == "run" and settings.telegram_bot_token is None):
-        from bot.sandbox.run import run_sandbox
-
-        return run_sandbox(settings)
+    if command == "sandbox" or (command is None and settings.telegram_bot_token is None):
+        return _sandbox(settings)
+    if settings.telegram_bot_token is None:
+        print("TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+        return 2
     from bot.app import run_bot
 
     return run_bot(settings)
@@ -53,10 +69,9 @@ def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = args.command or "run"
     try:
         settings = load_settings()
-        return _dispatch(command, args, settings)
+        return _dispatch(args.command, args, settings)
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2

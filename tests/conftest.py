@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.sandbox.demo import Sandbox, running_standins
+from standins.demo import Sandbox, running_standins
 from tests.support.bot import Chat, bot_running
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage
-from bot.sandbox.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
+from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
 from tests.support.bot import Chat, bot_running
 
 GROUP = -100800

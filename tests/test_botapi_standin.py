@@ -20,8 +20,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage, parse_telegram_html
-from bot.sandbox.chat_text import html_to_text, render_for_terminal
+from standins.botapi_standin import BotApiStandIn, SentMessage, parse_telegram_html
+from standins.chat_text import html_to_text, render_for_terminal
 
 pytestmark = pytest.mark.timeout(30)
 

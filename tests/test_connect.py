@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.sandbox.demo import DEMO_USER_ID, Sandbox, demo_accounts
+from standins.demo import DEMO_USER_ID, Sandbox, demo_accounts
 from tests.support.bot import Chat, bot_running
 
 

@@ -8,11 +8,11 @@ import sqlite3
 import pytest
 from telegram import Update
 
-from bot.sandbox.botapi_standin import SentMessage
-from bot.sandbox.demo import DEMO_API_KEY, Sandbox
-from bot.sandbox.threecommas_standin import Fault, demo_account
 from bot.telegram.texts import error_sentence
 from bot.threecommas.errors import PermissionDenied
+from standins.botapi_standin import SentMessage
+from standins.demo import DEMO_API_KEY, Sandbox
+from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running
 
 SEED = 12345678

@@ -22,9 +22,6 @@ from hypothesis import strategies as st
 
 from bot.app import running_bot
 from bot.config import Settings
-from bot.sandbox.botapi_standin import MAX_TEXT_LENGTH, parse_telegram_html
-from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
-from bot.sandbox.threecommas_standin import demo_account
 from bot.services.accounts import RefreshResult
 from bot.services.summary import AccountSummary
 from bot.storage.records import KnownAccount
@@ -39,6 +36,9 @@ from bot.telegram.render import (
     render_refresh_all,
 )
 from bot.threecommas.errors import ThreeCommasError
+from standins.botapi_standin import MAX_TEXT_LENGTH, parse_telegram_html
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
+from standins.threecommas_standin import demo_account
 
 HOSTILE_PIECES = [
     "<b>",

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot.logs import configure_logging
-from bot.sandbox.botapi_standin import SentMessage, parse_telegram_html
-from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
-from bot.sandbox.threecommas_standin import SEED_ACCOUNT, demo_account
 from bot.telegram.replies import send_html
+from standins.botapi_standin import SentMessage, parse_telegram_html
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
+from standins.threecommas_standin import SEED_ACCOUNT, demo_account
 from tests.support.bot import Chat, bot_running
 
 HTML_NAME = '<b>&"</b><script>alert(1)</script>'

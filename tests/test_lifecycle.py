@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.sandbox.demo import DEMO_USER_ID, Sandbox, running_standins
 from bot.storage.encryption import load_master_keys
+from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from tests.support.bot import Chat, bot_running
 
 REPO = Path(__file__).resolve().parent.parent
@@ -141,3 +141,27 @@ async def test_sigterm_during_a_slow_refresh_finishes_it_and_exits(tmp_path: Pat
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+def test_run_without_a_token_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "run")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "TELEGRAM_BOT_TOKEN is not set"
+    assert result.stdout == ""
+
+
+def test_an_installed_bot_without_a_checkout_says_the_sandbox_needs_one(tmp_path: Path) -> None:
+    env = minimal_env()
+    del env["PYTHONPATH"]  # only the installed `bot` package, as in a production install
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "sandbox needs a checkout" in result.stderr

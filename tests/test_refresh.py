@@ -6,8 +6,8 @@ import asyncio
 import sqlite3
 import time
 
-from bot.sandbox.demo import DEMO_API_KEY, Sandbox
-from bot.sandbox.threecommas_standin import demo_account
+from standins.demo import DEMO_API_KEY, Sandbox
+from standins.threecommas_standin import demo_account
 from tests.support.bot import Chat, bot_running
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.common import bot_process, first_poll
+from bench.common import bot_process, first_poll
 from bot.config import Settings
-from bot.sandbox.botapi_standin import BotApiStandIn
-from bot.sandbox.demo import running_standins
-from bot.sandbox.threecommas_standin import demo_account
+from standins.botapi_standin import BotApiStandIn
+from standins.demo import running_standins
+from standins.threecommas_standin import demo_account
 
 ROUNDS = 20
 PER_ROUND = 8

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.common import account_id, add_keys, bot_process, first_poll, seed_users, user_id
+from bench.common import account_id, add_keys, bot_process, first_poll, seed_users, user_id
 from bot.config import Settings
-from bot.sandbox.demo import running_standins
+from standins.demo import running_standins
 
 USERS = 12
 LATENCY = 4.0

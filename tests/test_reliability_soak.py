@@ -20,10 +20,10 @@ import psutil
 import pytest
 
 from bot.config import Settings
-from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage
-from bot.sandbox.demo import Sandbox, running_standins
-from bot.sandbox.threecommas_standin import TRANSIENT_FAULTS, Fault, demo_account
 from bot.telegram import flood
+from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.demo import Sandbox, running_standins
+from standins.threecommas_standin import TRANSIENT_FAULTS, Fault, demo_account
 from tests.support.bot import bot_running
 
 USERS = 50

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
-from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage
-from bot.sandbox.demo import DEMO_USER_ID, Sandbox, running_standins
-from bot.sandbox.threecommas_standin import Fault
 from bot.services.clock import ShiftedClock
+from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.demo import DEMO_USER_ID, Sandbox, running_standins
+from standins.threecommas_standin import Fault
 from tests.support.bot import Chat, bot_running
 
 GROUP = -100700

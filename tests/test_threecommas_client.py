@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 
-from bot.sandbox.threecommas_standin import Fault, ThreeCommasStandIn, demo_account
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
@@ -24,6 +23,7 @@ from bot.threecommas.errors import (
     Unavailable,
 )
 from bot.threecommas.signing import sign
+from standins.threecommas_standin import Fault, ThreeCommasStandIn, demo_account
 from tests.support.threecommas import (
     HMAC_CREDENTIALS,
     OTHER_CREDENTIALS,

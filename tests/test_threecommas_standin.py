@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 import yarl
 
-from bot.sandbox.threecommas_standin import Fault, ThreeCommasStandIn, demo_account
 from bot.threecommas.errors import InvalidApiKey, Unavailable
 from bot.threecommas.signing import sign
+from standins.threecommas_standin import Fault, ThreeCommasStandIn, demo_account
 from tests.support.threecommas import (
     HMAC_CREDENTIALS,
     fast_client,

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.app import running_bot
-from bot.sandbox.botapi_standin import BotApiStandIn, SentMessage
-from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from bot.services.clock import Clock
 from bot.telegram.context import BotApplication
+from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 
 QUIET = 0.15
 

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.threecommas_standin import ThreeCommasStandIn, demo_account
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
+from standins.threecommas_standin import ThreeCommasStandIn, demo_account
 
 REFERENCE = Path("/work/shared/reference")
 RSA_TEST_KEY_PATH = REFERENCE / "3commas-docs-rsa-test-key.pem"

@@ -1,7 +1,7 @@
 """(2) 500 users refresh at once vs 500 sequential py3cw calls; (4) peak RSS of the bot meanwhile.
 
 Users are connected by writing their encrypted credentials and accounts straight into the
-database before the bot starts (bot.bench.common.seed_users). The bot runs as a separate
+database before the bot starts (bench.common.seed_users). The bot runs as a separate
 process (`python -m bot run`) so its RSS is its own.
 """
 
@@ -11,7 +11,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.bench.common import (
+from bench.common import (
     Row,
     RssSampler,
     account_id,
@@ -24,11 +24,11 @@ from bot.bench.common import (
     user_id,
 )
 from bot.config import Settings
-from bot.sandbox.botapi_standin import BotApiStandIn
-from bot.sandbox.demo import running_standins
-from bot.sandbox.threecommas_standin import ThreeCommasStandIn
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
+from standins.botapi_standin import BotApiStandIn
+from standins.demo import running_standins
+from standins.threecommas_standin import ThreeCommasStandIn
 
 UPSTREAM_LATENCY = 0.2
 

@@ -9,11 +9,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.bench.common import Row, account_id, add_keys, bot_process, first_poll, seed_users
-from bot.bench.common import user_id as owner_id
+from bench.common import Row, account_id, add_keys, bot_process, first_poll, seed_users
+from bench.common import user_id as owner_id
 from bot.config import Settings
-from bot.sandbox.demo import running_standins
 from bot.storage.columns import time_text
+from standins.demo import running_standins
 
 RATE = 30
 INTERVAL = 3600

@@ -6,9 +6,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.bench.common import Row, bot_process, first_poll, median, seed_users
+from bench.common import Row, bot_process, first_poll, median, seed_users
 from bot.config import Settings
-from bot.sandbox.demo import running_standins
+from standins.demo import running_standins
 
 
 async def idle_rss(data: Path, users: int) -> Row:

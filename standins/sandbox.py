@@ -11,9 +11,9 @@ from pathlib import Path
 from bot.app import STARTUP_ERRORS, running_bot
 from bot.config import Settings
 from bot.logs import configure_logging
-from bot.sandbox.botapi_standin import BotApiStandIn
-from bot.sandbox.chat_text import render_for_terminal
-from bot.sandbox.demo import DEMO_USER_ID, running_standins
+from standins.botapi_standin import BotApiStandIn
+from standins.chat_text import render_for_terminal
+from standins.demo import DEMO_USER_ID, running_standins
 
 BANNER = (
     "Sandbox mode: no TELEGRAM_BOT_TOKEN is set, so the bot runs against local stand-ins of "

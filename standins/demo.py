@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.sandbox.botapi_standin import BotApiStandIn
-from bot.sandbox.threecommas_standin import ThreeCommasStandIn, demo_account
 from bot.storage.encryption import generate_key_text
+from standins.botapi_standin import BotApiStandIn
+from standins.threecommas_standin import ThreeCommasStandIn, demo_account
 
 DEMO_USER_ID = 1001
 DEMO_API_KEY = "demo-key"

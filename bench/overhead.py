@@ -1,7 +1,7 @@
 """(1) Bot overhead per /refresh, against the floor of a minimal python-telegram-bot handler.
 
 Both run as their own process: the bot as `python -m bot run`, the floor as
-`python -m bot.bench.floor` (a bare Application whose /refresh only replies). The Bot API and
+`python -m bench.floor` (a bare Application whose /refresh only replies). The Bot API and
 3Commas stand-ins run here, in the benchmark process, so their CPU time is not counted on
 either side (it used to be: the bot once ran inside this process, on the stand-ins' loop).
 """
@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.bench.common import BotProcess, Row, bot_process, first_poll, floor_process, percentile
+from bench.common import BotProcess, Row, bot_process, first_poll, floor_process, percentile
 from bot.config import Settings
-from bot.sandbox.botapi_standin import BotApiStandIn
-from bot.sandbox.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
+from standins.botapi_standin import BotApiStandIn
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
 
 UPSTREAM_LATENCY = 0.010  # the 3Commas stand-in's configured latency, subtracted below
 WARM_UP = 20

@@ -1,6 +1,6 @@
 """`make bench`: the real bot against the local stand-ins; one table, also in BENCHMARKS.md.
 
-    python -m bot.bench [--quick] [--only N ...] [--strict] [--output BENCHMARKS.md]
+    python -m bench [--quick] [--only N ...] [--strict] [--output BENCHMARKS.md]
 
 1 overhead per /refresh against a minimal python-telegram-bot handler (the floor)
 2 500 users refreshing at once against 500 sequential py3cw calls   (4: peak RSS meanwhile)
@@ -20,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.bench import concurrency, fanout, overhead, process, report
-from bot.bench.common import REPO, Row
+from bench import concurrency, fanout, overhead, process, report
+from bench.common import REPO, Row
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
     parser.add_argument(
         "--only", type=int, action="append", choices=range(1, 6), help="run measurement N"
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     selected = set(args.only or range(1, 6))
-    command = "python -m bot.bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
+    command = "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:
         rows = asyncio.run(_run(selected, args.quick, Path(data)))

@@ -1,6 +1,6 @@
 """The floor of measurement (1): a minimal python-telegram-bot application that only replies.
 
-    TELEGRAM_API_URL=http://127.0.0.1:PORT TELEGRAM_BOT_TOKEN=... python -m bot.bench.floor
+    TELEGRAM_API_URL=http://127.0.0.1:PORT TELEGRAM_BOT_TOKEN=... python -m bench.floor
 
 Run as its own process, like the bot (`python -m bot run`), so neither shares an event loop or
 a core with the stand-ins in the benchmark process. `/refresh` answers "Done." with one Bot API

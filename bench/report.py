@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.bench.common import Row, machine
+from bench.common import Row, machine
 
 
 def _verdict(row: Row) -> str:

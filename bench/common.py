@@ -18,13 +18,13 @@ from typing import Any, BinaryIO
 import psutil  # type: ignore[import-untyped]
 
 from bot.config import Settings
-from bot.sandbox.botapi_standin import BotApiStandIn
-from bot.sandbox.threecommas_standin import ThreeCommasStandIn, demo_account
 from bot.storage.columns import time_text
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
+from standins.botapi_standin import BotApiStandIn
+from standins.threecommas_standin import ThreeCommasStandIn, demo_account
 
-REPO = Path(__file__).resolve().parent.parent.parent
+REPO = Path(__file__).resolve().parent.parent
 FIRST_USER_ID = 10_000_000
 FIRST_ACCOUNT_ID = 50_000_000
 
@@ -169,8 +169,8 @@ async def bot_process(settings: Settings, workdir: Path, **extra: str) -> AsyncI
 
 @contextlib.asynccontextmanager
 async def floor_process(settings: Settings, workdir: Path) -> AsyncIterator[BotProcess]:
-    """`python -m bot.bench.floor` (the minimal reply-only handler) as a child process."""
-    async with child_process(["bot.bench.floor"], settings, workdir) as running:
+    """`python -m bench.floor` (the minimal reply-only handler) as a child process."""
+    async with child_process(["bench.floor"], settings, workdir) as running:
         yield running
 
 
