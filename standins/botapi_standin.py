@@ -24,7 +24,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 JSONDict = dict[str, Any]
@@ -347,6 +349,31 @@ class _PendingPoll:
     conflicted: bool = False
 
 
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+WEBHOOK_RETRY_SECONDS = 0.2
+
+
+@dataclass
+class Webhook:
+    """What the bot's last setWebhook asked for, and the last failed delivery."""
+
+    url: str
+    secret_token: str | None
+    allowed_updates: list[str] | None
+    max_connections: int
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to the webhook: the bot's HTTP status, None if unreachable."""
+
+    update_id: int
+    status: int | None
+
+
 class BotApiStandIn:
     """A Telegram Bot API server for one bot, in process."""
 
@@ -411,6 +438,11 @@ class BotApiStandIn:
         self._delivered_up_to = 0
         self._polls: list[_PendingPoll] = []
         self._stopping = False
+        # webhook: what setWebhook set, and every delivery attempt (see "webhook" below)
+        self.webhook: Webhook | None = None
+        self.deliveries: list[WebhookDelivery] = []
+        self._webhook_wake = asyncio.Event()
+        self._delivery: asyncio.Task[None] | None = None
         # activity, for wait_for / wait_idle
         self._activity = asyncio.Event()
         self._last_activity = time.monotonic()
@@ -422,6 +454,7 @@ class BotApiStandIn:
                 "getMe": self._get_me,
                 "logOut": self._true,
                 "close": self._true,
+                "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "getUpdates": self._get_updates,
@@ -461,6 +494,7 @@ class BotApiStandIn:
         self._stopping = True
         for poll in self._polls:
             poll.wake.set()
+        await self._stop_delivery()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -777,20 +811,8 @@ class BotApiStandIn:
             "has_main_web_app": False,
         }
 
-    async def _delete_webhook(self, params: JSONDict) -> bool:
-        if _bool(params, "drop_pending_updates"):
-            self._updates.clear()
-            self._delivered_up_to = self._next_update_id - 1
-        return True
-
-    async def _get_webhook_info(self, params: JSONDict) -> JSONDict:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        self._refuse_polling_while_webhook_set()
         offset = _int(params, "offset")
         limit = min(max(_int(params, "limit") or 100, 1), 100)
         timeout = max(_float(params, "timeout") or 0.0, 0.0)
@@ -973,6 +995,130 @@ class BotApiStandIn:
         _str(params, "action")
         return True
 
+    # ------------------------------------------------------------------ webhook
+    # setWebhook, deleteWebhook and getWebhookInfo; while a webhook is set, queued updates are
+    # POSTed to its URL with the secret header (getUpdates answers 409), as Telegram does.
+    # Unlike Telegram, http:// URLs and any port are accepted, so a local bot can be called.
+
+    async def _set_webhook(self, params: JSONDict) -> bool:
+        url = _str(params, "url")
+        if not url:
+            return await self._delete_webhook(params)
+        if not url.startswith(("http://", "https://")):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        await self._resolve_webhook_host(url)
+        secret = _str_or_none(params, "secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise _bad_request("secret token contains unallowed characters")
+        allowed = _json(params, "allowed_updates")
+        if _bool(params, "drop_pending_updates"):
+            self._drop_pending()
+        self.webhook = Webhook(
+            url=url,
+            secret_token=secret,
+            allowed_updates=list(allowed) if isinstance(allowed, list) else None,
+            max_connections=_int(params, "max_connections") or 40,
+        )
+        if self._delivery is None or self._delivery.done():
+            self._delivery = asyncio.create_task(self._deliver_updates())
+        self._webhook_wake.set()
+        return True
+
+    async def _delete_webhook(self, params: JSONDict) -> bool:
+        if _bool(params, "drop_pending_updates"):
+            self._drop_pending()
+        self.webhook = None
+        self._webhook_wake.set()
+        return True
+
+    async def _get_webhook_info(self, params: JSONDict) -> JSONDict:
+        info: JSONDict = {
+            "url": self.webhook.url if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": self.pending_updates(),
+        }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self.webhook.allowed_updates is not None:
+                info["allowed_updates"] = self.webhook.allowed_updates
+            if self.webhook.last_error_message is not None:
+                info["last_error_date"] = self.webhook.last_error_date
+                info["last_error_message"] = self.webhook.last_error_message
+        return info
+
+    @staticmethod
+    async def _resolve_webhook_host(url: str) -> None:
+        """Telegram resolves the webhook's host when it is set, and refuses one it cannot."""
+        try:
+            await asyncio.get_running_loop().getaddrinfo(urlsplit(url).hostname, None)
+        except OSError:
+            raise _bad_request(
+                "bad webhook: Failed to resolve host: Name or service not known"
+            ) from None
+
+    def _refuse_polling_while_webhook_set(self) -> None:
+        if self.webhook is not None:
+            raise BotApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+
+    def _drop_pending(self) -> None:
+        self._updates.clear()
+        self._delivered_up_to = self._next_update_id - 1
+
+    async def _deliver_updates(self) -> None:
+        """One update at a time, in order; the next only after a 2xx answer, else it is sent
+        again after a pause (Telegram retries too)."""
+        timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT_SECONDS)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while not self._stopping and self.webhook is not None:
+                self._webhook_wake.clear()
+                update = self._next_for_webhook(self.webhook)
+                if update is None:
+                    await self._webhook_wake.wait()
+                    continue
+                if await self._post_update(session, self.webhook, update):
+                    self._updates.popleft()
+                    self._delivered_up_to = update["update_id"]
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._webhook_wake.wait(), WEBHOOK_RETRY_SECONDS)
+
+    def _next_for_webhook(self, webhook: Webhook) -> JSONDict | None:
+        while self._updates and self._updates[0]["update_id"] <= self._delivered_up_to:
+            self._updates.popleft()  # fetched by getUpdates before the webhook was set
+        if webhook.allowed_updates:
+            self._drop_unwanted(set(webhook.allowed_updates))
+        return self._updates[0] if self._updates else None
+
+    async def _post_update(
+        self, session: aiohttp.ClientSession, webhook: Webhook, update: JSONDict
+    ) -> bool:
+        headers = {WEBHOOK_SECRET_HEADER: webhook.secret_token} if webhook.secret_token else {}
+        status: int | None = None
+        failure: str | None = None
+        try:
+            async with session.post(webhook.url, json=update, headers=headers) as response:
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            failure = f"Connection failed: {error.__class__.__name__}"
+        if status is not None and not 200 <= status < 300:
+            failure = f"Wrong response from the webhook: {status}"
+        if failure is not None:
+            webhook.last_error_date, webhook.last_error_message = int(time.time()), failure
+        self.deliveries.append(WebhookDelivery(update_id=update["update_id"], status=status))
+        self._note_activity()
+        return failure is None
+
+    async def _stop_delivery(self) -> None:
+        task, self._delivery = self._delivery, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     # ------------------------------------------------------------------ helpers
 
     def _queue_update(self, body: JSONDict) -> None:
@@ -984,6 +1130,7 @@ class BotApiStandIn:
         def wake() -> None:
             for poll in self._polls:
                 poll.wake.set()
+            self._webhook_wake.set()
 
         loop = self._loop
         if loop is None or loop.is_closed():
