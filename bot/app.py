@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.config import ConfigError, Settings
-from bot.logs import configure_logging, register_secret
+from bot.logs import configure_logging, register_secret, secrets
 from bot.services.clock import Clock
 from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
@@ -50,11 +50,20 @@ from bot.telegram.handlers.subscriptions import (
 )
 from bot.telegram.keyboards import REFRESH, REFRESH_ALL
 from bot.telegram.notifications import Notifier
+from bot.telegram.startup import (
+    EXIT_PORT_UNAVAILABLE,
+    StartupFailure,
+    connect,
+    telegram_step,
+)
 from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
+from bot.telegram.webhook import BotHttpServer, LastUpdate, webhook_secret
 
 logger = logging.getLogger(__name__)
 
 STARTUP_ERRORS = (ConfigError, MasterKeyError, StorageStartupError)
+# The same updates in both modes: the polling has always asked for every type.
+ALLOWED_UPDATES = Update.ALL_TYPES
 
 
 def _token(settings: Settings) -> str:
@@ -63,7 +72,9 @@ def _token(settings: Settings) -> str:
     return settings.telegram_bot_token.get_secret_value()
 
 
-def build_application(settings: Settings, services: Services) -> BotApplication:
+def build_application(
+    settings: Settings, services: Services, last_update: LastUpdate
+) -> BotApplication:
     token = _token(settings)
     application: BotApplication = (
         ApplicationBuilder()
@@ -80,6 +91,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     application.bot_data.attach(services, CallbackSigner(token), Notifier(application))
 
     private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, last_update.note), group=-2)
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
     application.add_handlers(
         [
@@ -121,30 +133,87 @@ async def set_command_menus(application: BotApplication) -> None:
 async def running_bot(
     settings: Settings, clock: Clock | None = None
 ) -> AsyncIterator[BotApplication]:
-    """The bot polling for updates until the block ends; then in-flight work is finished."""
-    register_secret(_token(settings))
+    """The bot taking updates until the block ends (from its webhook when WEBHOOK_URL is set,
+    else by polling); then in-flight work is finished."""
+    register_secret(_token(settings), webhook_secret(settings))
     services = await Services.open(settings, clock)
     try:
-        application = build_application(settings, services)
-        await application.initialize()
+        last_update = LastUpdate()
+        application = build_application(settings, services, last_update)
+        server = _http_server(settings, application, services, last_update)
+        await connect(
+            application, settings.telegram_api_url, settings.telegram_startup_retry_seconds
+        )
         try:
-            await set_command_menus(application)
+            with telegram_step("setMyCommands", settings.telegram_api_url):
+                await set_command_menus(application)
+            # Updates wait in the queue until the application starts (PTB's run_polling order).
+            if server is not None:
+                await _listen(server, settings.listen_port)
+            await _take_updates(application, settings)
             await application.start()
             await application.bot_data.notifier.start()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
-            )
             yield application
         finally:
-            await _stop(application, settings.shutdown_grace_seconds)
+            await _stop(application, server, settings.shutdown_grace_seconds)
     finally:
         await services.close()
 
 
-async def _stop(application: BotApplication, grace_seconds: float) -> None:
+def _http_server(
+    settings: Settings,
+    application: BotApplication,
+    services: Services,
+    last_update: LastUpdate,
+) -> BotHttpServer | None:
+    """The webhook and /healthz in webhook mode; in polling mode /healthz only if PORT is set."""
+    if settings.webhook_url is None and settings.port is None:
+        return None
+    webhook = settings.webhook_url is not None
+    return BotHttpServer(
+        application,
+        mode="webhook" if webhook else "polling",
+        database_readable=services.db.readable,
+        last_update=last_update,
+        webhook_path=settings.webhook_path if webhook else None,
+        secret=webhook_secret(settings) if webhook else None,
+    )
+
+
+async def _listen(server: BotHttpServer, port: int) -> None:
+    try:
+        await server.start(port)
+    except OSError as error:
+        raise StartupFailure(
+            f"cannot listen on PORT {port}: {error.strerror or error}", EXIT_PORT_UNAVAILABLE
+        ) from None
+
+
+async def _take_updates(application: BotApplication, settings: Settings) -> None:
+    """Point Telegram at the webhook, or poll (PTB's start_polling deletes any webhook first)."""
+    if settings.webhook_url is not None:
+        with telegram_step("setWebhook", settings.telegram_api_url):
+            await application.bot.set_webhook(
+                url=settings.webhook_url,
+                secret_token=webhook_secret(settings),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        return
+    assert application.updater is not None
+    with telegram_step("deleteWebhook", settings.telegram_api_url):
+        await application.updater.start_polling(
+            poll_interval=0.0, timeout=10, allowed_updates=ALLOWED_UPDATES
+        )
+
+
+async def _stop(
+    application: BotApplication, server: BotHttpServer | None, grace_seconds: float
+) -> None:
+    """Stop taking updates (polling or webhook alike), then finish what was taken."""
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
+    if server is not None:
+        await server.stop()
     if application.running:
         try:
             await asyncio.wait_for(_finish_in_flight(application), timeout=grace_seconds)
@@ -165,7 +234,8 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with running_bot(settings) as application:
-        logger.info("bot @%s is running", application.bot.username)
+        mode = f"webhook {settings.webhook_path}" if settings.webhook_url else "polling"
+        logger.info("bot @%s is running (%s)", application.bot.username, mode)
         await stop.wait()
         logger.info("stopping: finishing in-flight work")
 
@@ -177,4 +247,7 @@ def run_bot(settings: Settings) -> int:
     except STARTUP_ERRORS as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
+    except StartupFailure as error:
+        print(f"Cannot start: {secrets.redact(str(error))}", file=sys.stderr)
+        return error.exit_status
     return 0

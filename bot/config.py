@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+HEALTH_PATH = "/healthz"
+DEFAULT_PORT = 8080
+# What Telegram accepts as a webhook's secret_token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -37,8 +43,19 @@ class Settings(BaseSettings):
     subscription_min_interval_seconds: int = Field(default=900, ge=1)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     connect_timeout_seconds: float = Field(default=300.0, gt=0)
+    telegram_startup_retry_seconds: float = Field(default=60.0, gt=0)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
 
-    @field_validator("telegram_bot_token", "bot_encryption_key", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "bot_encryption_key",
+        "webhook_url",
+        "webhook_secret",
+        "port",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -65,6 +82,26 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected the public https:// URL Telegram should call")
+        if (parts.path or "/") == HEALTH_PATH:
+            raise ValueError(f"{HEALTH_PATH} is the health check; give the webhook another path")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("expected 1-256 characters, only A-Z, a-z, 0-9, _ and -")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _log_level(cls, value: Any) -> str:
@@ -86,6 +123,16 @@ class Settings(BaseSettings):
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
+
+    @property
+    def webhook_path(self) -> str:
+        """Where the webhook takes updates: the path of WEBHOOK_URL (the proxy keeps it)."""
+        assert self.webhook_url is not None
+        return urlsplit(self.webhook_url).path or "/"
+
+    @property
+    def listen_port(self) -> int:
+        return DEFAULT_PORT if self.port is None else self.port
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -75,6 +75,9 @@ def sandbox_settings(
             "bot_encryption_key": SecretStr(generate_key_text()),
             "bot_encryption_key_file": None,
             "database_path": data / "bot.sqlite3",
+            # the stand-ins are local: polling, no HTTP server unless a test asks for one
+            "webhook_url": None,
+            "port": None,
         }
     )
 

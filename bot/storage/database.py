@@ -4,6 +4,7 @@ operations that span tables (forgetting a user, key rotation, backup)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from bot.storage.worker import SqlWorker, in_transaction
 
 BUSY_TIMEOUT_MS = 5000
 
+logger = logging.getLogger(__name__)
+
 
 def _connect(path: Path, keys: MasterKeys) -> sqlite_utils.Database:
     """Runs on the worker thread: check, then configure and migrate. Nothing is written before
@@ -54,9 +57,10 @@ def _connect(path: Path, keys: MasterKeys) -> sqlite_utils.Database:
 
 
 class Database:
-    def __init__(self, worker: SqlWorker, keys: MasterKeys) -> None:
+    def __init__(self, worker: SqlWorker, keys: MasterKeys, path: Path) -> None:
         self._worker = worker
         self._keys = keys
+        self._path = path
         self.credentials = CredentialStore(worker, keys)
         self.accounts = AccountStore(worker)
         self.snapshots = SnapshotStore(worker)
@@ -73,7 +77,7 @@ class Database:
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(SqlWorker(db, executor), keys)
+        return cls(SqlWorker(db, executor), keys, path)
 
     async def close(self) -> None:
         await self._worker.close()
@@ -111,6 +115,25 @@ class Database:
             return "\n".join(str(row[0]) for row in rows)
 
         return await self._worker.read(read)
+
+    async def readable(self) -> bool:
+        """Whether the file at the database's path opens and reads, for health checks: the open
+        connection alone would not notice the file deleted, replaced or its volume gone."""
+        try:
+            await self._worker.read(lambda _db: _read_meta(self._path))
+        except StorageError as error:
+            logger.warning("the database at %s cannot be read: %s", self._path, error)
+            return False
+        return True
+
+
+def _read_meta(path: Path) -> None:
+    """One row through a fresh read-only connection: cheap, and it opens the file itself."""
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        connection.execute("SELECT value FROM meta LIMIT 1").fetchone()
+    finally:
+        connection.close()
 
 
 def _backup(source: sqlite3.Connection, destination: Path) -> None:

@@ -1,0 +1,143 @@
+"""The bot's HTTP server: Telegram's webhook POSTs (webhook mode) and `GET /healthz`.
+
+aiohttp serves it (already a dependency) and updates go into the application's update queue,
+as in python-telegram-bot's custom webhook examples; PTB's own webhook server would need the
+`webhooks` extra (tornado) for one route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from aiohttp import web
+from telegram import Update
+
+from bot.config import HEALTH_PATH, Settings
+from bot.telegram.context import BotApplication, Context
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+# Fixed label of the derived secret; changing it changes every derived secret.
+_SECRET_LABEL = b"threecommas-telegram-bot webhook secret_token v1"
+HEALTH_DATABASE_TIMEOUT = 5.0
+# A Telegram update is far smaller; anything bigger is not from Telegram.
+MAX_UPDATE_BYTES = 1024 * 1024
+
+Mode = Literal["webhook", "polling"]
+
+
+def webhook_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET, or one derived from the bot token that does not reveal it (HMAC)."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value().encode()
+    return hmac.new(token, _SECRET_LABEL, hashlib.sha256).hexdigest()
+
+
+class LastUpdate:
+    """When the bot last took an update, for /healthz."""
+
+    def __init__(self) -> None:
+        self._at: float | None = None
+
+    async def note(self, update: Update, context: Context) -> None:
+        self._at = time.monotonic()
+
+    def seconds_ago(self) -> float | None:
+        return None if self._at is None else round(time.monotonic() - self._at, 1)
+
+
+class BotHttpServer:
+    """`GET /healthz` always; the webhook route only in webhook mode."""
+
+    def __init__(
+        self,
+        application: BotApplication,
+        *,
+        mode: Mode,
+        database_readable: Callable[[], Awaitable[bool]],
+        last_update: LastUpdate,
+        webhook_path: str | None = None,
+        secret: str | None = None,
+    ) -> None:
+        self._application = application
+        self._mode = mode
+        self._database_readable = database_readable
+        self._last_update = last_update
+        self._webhook_path = webhook_path
+        self._secret = (secret or "").encode()
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, port: int) -> None:
+        """Listen on every interface (the platform's proxy or Telegram connects from outside)."""
+        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        app.router.add_get(HEALTH_PATH, self._health)
+        if self._webhook_path is not None:
+            app.router.add_post(self._webhook_path, self._receive)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, port=port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    async def stop(self) -> None:
+        """Stop listening; requests being answered finish first (their updates are queued)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self._secret):
+            logger.warning("webhook: refused a request without the right secret token")
+            return _json({"ok": False, "description": "Forbidden"}, 403)
+        update = await self._update_from(request)
+        if update is None:
+            return _json({"ok": False, "description": "Bad Request: not an update"}, 400)
+        await self._application.update_queue.put(update)
+        return _json({"ok": True}, 200)
+
+    async def _update_from(self, request: web.Request) -> Update | None:
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                return None
+            return Update.de_json(data, self._application.bot)
+        except Exception:  # malformed JSON or fields: whatever de_json raises, it is not an update
+            logger.warning("webhook: refused a body that is not a Telegram update")
+            return None
+
+    async def _health(self, request: web.Request) -> web.Response:
+        readable = await self._check_database()
+        body = {
+            "ok": readable,
+            "mode": self._mode,
+            "database": "ok" if readable else "unreadable",
+            "seconds_since_last_update": self._last_update.seconds_ago(),
+        }
+        return _json(body, 200 if readable else 503)
+
+    async def _check_database(self) -> bool:
+        try:
+            return await asyncio.wait_for(self._database_readable(), HEALTH_DATABASE_TIMEOUT)
+        except TimeoutError:
+            logger.warning(
+                "health: the database did not answer within %.0f s", HEALTH_DATABASE_TIMEOUT
+            )
+            return False
+
+
+def _json(body: dict[str, Any], status: int) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
