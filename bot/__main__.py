@@ -15,7 +15,9 @@ from bot.storage.errors import StorageError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (needs TELEGRAM_BOT_TOKEN)")
+    commands.add_parser(
+        "run", help="run the bot (needs TELEGRAM_BOT_TOKEN; webhook mode when WEBHOOK_URL is set)"
+    )
     commands.add_parser("sandbox", help="run the bot against local stand-ins, chat in the terminal")
     commands.add_parser("genkey", help="print a new BOT_ENCRYPTION_KEY")
     commands.add_parser("rotate-keys", help="re-encrypt every stored value with the first key")

@@ -51,12 +51,18 @@ class Finished:
 @contextlib.asynccontextmanager
 async def bot_run(cwd: Path, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
     """`python -m bot run` with exactly `env`; killed at the end if still running."""
+    async with spawned([sys.executable, "-m", "bot", "run"], cwd, env) as process:
+        yield process
+
+
+@contextlib.asynccontextmanager
+async def spawned(
+    argv: list[str], cwd: Path, env: dict[str, str]
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`argv` with exactly `env` in `cwd` (no .env there is read); killed at the end if running."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=cwd,  # no .env is read
+        *argv,
+        cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
