@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -184,8 +185,9 @@ async def _listen(server: BotHttpServer, port: int) -> None:
     try:
         await server.start(port)
     except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
         raise StartupFailure(
-            f"cannot listen on PORT {port}: {error.strerror or error}", EXIT_PORT_UNAVAILABLE
+            f"cannot listen on PORT {port}: {reason}", EXIT_PORT_UNAVAILABLE
         ) from None
 
 
