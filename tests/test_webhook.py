@@ -106,6 +106,10 @@ async def test_a_post_without_the_right_secret_is_refused_and_not_processed(
         sandbox.botapi.send_text("/help", user_id=DEMO_USER_ID)
         await sandbox.botapi.wait_for_text(DEMO_USER_ID, "Connect", timeout=10)
         assert sandbox.botapi.messages(STRANGER) == []
+        # with the secret but not an update: refused too
+        for body in ([], {"update_id": "x", "message": "not a message"}):
+            status, _ = await http("POST", url, body=body, headers={WEBHOOK_SECRET_HEADER: secret})
+            assert status == 400, body
         # control: the same body with the secret is processed, so the check above can fail
         status, _ = await http(
             "POST", url, body=forged_help(10_002), headers={WEBHOOK_SECRET_HEADER: secret}
