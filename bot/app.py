@@ -50,6 +50,7 @@ from bot.telegram.handlers.subscriptions import (
 )
 from bot.telegram.keyboards import REFRESH, REFRESH_ALL
 from bot.telegram.notifications import Notifier
+from bot.telegram.replies import remember_topic
 from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     application.bot_data.attach(services, CallbackSigner(token), Notifier(application))
 
     private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, remember_topic), group=-2)
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
     application.add_handlers(
         [
