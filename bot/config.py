@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     refresh_cooldown_seconds: float = Field(default=5.0, ge=0)
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     subscription_min_interval_seconds: int = Field(default=900, ge=1)
+    max_subscriptions_per_chat: int = Field(default=20, ge=1)
+    max_subscriptions_per_user: int = Field(default=50, ge=1)
+    max_alerts_per_chat: int = Field(default=20, ge=1)
+    max_alerts_per_user: int = Field(default=50, ge=1)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     connect_timeout_seconds: float = Field(default=300.0, gt=0)
 
