@@ -51,6 +51,7 @@ from bot.telegram.handlers.subscriptions import (
 )
 from bot.telegram.keyboards import REFRESH, REFRESH_ALL
 from bot.telegram.notifications import Notifier
+from bot.telegram.replies import remember_topic
 from bot.telegram.startup import (
     EXIT_PORT_UNAVAILABLE,
     StartupFailure,
@@ -92,7 +93,9 @@ def build_application(
     application.bot_data.attach(services, CallbackSigner(token), Notifier(application))
 
     private = filters.ChatType.PRIVATE
-    application.add_handler(TypeHandler(Update, last_update.note), group=-2)
+    # One handler runs per group: each cross-cutting step has its own.
+    application.add_handler(TypeHandler(Update, last_update.note), group=-3)
+    application.add_handler(TypeHandler(Update, remember_topic), group=-2)
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
     application.add_handlers(
         [

@@ -7,7 +7,8 @@ Tests, the sandbox terminal chat and benchmarks drive the user side (``send_text
 
 It answers like Telegram where the bot could get it wrong: HTML that Telegram would refuse,
 text over 4096 characters, oversized callback data, flood limits (429 with ``retry_after``),
-blocked users, kicked bots, migrated groups and deletions without admin rights.
+blocked users, kicked bots, migrated groups, deletions without admin rights, and forum topics
+(a send into a topic that does not exist is refused; a reply lands in its message's topic).
 All state lives on the event loop that called ``start()``; call the input methods from it.
 """
 
@@ -268,6 +269,7 @@ class SentMessage:
     entities: list[JSONDict] = field(default_factory=list)
     date: int = 0
     edit_date: int | None = None
+    message_thread_id: int | None = None  # the forum topic it was posted in; None: General
     _plain: str = ""
 
     def __post_init__(self) -> None:
@@ -430,6 +432,7 @@ class BotApiStandIn:
         self._bot_admin: dict[int, bool] = {}
         self._blocked: set[int] = set()
         self._migrated: dict[int, int] = {}
+        self._topics: dict[int, set[int]] = {}  # forum chat id -> its topics' message_thread_id
         self._open_callbacks: set[str] = set()
         self._callback_ids = itertools.count(4_000_000_000_001)
         # updates and long polling
@@ -519,12 +522,21 @@ class BotApiStandIn:
         username: str | None = None,
         chat_title: str | None = None,
         reply_to: SentMessage | None = None,
+        message_thread_id: int | None = None,
     ) -> int:
-        """A user writes ``text``; returns the incoming message_id."""
+        """A user writes ``text``; returns the incoming message_id.
+
+        ``message_thread_id``: written in that topic of a forum supergroup (the chat becomes a
+        forum and the topic exists from then on).
+        """
         user = self._remember_user(user_id, first_name, username)
         chat = self._remember_chat(user, chat_id, chat_type, chat_title)
         message = self._new_incoming(chat, user)
         message["text"] = text
+        if message_thread_id is not None:
+            self._open_topic(chat, message_thread_id)
+            message["message_thread_id"] = message_thread_id
+            message["is_topic_message"] = True
         command = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,64})?", text)
         if command:
             message["entities"] = [
@@ -649,6 +661,16 @@ class BotApiStandIn:
         new_message["migrate_from_chat_id"] = old_chat_id
         self._queue_update({"message": new_message})
 
+    def _open_topic(self, chat: JSONDict, message_thread_id: int) -> None:
+        if chat["type"] != "supergroup":
+            raise ValueError("forum topics exist only in supergroups")
+        chat["is_forum"] = True
+        self._topics.setdefault(int(chat["id"]), set()).add(message_thread_id)
+
+    def delete_topic(self, chat_id: int, message_thread_id: int) -> None:
+        """An admin deletes a forum topic: later sends into it are refused."""
+        self._topics.get(chat_id, set()).discard(message_thread_id)
+
     def block_chat(self, chat_id: int) -> None:
         """The user blocks the bot (private) or the bot is kicked (groups)."""
         self._blocked.add(chat_id)
@@ -755,6 +777,7 @@ class BotApiStandIn:
         lines.append(f"last {len(recent)} of {len(self._sent_order)} bot messages:")
         for m in recent:
             flag = " (deleted)" if m.deleted else ""
+            flag += f" (topic {m.message_thread_id})" if m.message_thread_id is not None else ""
             text = m.plain if len(m.plain) <= 200 else m.plain[:200] + "..."
             lines.append(f"  chat {m.chat_id} #{m.message_id}{flag}: {text!r} {m.buttons or ''}")
         return "\n".join(lines)
@@ -867,6 +890,7 @@ class BotApiStandIn:
         reply_to = _reply_to_message_id(params)
         if reply_to is not None and not self._reply_target_exists(chat_id, reply_to, params):
             raise _bad_request("message to be replied not found")
+        thread = self._thread_of_send(chat_id, _int(params, "message_thread_id"), reply_to)
         self._check_flood(chat_id)
         self._next_message_id[chat_id] += 1
         message = SentMessage(
@@ -878,6 +902,7 @@ class BotApiStandIn:
             reply_to_message_id=reply_to,
             entities=parsed.entities,
             date=int(time.time()),
+            message_thread_id=thread,
             _plain=parsed.plain,
         )
         self._sent[(chat_id, message.message_id)] = message
@@ -1210,6 +1235,9 @@ class BotApiStandIn:
         }
         if message.entities:
             body["entities"] = message.entities
+        if message.message_thread_id is not None:
+            body["message_thread_id"] = message.message_thread_id
+            body["is_topic_message"] = True
         if message.reply_markup:
             body["reply_markup"] = message.reply_markup
         if message.edit_date is not None:
@@ -1310,6 +1338,23 @@ class BotApiStandIn:
         )
         key = (chat_id, message_id)
         return allow_without or key in self._incoming or key in self._sent
+
+    def _thread_of_send(
+        self, chat_id: int, message_thread_id: int | None, reply_to: int | None
+    ) -> int | None:
+        """The topic a sent message lands in: the one given, else the replied message's."""
+        if message_thread_id is not None:
+            if message_thread_id not in self._topics.get(chat_id, set()):
+                raise _bad_request("message thread not found")
+            return message_thread_id
+        if reply_to is None:
+            return None
+        replied = self._incoming.get((chat_id, reply_to))
+        if replied is not None:
+            thread = replied.get("message_thread_id")
+            return int(thread) if thread is not None else None
+        sent = self._sent.get((chat_id, reply_to))
+        return sent.message_thread_id if sent is not None else None
 
     def _message_to_edit(self, params: JSONDict) -> SentMessage:
         if params.get("inline_message_id"):

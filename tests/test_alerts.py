@@ -1,5 +1,6 @@
 """Alerts end to end: set, fire once when the condition becomes true (manual and scheduled
-refreshes), not again while it stays true, again after it was false in between."""
+refreshes), not again while it stays true, again after it was false in between; duplicates and
+limits refused; posted into the forum topic they were set in."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
 from tests.support.bot import Chat, bot_running
 
 GROUP = -100800
+OTHER_GROUP = -100801
+FORUM = -1001000800
 FUTURES = 23456789
 
 
@@ -146,10 +149,10 @@ async def test_alerts_are_listed_and_removed(fast: Sandbox) -> None:
     chat = group(fast)
     await chat.reply("/alert futures balance > 1")
     listing = await chat.reply("/subscriptions")
-    assert "1." in listing.plain and "Binance Futures" in listing.plain
+    assert "#1 " in listing.plain and "Binance Futures" in listing.plain
     assert "balance > 1" in listing.plain and "by Alice" in listing.plain
     removed = await chat.reply("/unsubscribe 1")
-    assert "Alert 1 (Binance Futures) removed." in removed.plain
+    assert "Alert #1 (Binance Futures) removed." in removed.plain
     await Chat(botapi).reply(f"/refresh {FUTURES}")
     assert alerts_posted(botapi) == []
 
@@ -193,3 +196,73 @@ async def test_an_alert_follows_its_group_to_the_supergroup(fast: Sandbox) -> No
     await botapi.wait_for(lambda: len(alerts_posted(botapi, supergroup)) == 1)
     assert alerts_posted(botapi, GROUP) == []
     assert "$20,000.00" in alerts_posted(botapi, supergroup)[0].plain
+
+
+async def ask(chat: Chat, text: str, *, topic: int | None = None) -> SentMessage:
+    """Send `text` (in forum topic `topic`) and wait for the bot's reply to that message."""
+    incoming = chat.botapi.send_text(
+        text,
+        user_id=chat.user_id,
+        chat_id=chat.chat_id,
+        chat_type=chat.chat_type,
+        first_name=chat.first_name,
+        message_thread_id=topic,
+    )
+    found: list[SentMessage] = []
+
+    def answered() -> bool:
+        found[:] = [
+            m for m in chat.botapi.messages(chat.chat_id) if m.reply_to_message_id == incoming
+        ]
+        return bool(found)
+
+    await chat.botapi.wait_for(answered, timeout=10)
+    return found[0]
+
+
+async def test_identical_alerts_are_refused_as_duplicates(fast: Sandbox) -> None:
+    chat = group(fast)
+    first = await ask(chat, "/alert futures balance < 25000")
+    assert "Alert set" in first.plain
+    for same in ("Binance Futures balance < 25,000", "23456789 balance<25000.00"):
+        refused = await ask(chat, f"/alert {same}")
+        expected = "You already have that alert here: #1. Send /subscriptions to see the list."
+        assert expected in refused.plain, refused.plain
+    assert "Alert set" in (await ask(chat, "/alert futures balance > 25000")).plain
+    assert "Alert set" in (await ask(chat, "/alert futures day < -5%")).plain
+    assert "already have that alert here: #3" in (await ask(chat, "/alert futures day<-5.0%")).plain
+    other = Chat(fast.botapi, chat_id=OTHER_GROUP, chat_type="group", first_name="Alice")
+    assert "Alert set" in (await ask(other, "/alert futures balance < 25000")).plain
+
+
+async def test_alerts_are_limited_per_chat_and_per_user(sandbox: Sandbox) -> None:
+    botapi = sandbox.botapi
+    async with bot_running(sandbox, max_alerts_per_chat=2, max_alerts_per_user=3):
+        await Chat(botapi).connect()
+        here = group(sandbox)
+        elsewhere = Chat(botapi, chat_id=OTHER_GROUP, chat_type="group", first_name="Alice")
+        for threshold in (1, 2):
+            assert "Alert set" in (await ask(here, f"/alert futures balance < {threshold}")).plain
+        refused = await ask(here, "/alert futures balance < 3")
+        assert (
+            "This chat already has 2 alerts, the most allowed. Remove one with /unsubscribe first."
+        ) in refused.plain
+        assert "Alert set" in (await ask(elsewhere, "/alert futures balance < 3")).plain
+        refused = await ask(elsewhere, "/alert futures balance < 4")
+        assert (
+            "You already have 3 alerts across your chats, the most allowed. "
+            "Remove one with /unsubscribe first."
+        ) in refused.plain
+        assert "removed" in (await ask(here, "/unsubscribe 1")).plain
+        assert "Alert set" in (await ask(elsewhere, "/alert futures balance < 4")).plain
+
+
+async def test_an_alert_set_in_a_forum_topic_fires_into_that_topic(fast: Sandbox) -> None:
+    botapi = fast.botapi
+    forum = Chat(botapi, chat_id=FORUM, chat_type="supergroup", first_name="Alice")
+    answer = await ask(forum, "/alert futures balance < 25000", topic=5)
+    assert "Alert set" in answer.plain and answer.message_thread_id == 5
+    set_futures(fast, balance="24000")
+    await ask(Chat(botapi), f"/refresh {FUTURES}")
+    await botapi.wait_for(lambda: len(alerts_posted(botapi, FORUM)) == 1)
+    assert alerts_posted(botapi, FORUM)[0].message_thread_id == 5

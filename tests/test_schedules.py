@@ -11,11 +11,14 @@ import pytest
 from bot.services.schedules import (
     BadSchedule,
     BadTimezone,
+    Unschedulable,
     next_daily_run,
     next_interval_run,
+    next_subscription_run,
     parse_schedule,
     parse_timezone,
 )
+from bot.storage.records import Subscription
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -40,6 +43,70 @@ def test_every_with_units_and_the_minimum() -> None:
         parse_schedule("all every 1s", 900)
     with pytest.raises(BadSchedule, match="The shortest interval is 15 min"):
         parse_schedule("all every 14m", 900)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "all every 9999999d",
+        "all every 367d",
+        "all every 8785h",
+        "all every 527041m",
+        "all every 31622401s",
+        "all every 99999999999999999999999999999999999999999999999999d",
+    ],
+)
+def test_an_interval_longer_than_366_days_is_refused_with_a_sentence(text: str) -> None:
+    with pytest.raises(BadSchedule, match=r"^The longest interval is 366 days\.$"):
+        parse_schedule(text, 900)
+
+
+def test_the_longest_interval_is_accepted_in_any_unit() -> None:
+    for text in ("all every 366d", "all every 8784h", "all every 0000527040m"):
+        assert parse_schedule(text, 900).interval_seconds == 366 * 86400
+
+
+def stored(kind: str, interval: object = None, daily_time: object = None) -> Subscription:
+    """A row as the database may hold it, written by an older version or by hand."""
+    return Subscription(
+        id=1,
+        chat_id=-1,
+        owner_user_id=1,
+        account_selector="all",
+        schedule_kind=kind,
+        interval_seconds=interval,  # type: ignore[arg-type]
+        daily_time=daily_time,  # type: ignore[arg-type]
+        paused=False,
+        last_error=None,
+        created_at=utc(2026, 1, 1, 12, 0),
+    )
+
+
+@pytest.mark.parametrize(
+    "subscription",
+    [
+        stored("interval", 9999999 * 86400),
+        stored("interval", 0),
+        stored("interval", -60),
+        stored("interval", None),
+        stored("interval", 1e30),
+        stored("interval", "hourly"),
+        stored("daily", None, "25:00"),
+        stored("daily", None, "9:00 tomorrow"),
+        stored("daily", None, None),
+    ],
+)
+def test_a_stored_schedule_that_cannot_run_is_unschedulable(subscription: Subscription) -> None:
+    with pytest.raises(Unschedulable):
+        next_subscription_run(utc(2026, 6, 1, 0, 0), subscription, BERLIN)
+
+
+def test_stored_schedules_run_on_their_grid() -> None:
+    now = utc(2026, 6, 1, 0, 0, 30)
+    assert next_subscription_run(now, stored("interval", 60), BERLIN) == utc(2026, 6, 1, 0, 1)
+    assert next_subscription_run(now, stored("daily", None, "09:00"), BERLIN) == utc(
+        2026, 6, 1, 7, 0
+    )
 
 
 def test_daily_times() -> None:

@@ -9,10 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot.storage.database import Database
 from bot.storage.encryption import MasterKeys
 from bot.storage.records import KnownAccount, Snapshot
+from bot.storage.schema import MIGRATIONS, encrypt_key_check
 from tests.support.storage import new_keys, snapshot_for
 
 BIG_USER = 2**32 + 12345
@@ -150,6 +152,7 @@ async def test_subscriptions_lifecycle(database: Database) -> None:
     [
         ("interval", None, None),
         ("interval", 0, None),
+        ("interval", 366 * 86400 + 1, None),
         ("daily", None, "24:00"),
         ("hourly", 60, None),
     ],
@@ -191,6 +194,59 @@ async def test_alerts_lifecycle_with_exact_thresholds(database: Database) -> Non
     assert await database.alerts.list_for_account(BIG_USER, 2**40) == []
     with pytest.raises(ValueError):
         await database.alerts.add(GROUP, BIG_USER, 1, "balance", "=", Decimal(1))
+
+
+async def test_subscriptions_and_alerts_share_ids_that_are_never_reused(
+    database: Database,
+) -> None:
+    first = await database.subscriptions.add(GROUP, 1, "all", "interval", 60, None)
+    alert = await database.alerts.add(GROUP, 1, 77, "day", ">", Decimal("5"))
+    last = await database.subscriptions.add(GROUP, 1, "all", "interval", 120, None)
+    assert [first.id, alert.id, last.id] == [1, 2, 3]
+    await database.subscriptions.delete(last.id)
+    await database.alerts.delete(alert.id)
+    again = await database.alerts.add(GROUP, 1, 77, "day", ">", Decimal("5"), message_thread_id=7)
+    assert again.id == 4 and again.message_thread_id == 7
+
+
+async def test_the_upgrade_numbers_alerts_after_subscriptions(
+    tmp_path: Path, keys: MasterKeys
+) -> None:
+    """A database of schema 1, where alerts and subscriptions each counted from 1."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite_utils.Database(path) as old:
+        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        MIGRATIONS[0](old)
+        old.execute(
+            "INSERT INTO meta VALUES ('schema_version', '1'), ('key_check', ?)",
+            [encrypt_key_check(keys)],
+        )
+        for id in (1, 2):
+            old.execute(
+                "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+                "schedule_kind, interval_seconds, created_at) VALUES (?, ?, 1, 'all', "
+                "'interval', 60, '2026-01-01T00:00:00.000000+00:00')",
+                [id, GROUP],
+            )
+            old.execute(
+                "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, operator, "
+                "threshold, created_at) VALUES (?, ?, 1, 77, 'day', '>', ?, "
+                "'2026-01-01T00:00:00.000000+00:00')",
+                [id, GROUP, str(id)],
+            )
+        old.conn.commit()
+    database = await Database.open(path, keys)
+    try:
+        subscriptions = await database.subscriptions.list_for_chat(GROUP)
+        alerts = await database.alerts.list_for_chat(GROUP)
+        assert [s.id for s in subscriptions] == [1, 2]
+        assert [(a.id, a.threshold) for a in alerts] == [(3, Decimal(1)), (4, Decimal(2))]
+        assert {s.message_thread_id for s in subscriptions} == {None}
+        await database.alerts.delete(4)
+        added = await database.subscriptions.add(GROUP, 1, "all", "interval", 30, None)
+        assert added.id == 5
+    finally:
+        await database.close()
 
 
 async def test_chat_timezone(database: Database) -> None:

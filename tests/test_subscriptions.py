@@ -1,9 +1,12 @@
 """Scheduled summaries in groups, end to end: schedule, restart, who may unsubscribe, upstream
-errors told once, Forbidden, migration, /disconnect, daily times in a zone, a burst of due posts."""
+errors told once, Forbidden, migration, /disconnect, daily times in a zone, a burst of due posts,
+stored rows that cannot run, limits and duplicates, numbers that stay, forum topics."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -18,13 +21,16 @@ from bot.config import Settings
 from bot.services.clock import ShiftedClock
 from standins.botapi_standin import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
-from standins.threecommas_standin import Fault
+from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running
 
 GROUP = -100700
+OTHER_GROUP = -100701
+FORUM = -1001000900
 OTHER_USER = 2002
 ADMIN_USER = 3003
 BERLIN = ZoneInfo("Europe/Berlin")
+HELP_TITLE = "3Commas balances in Telegram"
 
 
 def db_rows(sandbox: Sandbox, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -71,6 +77,59 @@ async def fast(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
     async with bot_running(sandbox, subscription_min_interval_seconds=1):
         await Chat(sandbox.botapi, first_name="Alice").connect()
         yield sandbox
+
+
+async def ask(chat: Chat, text: str, *, topic: int | None = None) -> SentMessage:
+    """Send `text` (in forum topic `topic`) and wait for the bot's reply to that message."""
+    incoming = chat.botapi.send_text(
+        text,
+        user_id=chat.user_id,
+        chat_id=chat.chat_id,
+        chat_type=chat.chat_type,
+        first_name=chat.first_name,
+        message_thread_id=topic,
+    )
+    found: list[SentMessage] = []
+
+    def answered() -> bool:
+        found[:] = [
+            m for m in chat.botapi.messages(chat.chat_id) if m.reply_to_message_id == incoming
+        ]
+        return bool(found)
+
+    await chat.botapi.wait_for(answered, timeout=10)
+    return found[0]
+
+
+async def ask_help(chat: Chat, *, topic: int | None = None) -> SentMessage:
+    """/help, which answers without replying: the first help text after it."""
+    after = max((m.message_id for m in chat.botapi.messages(chat.chat_id)), default=0)
+    chat.botapi.send_text(
+        "/help",
+        user_id=chat.user_id,
+        chat_id=chat.chat_id,
+        chat_type=chat.chat_type,
+        first_name=chat.first_name,
+        message_thread_id=topic,
+    )
+    found: list[SentMessage] = []
+
+    def answered() -> bool:
+        found[:] = [
+            m
+            for m in chat.botapi.messages(chat.chat_id)
+            if m.message_id > after and HELP_TITLE in m.plain
+        ]
+        return bool(found)
+
+    await chat.botapi.wait_for(answered, timeout=10)
+    return found[0]
+
+
+def in_forum(sandbox: Sandbox, user_id: int = DEMO_USER_ID) -> Chat:
+    return Chat(
+        sandbox.botapi, user_id=user_id, chat_id=FORUM, chat_type="supergroup", first_name="Alice"
+    )
 
 
 async def subscribe(group: Chat, text: str = "12345678 every 1s") -> SentMessage:
@@ -188,12 +247,12 @@ async def test_listing_shows_number_owner_and_next_run(fast: Sandbox) -> None:
     listing = await group.reply("/subscriptions")
     lines = listing.plain.splitlines()
     assert "times in UTC" in lines[0]
-    assert lines[1].startswith("1.") and "Kraken Main" in lines[1] and "every 1 h" in lines[1]
+    assert lines[1].startswith("#1 ") and "Kraken Main" in lines[1] and "every 1 h" in lines[1]
     assert "by Alice" in lines[1]
     (created,) = db_rows(fast, "SELECT created_at FROM subscriptions")[0]
     next_run = datetime.fromisoformat(created) + timedelta(hours=1)
     assert f"next {next_run:%Y-%m-%d %H:%M} UTC" in lines[1], lines[1]
-    assert lines[2].startswith("2.") and "Binance Futures" in lines[2] and "by Alice" in lines[2]
+    assert lines[2].startswith("#2 ") and "Binance Futures" in lines[2] and "by Alice" in lines[2]
     assert "balance < 25,000" in lines[2]
 
 
@@ -214,12 +273,12 @@ async def test_who_may_unsubscribe(fast: Sandbox) -> None:
 
     fast.botapi.set_admins(GROUP, {ADMIN_USER})
     removed = await carol.reply("/unsubscribe 1")
-    assert "Subscription 1 (My Binance US) removed." in removed.plain
+    assert "Subscription #1 (My Binance US) removed." in removed.plain
     assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(2,)]
 
-    # the every-1s one is now number 2; its creator removes it and its posts stop
+    # its creator removes the every-1s one (#3) and its posts stop
     await wait_for_summaries(fast.botapi, GROUP, 1)
-    removed = await alice.reply("/unsubscribe 2")
+    removed = await alice.reply("/unsubscribe 3")
     assert "removed" in removed.plain and "My Binance US" in removed.plain
     await asyncio.sleep(0.3)
     posted = len(summaries(fast.botapi, GROUP))
@@ -316,6 +375,7 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(fast: Sa
     supergroup = -1001000700
     group = in_group(fast)
     await subscribe(group)
+    botapi.set_admins(GROUP, set(), creator=DEMO_USER_ID)
     await group.reply("/timezone Europe/Berlin")
     await wait_for_summaries(botapi, GROUP, 1)
     botapi.migrate_group(GROUP, supergroup)
@@ -326,7 +386,7 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(fast: Sa
     assert db_rows(fast, "SELECT chat_id FROM subscriptions") == [(supergroup,)]
     moved = Chat(botapi, chat_id=supergroup, chat_type="supergroup", first_name="Alice")
     listing = await moved.reply("/subscriptions")
-    assert "1." in listing.plain and "My Binance US" in listing.plain
+    assert "#1 " in listing.plain and "My Binance US" in listing.plain
     assert "every 1 s" in listing.plain and "Europe/Berlin" in listing.plain
 
 
@@ -357,6 +417,7 @@ async def test_a_daily_summary_at_nine_in_berlin(sandbox: Sandbox) -> None:
     async with bot_running(sandbox, clock=clock):
         await Chat(sandbox.botapi).connect()
         group = in_group(sandbox)
+        sandbox.botapi.set_admins(GROUP, set(), creator=DEMO_USER_ID)
         zone = await group.reply("/timezone europe/berlin")
         assert "Europe/Berlin" in zone.plain
         answer = await group.reply("/subscribe all daily 09:00")
@@ -381,6 +442,7 @@ async def test_changing_the_time_zone_moves_a_daily_schedule(sandbox: Sandbox) -
         group = in_group(sandbox)
         answer = await group.reply("/subscribe all daily 09:00")
         assert "Next summary: 2026-12-01 09:00 UTC" in answer.plain
+        sandbox.botapi.set_admins(GROUP, {DEMO_USER_ID})
         await group.reply("/timezone America/New_York")
         listing = await group.reply("/subscriptions")
         assert "next 2026-12-01 09:00 America/New_York" in listing.plain, listing.plain
@@ -451,3 +513,247 @@ async def test_a_private_subscription_tells_its_error_once_in_that_chat(fast: Sa
     await asyncio.sleep(2.5)
     failures = [m for m in fast.botapi.messages(DEMO_USER_ID) if "failed" in m.plain]
     assert len(failures) == 1, fast.botapi.describe()
+
+
+# --------------------------------------------------------------------------- stored rows that cannot run
+
+
+def write_subscription_row(sandbox: Sandbox, **columns: Any) -> None:
+    """A subscription written straight into the database, as an older version could have."""
+    row = {
+        "chat_id": GROUP,
+        "owner_user_id": DEMO_USER_ID,
+        "account_selector": "12345678",
+        "schedule_kind": "interval",
+        "interval_seconds": None,
+        "daily_time": None,
+        "paused": 0,
+        "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        **columns,
+    }
+    names = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    path = sandbox.settings.database_path
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(f"INSERT INTO subscriptions ({names}) VALUES ({marks})", list(row.values()))  # noqa: S608
+
+
+@pytest.mark.parametrize(
+    ("columns", "shown"),
+    [
+        ({"interval_seconds": 9999999 * 86400}, "every 9999999 days"),
+        ({"schedule_kind": "daily", "daily_time": "25:61"}, "daily at 25:61"),
+    ],
+)
+async def test_a_stored_subscription_that_cannot_be_scheduled_is_skipped_and_its_owner_told_once(
+    sandbox: Sandbox, columns: dict[str, Any], shown: str
+) -> None:
+    botapi = sandbox.botapi
+    async with bot_running(sandbox, subscription_min_interval_seconds=1):
+        await Chat(botapi).connect()
+        await subscribe(in_group(sandbox))  # #1, every second: it must keep running
+    write_subscription_row(sandbox, **columns)  # #2
+
+    def told() -> list[SentMessage]:
+        return [m for m in botapi.messages(DEMO_USER_ID) if "cannot be scheduled" in m.plain]
+
+    for _ in range(2):  # the second start must not tell the owner again
+        posted = len(summaries(botapi, GROUP))
+        async with bot_running(sandbox, subscription_min_interval_seconds=1):
+            await ask_help(Chat(botapi))
+            await botapi.wait_for(lambda: len(told()) >= 1)
+            await wait_for_summaries(botapi, GROUP, posted + 1)
+        assert len(told()) == 1, botapi.describe()
+    notice = told()[0].plain
+    assert f"Your subscription #2 (My Binance US {shown}) in chat {GROUP}" in notice, notice
+    assert "/unsubscribe 2" in notice
+
+    async with bot_running(sandbox, subscription_min_interval_seconds=1):
+        group = in_group(sandbox)
+        listing = await ask(group, "/subscriptions")
+        assert f"#2 🕘 My Binance US {shown} · by Alice · cannot be scheduled" in listing.plain
+        removed = await ask(group, "/unsubscribe 2")
+        assert "Subscription #2 (My Binance US) removed." in removed.plain
+    assert db_rows(sandbox, "SELECT id FROM subscriptions") == [(1,)]
+
+
+async def test_an_unreadable_subscription_row_is_skipped_and_logged(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    botapi = sandbox.botapi
+    async with bot_running(sandbox, subscription_min_interval_seconds=1):
+        await Chat(botapi).connect()
+        await subscribe(in_group(sandbox))  # #1
+    write_subscription_row(sandbox, interval_seconds=3600, created_at="yesterday")  # #2
+    posted = len(summaries(botapi, GROUP))
+    async with bot_running(sandbox, subscription_min_interval_seconds=1):
+        await ask_help(Chat(botapi))
+        await wait_for_summaries(botapi, GROUP, posted + 1)
+        listing = await ask(in_group(sandbox), "/subscriptions")
+    assert "#1 " in listing.plain and "#2 " not in listing.plain
+    assert "skipping unreadable subscription 2" in caplog.text
+
+
+async def test_an_interval_longer_than_366_days_is_refused_and_the_bot_restarts(
+    sandbox: Sandbox,
+) -> None:
+    async with bot_running(sandbox):
+        await Chat(sandbox.botapi).connect()
+        refused = await ask(in_group(sandbox), "/subscribe all every 9999999d")
+        assert "The longest interval is 366 days." in refused.plain
+        accepted = await ask(in_group(sandbox), "/subscribe all every 366d")
+        assert "Subscribed" in accepted.plain and "every 366 days" in accepted.plain
+    async with bot_running(sandbox):
+        listing = await ask(in_group(sandbox), "/subscriptions")
+        assert "every 366 days" in listing.plain and "9999999" not in listing.plain
+
+
+# --------------------------------------------------------------------------- limits, duplicates
+
+
+async def test_identical_subscriptions_are_refused_as_duplicates(fast: Sandbox) -> None:
+    group = in_group(fast)
+    assert "Subscribed" in (await ask(group, "/subscribe 12345678 every 1h")).plain
+    for same in ("12345678 every 1h", "12345678 every 60m", "my binance us every 3600 s"):
+        refused = await ask(group, f"/subscribe {same}")
+        expected = (
+            "You already have that subscription here: #1. Send /subscriptions to see the list."
+        )
+        assert expected in refused.plain, refused.plain
+    assert "Subscribed" in (await ask(group, "/subscribe 12345678 every 2h")).plain
+    assert "Subscribed" in (await ask(group, "/subscribe all daily 9:00")).plain
+    refused = await ask(group, "/subscribe all daily 09:00")
+    assert "You already have that subscription here: #3." in refused.plain
+    # the same in another chat is another subscription
+    elsewhere = await ask(in_group(fast, chat_id=OTHER_GROUP), "/subscribe 12345678 every 1h")
+    assert "Subscribed" in elsewhere.plain
+    assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(4,)]
+
+
+async def test_subscriptions_are_limited_per_chat_and_per_user(sandbox: Sandbox) -> None:
+    botapi = sandbox.botapi
+    sandbox.threecommas.add_key("bob-key", "bob-secret", [demo_account(99990001, "Bob's")])
+    limits = {"max_subscriptions_per_chat": 2, "max_subscriptions_per_user": 3}
+    async with bot_running(sandbox, **limits):
+        await Chat(botapi).connect()
+        await Chat(botapi, user_id=OTHER_USER).connect("bob-key", "bob-secret")
+        alice, bob = in_group(sandbox), in_group(sandbox, OTHER_USER)
+        alice_elsewhere = in_group(sandbox, chat_id=OTHER_GROUP)
+        for schedule in ("every 1h", "every 2h"):
+            assert "Subscribed" in (await ask(alice, f"/subscribe all {schedule}")).plain
+        chat_full = (
+            "This chat already has 2 subscriptions, the most allowed. "
+            "Remove one with /unsubscribe first."
+        )
+        assert chat_full in (await ask(alice, "/subscribe all every 3h")).plain
+        assert chat_full in (await ask(bob, "/subscribe all every 3h")).plain
+        assert "Subscribed" in (await ask(alice_elsewhere, "/subscribe all every 1h")).plain
+        refused = await ask(alice_elsewhere, "/subscribe all every 2h")
+        assert (
+            "You already have 3 subscriptions across your chats, the most allowed. "
+            "Remove one with /unsubscribe first."
+        ) in refused.plain
+        assert "removed" in (await ask(alice, "/unsubscribe 1")).plain
+        assert "Subscribed" in (await ask(alice_elsewhere, "/subscribe all every 2h")).plain
+    assert db_rows(sandbox, "SELECT chat_id, COUNT(*) FROM subscriptions GROUP BY chat_id") == [
+        (OTHER_GROUP, 2),
+        (GROUP, 1),
+    ]
+
+
+# --------------------------------------------------------------------------- /timezone in groups
+
+
+async def test_only_group_administrators_may_change_the_time_zone(fast: Sandbox) -> None:
+    alice, bob, carol = (in_group(fast, u) for u in (DEMO_USER_ID, OTHER_USER, ADMIN_USER))
+    fast.botapi.set_admins(GROUP, {ADMIN_USER}, creator=DEMO_USER_ID)
+    only_admins = "Only a group administrator may change this group's time zone."
+    assert only_admins in (await ask(bob, "/timezone Europe/Berlin")).plain
+    assert only_admins in (await ask(bob, "/timezone Mars/Base")).plain
+    assert "time zone is UTC" in (await ask(bob, "/timezone")).plain  # looking is fine
+    assert "now follow Europe/Berlin" in (await ask(carol, "/timezone Europe/Berlin")).plain
+    assert "now follow Asia/Tokyo" in (await ask(alice, "/timezone Asia/Tokyo")).plain  # creator
+    assert "time zone is Asia/Tokyo" in (await ask(bob, "/timezone")).plain
+    # in a private chat the user decides
+    private = await ask(Chat(fast.botapi, user_id=OTHER_USER), "/timezone Europe/Paris")
+    assert "now follow Europe/Paris" in private.plain
+    assert db_rows(fast, "SELECT chat_id, timezone FROM chat_settings ORDER BY chat_id") == [
+        (GROUP, "Asia/Tokyo"),
+        (OTHER_USER, "Europe/Paris"),
+    ]
+
+
+# --------------------------------------------------------------------------- stable numbers
+
+
+def numbers_in(listing: str) -> dict[str, int]:
+    """Account name -> the number /subscriptions shows for it."""
+    return {
+        match[2]: int(match[1])
+        for match in re.finditer(
+            r"^#(\d+) \S+ (My Binance US|Kraken Main|Binance Futures)", listing, re.M
+        )
+    }
+
+
+async def test_unsubscribe_numbers_stay_with_their_entry(fast: Sandbox) -> None:
+    group = in_group(fast)
+    await ask(group, "/subscribe Kraken every 1h")
+    await ask(group, "/subscribe 12345678 every 2h")
+    await ask(group, "/alert futures balance < 25000")
+    old = numbers_in((await ask(group, "/subscriptions")).plain)
+    assert len(set(old.values())) == 3, old
+    removed = await ask(group, f"/unsubscribe {old['Kraken Main']}")
+    assert f"Subscription #{old['Kraken Main']} (Kraken Main) removed." in removed.plain
+    # an admin working from the older list: its number still names the same entry
+    removed = await ask(group, f"/unsubscribe #{old['My Binance US']}")
+    assert f"Subscription #{old['My Binance US']} (My Binance US) removed." in removed.plain
+    listing = (await ask(group, "/subscriptions")).plain
+    assert numbers_in(listing) == {"Binance Futures": old["Binance Futures"]}
+    # a removed number is never given to a new entry, so an old list cannot hit it by mistake
+    await ask(group, "/alert Kraken balance < 1")
+    assert numbers_in((await ask(group, "/subscriptions")).plain)["Kraken Main"] not in (
+        old.values()
+    )
+    missing = await ask(group, f"/unsubscribe {old['Kraken Main']}")
+    assert "There is no entry with that number here" in missing.plain
+    # a number names an entry of this chat only
+    elsewhere = await ask(Chat(fast.botapi), f"/unsubscribe {old['Binance Futures']}")
+    assert "There is no entry with that number here" in elsewhere.plain
+    assert db_rows(fast, "SELECT COUNT(*) FROM alerts") == [(2,)]
+
+
+# --------------------------------------------------------------------------- forum topics
+
+
+async def test_a_subscription_made_in_a_forum_topic_posts_into_that_topic(fast: Sandbox) -> None:
+    botapi = fast.botapi
+    answer = await ask(in_forum(fast), "/subscribe 12345678 every 1s", topic=7)
+    assert "Subscribed" in answer.plain and answer.message_thread_id == 7
+    posted = await wait_for_summaries(botapi, FORUM, 2)
+    assert {m.message_thread_id for m in posted} == {7}
+    fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    failed = await botapi.wait_for_text(FORUM, "failed")
+    assert failed.message_thread_id == 7
+
+
+async def test_replies_to_commands_stay_in_the_topic_they_came_from(fast: Sandbox) -> None:
+    forum = in_forum(fast)
+    assert (await ask_help(forum, topic=3)).message_thread_id == 3
+    error = await ask(forum, "/subscribe nosuch every 1s", topic=4)
+    assert "No account matches" in error.plain and error.message_thread_id == 4
+    listing = await ask(forum, "/subscriptions", topic=3)
+    assert "No subscriptions" in listing.plain and listing.message_thread_id == 3
+    general = await ask(forum, "/subscriptions")
+    assert general.message_thread_id is None
+    assert (await ask_help(forum)).message_thread_id is None
+
+
+async def test_posts_go_to_general_once_their_topic_is_deleted(fast: Sandbox) -> None:
+    botapi = fast.botapi
+    await ask(in_forum(fast), "/subscribe 12345678 every 1s", topic=7)
+    assert (await wait_for_summaries(botapi, FORUM, 1))[0].message_thread_id == 7
+    botapi.delete_topic(FORUM, 7)
+    await botapi.wait_for(
+        lambda: any(m.message_thread_id is None for m in summaries(botapi, FORUM)), timeout=5
+    )

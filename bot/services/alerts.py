@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from bot.services.errors import ServiceError
+from bot.services.errors import DuplicateEntry, ServiceError
+from bot.services.limits import EntryLimits
 from bot.services.summary import AccountSummary
 from bot.storage.database import Database
 from bot.storage.records import Alert
@@ -61,19 +62,54 @@ def holds(alert: Alert, summary: AccountSummary) -> bool:
     return value < alert.threshold if alert.operator == "<" else value > alert.threshold
 
 
+def _same_alert(
+    alert: Alert, owner_id: int, account_id: int, request: AlertRequest, thread: int | None
+) -> bool:
+    return (
+        alert.owner_user_id == owner_id
+        and alert.account_id == account_id
+        and alert.metric == request.metric
+        and alert.operator == request.operator
+        and alert.threshold == request.threshold
+        and alert.message_thread_id == thread
+    )
+
+
 class AlertService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, limits: EntryLimits) -> None:
         self._db = db
+        self._limits = limits
         # A manual and a scheduled refresh may finish together: check one at a time so an
         # alert fires once.
         self._checking = asyncio.Lock()
+        # Two quick /alert commands must not both pass the duplicate and limit checks.
+        self._adding = asyncio.Lock()
 
     async def add(
-        self, chat_id: int, owner_id: int, account_id: int, request: AlertRequest
+        self,
+        chat_id: int,
+        owner_id: int,
+        account_id: int,
+        request: AlertRequest,
+        message_thread_id: int | None = None,
     ) -> Alert:
-        return await self._db.alerts.add(
-            chat_id, owner_id, account_id, request.metric, request.operator, request.threshold
-        )
+        """A new alert, unless the same one is already set here or a limit is reached."""
+        async with self._adding:
+            in_chat = await self._db.alerts.list_for_chat(chat_id)
+            for alert in in_chat:
+                if _same_alert(alert, owner_id, account_id, request, message_thread_id):
+                    raise DuplicateEntry("alert", alert.id)
+            of_user = await self._db.alerts.count_for_owner(owner_id)
+            self._limits.ensure_room("alerts", len(in_chat), of_user)
+            return await self._db.alerts.add(
+                chat_id,
+                owner_id,
+                account_id,
+                request.metric,
+                request.operator,
+                request.threshold,
+                message_thread_id=message_thread_id,
+            )
 
     async def newly_true(self, owner_id: int, summary: AccountSummary) -> list[Alert]:
         """Alerts on this account whose condition just became true; they fire once until it

@@ -46,3 +46,26 @@ class NoSuchEntry(ServiceError):
 
 class NotYours(ServiceError):
     """Only the one who created it, or a group administrator, may remove it."""
+
+
+class LimitReached(ServiceError):
+    """A chat, or a user across chats, has as many `entries` as the settings allow."""
+
+    def __init__(self, entries: str, scope: str, limit: int) -> None:
+        super().__init__(f"{scope} limit of {limit} {entries} reached")
+        self.entries = entries  # "subscriptions" or "alerts"
+        self.scope = scope  # "chat" or "user"
+        self.limit = limit
+
+
+class DuplicateEntry(ServiceError):
+    """The same subscription or alert is already there, as entry `number`."""
+
+    def __init__(self, entry: str, number: int) -> None:
+        super().__init__(f"duplicate of {entry} {number}")
+        self.entry = entry  # "subscription" or "alert"
+        self.number = number
+
+
+class AdminsOnly(ServiceError):
+    """In a group, only its administrators may change the chat's settings."""

@@ -9,6 +9,7 @@ from bot.services.accounts import AccountService
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
+from bot.services.limits import EntryLimits
 from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
@@ -35,13 +36,16 @@ class Services:
         )
         await client.start()
         accounts = AccountService(db, client, Cooldown(settings.refresh_cooldown_seconds))
-        alerts = AlertService(db)
+        alerts = AlertService(
+            db, EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user)
+        )
         subscriptions = SubscriptionService(
             db,
             accounts,
             alerts,
             clock or SystemClock(),
             settings.subscription_min_interval_seconds,
+            EntryLimits(settings.max_subscriptions_per_chat, settings.max_subscriptions_per_user),
         )
         return cls(settings, db, client, accounts, alerts, subscriptions)
 

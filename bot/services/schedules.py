@@ -9,10 +9,17 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.services.errors import ServiceError
+from bot.storage.records import DAILY_TIME, MAX_INTERVAL_SECONDS, Subscription
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_EVERY = re.compile(r"^(?P<account>.+?)\s+every\s+(?P<count>\d{1,7})\s*(?P<unit>[smhd])$", re.I)
-_DAILY = re.compile(r"^(?P<account>.+?)\s+daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})$", re.I)
+_EVERY = re.compile(
+    r"^(?P<account>.+?)\s+every\s+(?P<count>\d+)\s*(?P<unit>[smhd])$", re.I | re.ASCII
+)
+_DAILY = re.compile(
+    r"^(?P<account>.+?)\s+daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})$", re.I | re.ASCII
+)
+# More digits than this is longer than the longest interval in any unit.
+_COUNT_DIGITS = len(str(MAX_INTERVAL_SECONDS))
 
 
 class BadSchedule(ServiceError):
@@ -21,6 +28,15 @@ class BadSchedule(ServiceError):
 
 class BadTimezone(ServiceError):
     pass
+
+
+class Unschedulable(ServiceError):
+    """A stored subscription whose schedule cannot be run (written by an older version or by
+    hand): it is skipped, and its owner told once."""
+
+
+# The last_error of a subscription whose owner was told it cannot be scheduled.
+UNSCHEDULABLE = Unschedulable.__name__
 
 
 @dataclass(frozen=True)
@@ -35,7 +51,14 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
     """`binance every 15m`, `all daily 09:00` -> what to subscribe to and when."""
     text = " ".join(text.split())
     if every := _EVERY.match(text):
-        seconds = int(every["count"]) * UNITS[every["unit"].lower()]
+        count = every["count"].lstrip("0") or "0"
+        seconds = (
+            int(count) * UNITS[every["unit"].lower()]
+            if len(count) <= _COUNT_DIGITS
+            else MAX_INTERVAL_SECONDS + 1
+        )
+        if seconds > MAX_INTERVAL_SECONDS:
+            raise BadSchedule(f"The longest interval is {describe_seconds(MAX_INTERVAL_SECONDS)}.")
         if seconds < min_interval_seconds:
             raise BadSchedule(f"The shortest interval is {describe_seconds(min_interval_seconds)}.")
         return ScheduleRequest(every["account"], "interval", interval_seconds=seconds)
@@ -50,8 +73,9 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
 
 
 def describe_seconds(seconds: int) -> str:
+    """`15 min`, `2 h`, `3 days`; a stored value that is no whole number is shown as it is."""
     for unit, size, name in (("d", 86400, "day"), ("h", 3600, "h"), ("m", 60, "min")):
-        if seconds >= size and seconds % size == 0:
+        if isinstance(seconds, int) and seconds >= size and seconds % size == 0:
             count = seconds // size
             return f"{count} {name}" + ("s" if unit == "d" and count != 1 else "")
     return f"{seconds} s"
@@ -103,3 +127,19 @@ def next_interval_run(now: datetime, anchor: datetime, interval_seconds: int) ->
     elapsed = (now - anchor).total_seconds()
     periods = max(1, math.floor(elapsed / interval_seconds) + 1)
     return anchor + timedelta(seconds=periods * interval_seconds)
+
+
+def next_subscription_run(
+    now: datetime, subscription: Subscription, timezone: ZoneInfo
+) -> datetime:
+    """The next run of a stored subscription; Unschedulable when its row cannot be run."""
+    interval = subscription.interval_seconds
+    try:
+        if subscription.schedule_kind == "daily" and subscription.daily_time is not None:
+            if DAILY_TIME.fullmatch(subscription.daily_time):
+                return next_daily_run(now, subscription.daily_time, timezone)
+        elif isinstance(interval, int) and 0 < interval <= MAX_INTERVAL_SECONDS:
+            return next_interval_run(now, subscription.created_at, interval)
+    except (OverflowError, ValueError):  # an anchor at the edge of the calendar
+        pass
+    raise Unschedulable(f"subscription {subscription.id} cannot be scheduled")

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfoNotFoundError
 
 from bot.services.accounts import AccountService, RefreshResult
 from bot.services.alerts import AlertRequest, AlertService, parse_alert
 from bot.services.clock import Clock
-from bot.services.errors import AccountNotMatched, NoSuchEntry, NotYours, ServiceError
+from bot.services.errors import (
+    AccountNotMatched,
+    AdminsOnly,
+    DuplicateEntry,
+    NoSuchEntry,
+    NotYours,
+    ServiceError,
+)
+from bot.services.limits import EntryLimits
 from bot.services.schedules import (
-    next_daily_run,
-    next_interval_run,
+    UNSCHEDULABLE,
+    ScheduleRequest,
+    Unschedulable,
+    next_subscription_run,
     parse_schedule,
     parse_timezone,
     zone,
@@ -37,13 +49,32 @@ class RunOutcome:
 
 @dataclass(frozen=True)
 class ListedEntry:
-    """One line of `/subscriptions`: its short number is its place in the chat's list."""
+    """One line of `/subscriptions`: its number is the entry's id, so it stays with the entry
+    (subscriptions and alerts share one sequence of ids)."""
 
     number: int
     owner_id: int
     account_name: str
     subscription: Subscription | None = None
     alert: Alert | None = None
+
+
+def _same_subscription(
+    subscription: Subscription,
+    owner_id: int,
+    selector: str,
+    request: ScheduleRequest,
+    thread: int | None,
+) -> bool:
+    """Same owner, account and schedule (`every 1h` is `every 60m`), posting to the same topic."""
+    return (
+        subscription.owner_user_id == owner_id
+        and subscription.account_selector == selector
+        and subscription.schedule_kind == request.kind
+        and subscription.interval_seconds == request.interval_seconds
+        and subscription.daily_time == request.daily_time
+        and subscription.message_thread_id == thread
+    )
 
 
 class SubscriptionService:
@@ -54,12 +85,16 @@ class SubscriptionService:
         alerts: AlertService,
         clock: Clock,
         min_interval_seconds: int,
+        limits: EntryLimits,
     ) -> None:
         self._db = db
         self._accounts = accounts
         self._alerts = alerts
         self.clock = clock
         self._min_interval = min_interval_seconds
+        self._limits = limits
+        # Two quick /subscribe commands must not both pass the duplicate and limit checks.
+        self._adding = asyncio.Lock()
 
     async def _one_account(self, owner_id: int, query: str) -> KnownAccount:
         resolution = await self._accounts.resolve(owner_id, query)
@@ -67,30 +102,49 @@ class SubscriptionService:
             raise AccountNotMatched(query, [a.name for a in resolution.candidates])
         return resolution.match
 
-    async def subscribe(self, chat_id: int, owner_id: int, text: str) -> Subscription:
+    async def subscribe(
+        self, chat_id: int, owner_id: int, text: str, message_thread_id: int | None = None
+    ) -> Subscription:
+        """A new subscription, unless the same one is already here or a limit is reached."""
         request = parse_schedule(text, self._min_interval)
         if request.account.casefold() == ALL_ACCOUNTS:
             await self._accounts.credentials(owner_id)
             selector = ALL_ACCOUNTS
         else:
             selector = str((await self._one_account(owner_id, request.account)).account_id)
-        return await self._db.subscriptions.add(
-            chat_id,
-            owner_id,
-            selector,
-            request.kind,
-            request.interval_seconds,
-            request.daily_time,
-            # the interval grid is anchored on the scheduler's clock, not the wall clock
-            created_at=self.clock.now(),
-        )
+        async with self._adding:
+            in_chat = await self._db.subscriptions.list_for_chat(chat_id)
+            for existing in in_chat:
+                if _same_subscription(existing, owner_id, selector, request, message_thread_id):
+                    raise DuplicateEntry("subscription", existing.id)
+            of_user = await self._db.subscriptions.count_for_owner(owner_id)
+            self._limits.ensure_room("subscriptions", len(in_chat), of_user)
+            return await self._db.subscriptions.add(
+                chat_id,
+                owner_id,
+                selector,
+                request.kind,
+                request.interval_seconds,
+                request.daily_time,
+                # the interval grid is anchored on the scheduler's clock, not the wall clock
+                created_at=self.clock.now(),
+                message_thread_id=message_thread_id,
+            )
 
-    async def add_alert(self, chat_id: int, owner_id: int, text: str) -> tuple[Alert, str]:
+    async def add_alert(
+        self, chat_id: int, owner_id: int, text: str, message_thread_id: int | None = None
+    ) -> tuple[Alert, str]:
         request: AlertRequest = parse_alert(text)
         account = await self._one_account(owner_id, request.account)
-        return await self._alerts.add(chat_id, owner_id, account.account_id, request), account.name
+        alert = await self._alerts.add(
+            chat_id, owner_id, account.account_id, request, message_thread_id
+        )
+        return alert, account.name
 
-    async def set_timezone(self, chat_id: int, name: str) -> str:
+    async def set_timezone(self, chat_id: int, name: str, *, may_change: bool) -> str:
+        """`may_change`: the sender is the private chat's user or the group's administrator."""
+        if not may_change:
+            raise AdminsOnly
         found = parse_timezone(name)
         await self._db.chats.set_timezone(chat_id, found)
         return found
@@ -99,13 +153,19 @@ class SubscriptionService:
         return await self._db.chats.get_timezone(chat_id) or "UTC"
 
     async def next_run(self, subscription: Subscription) -> datetime:
-        now = self.clock.now()
+        """When it runs next; Unschedulable when the stored row cannot be run."""
+        timezone = zone(None)
         if subscription.schedule_kind == "daily":
-            assert subscription.daily_time is not None
-            timezone = zone(await self.timezone_name(subscription.chat_id))
-            return next_daily_run(now, subscription.daily_time, timezone)
-        assert subscription.interval_seconds is not None
-        return next_interval_run(now, subscription.created_at, subscription.interval_seconds)
+            name = await self.timezone_name(subscription.chat_id)
+            try:
+                timezone = zone(name)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise Unschedulable(f"the chat's time zone {name!r} is unknown") from None
+        return next_subscription_run(self.clock.now(), subscription, timezone)
+
+    async def note_unschedulable(self, subscription: Subscription) -> bool:
+        """Remember that its owner was told it cannot run; True only the first time."""
+        return await self._db.subscriptions.set_last_error(subscription.id, UNSCHEDULABLE)
 
     async def account_name(self, owner_id: int, selector: str) -> str:
         if selector == ALL_ACCOUNTS:
@@ -150,30 +210,35 @@ class SubscriptionService:
             recovered=subscription.last_error is not None,
         )
 
+    async def _listed_subscription(self, subscription: Subscription) -> ListedEntry:
+        owner = subscription.owner_user_id
+        name = await self.account_name(owner, subscription.account_selector)
+        return ListedEntry(subscription.id, owner, name, subscription=subscription)
+
+    async def _listed_alert(self, alert: Alert) -> ListedEntry:
+        name = await self.account_name(alert.owner_user_id, str(alert.account_id))
+        return ListedEntry(alert.id, alert.owner_user_id, name, alert=alert)
+
     async def listing(self, chat_id: int) -> list[ListedEntry]:
-        subscriptions = await self._db.subscriptions.list_for_chat(chat_id)
-        alerts = await self._db.alerts.list_for_chat(chat_id)
         entries: list[ListedEntry] = []
-        for subscription in subscriptions:
-            name = await self.account_name(
-                subscription.owner_user_id, subscription.account_selector
-            )
-            entries.append(
-                ListedEntry(
-                    len(entries) + 1, subscription.owner_user_id, name, subscription=subscription
-                )
-            )
-        for alert in alerts:
-            name = await self.account_name(alert.owner_user_id, str(alert.account_id))
-            entries.append(ListedEntry(len(entries) + 1, alert.owner_user_id, name, alert=alert))
+        for subscription in await self._db.subscriptions.list_for_chat(chat_id):
+            entries.append(await self._listed_subscription(subscription))
+        for alert in await self._db.alerts.list_for_chat(chat_id):
+            entries.append(await self._listed_alert(alert))
         return entries
 
+    async def _entry(self, chat_id: int, number: int) -> ListedEntry:
+        subscription = await self._db.subscriptions.get(number)
+        if subscription is not None and subscription.chat_id == chat_id:
+            return await self._listed_subscription(subscription)
+        alert = await self._db.alerts.get(number)
+        if alert is not None and alert.chat_id == chat_id:
+            return await self._listed_alert(alert)
+        raise NoSuchEntry
+
     async def remove(self, chat_id: int, number: int, user_id: int, is_admin: bool) -> ListedEntry:
-        """Remove entry `number` of the chat's list, if `user_id` created it or is an admin."""
-        entries = await self.listing(chat_id)
-        if not 1 <= number <= len(entries):
-            raise NoSuchEntry
-        entry = entries[number - 1]
+        """Remove entry `number` of the chat, if `user_id` created it or is an admin."""
+        entry = await self._entry(chat_id, number)
         if entry.owner_id != user_id and not is_admin:
             raise NotYours
         if entry.subscription is not None:

@@ -9,6 +9,7 @@ import sqlite_utils
 
 from bot.storage.columns import decimal_text, now_text, parse_time
 from bot.storage.records import ALERT_METRICS, ALERT_OPERATORS, Alert
+from bot.storage.schema import next_entry_id
 from bot.storage.worker import SqlWorker
 
 
@@ -23,6 +24,7 @@ def _alert(row: dict[str, Any]) -> Alert:
         threshold=Decimal(row["threshold"]),
         triggered=bool(row["triggered"]),
         created_at=parse_time(row["created_at"]),
+        message_thread_id=row["message_thread_id"],
     )
 
 
@@ -43,6 +45,8 @@ class AlertStore:
         metric: str,
         operator: str,
         threshold: Decimal,
+        *,
+        message_thread_id: int | None = None,
     ) -> Alert:
         if metric not in ALERT_METRICS:
             raise ValueError(f"metric must be one of {ALERT_METRICS}")
@@ -52,17 +56,30 @@ class AlertStore:
         now = now_text()
 
         def write(db: sqlite_utils.Database) -> Alert:
-            cursor = db.execute(
-                "INSERT INTO alerts (chat_id, owner_user_id, account_id, metric, operator, "
-                "threshold, triggered, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-                [*values, now],
+            entry_id = next_entry_id(db)
+            db.execute(
+                "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, operator, "
+                "threshold, triggered, created_at, message_thread_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                [entry_id, *values, now, message_thread_id],
             )
-            return _select(db, "id = ?", [cursor.lastrowid])[0]
+            return _select(db, "id = ?", [entry_id])[0]
 
         return await self._worker.write(write)
 
+    async def get(self, id: int) -> Alert | None:
+        found = await self._worker.read(lambda db: _select(db, "id = ?", [id]))
+        return found[0] if found else None
+
     async def list_for_chat(self, chat_id: int) -> list[Alert]:
         return await self._worker.read(lambda db: _select(db, "chat_id = ?", [chat_id]))
+
+    async def count_for_owner(self, owner_user_id: int) -> int:
+        def read(db: sqlite_utils.Database) -> int:
+            query = "SELECT COUNT(*) FROM alerts WHERE owner_user_id = ?"
+            return int(db.execute(query, [owner_user_id]).fetchone()[0])
+
+        return await self._worker.read(read)
 
     async def list_for_account(self, owner_user_id: int, account_id: int) -> list[Alert]:
         return await self._worker.read(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -11,6 +12,10 @@ SCHEDULE_KINDS = ("interval", "daily")
 ALERT_METRICS = ("balance", "day")
 ALERT_OPERATORS = ("<", ">")
 ALL_ACCOUNTS = "all"
+# The longest interval a subscription may have: a year, leap day included.
+MAX_INTERVAL_SECONDS = 366 * 86400
+# A daily subscription's time: HH:MM on a 24-hour clock.
+DAILY_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Subscription:
     paused: bool
     last_error: str | None
     created_at: datetime
+    message_thread_id: int | None = None  # the forum topic it posts into; None: General
 
 
 @dataclass(frozen=True)
@@ -72,3 +78,4 @@ class Alert:
     threshold: Decimal
     triggered: bool
     created_at: datetime
+    message_thread_id: int | None = None  # the forum topic it posts into; None: General

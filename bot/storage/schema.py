@@ -14,6 +14,8 @@ from bot.storage.errors import StorageStartupError
 KEY_CHECK_FIELD = "key_check"
 KEY_CHECK_USER_ID = 0
 KEY_CHECK_PLAINTEXT = "threecommas-telegram-bot key check"
+# meta key: the last id given to a subscription or an alert
+LAST_ENTRY_ID = "last_entry_id"
 # Every column holding ciphertext, as (table, column); rotation and the start-up check use it.
 ENCRYPTED_COLUMNS = (("credentials", "api_key"), ("credentials", "secret"))
 
@@ -87,8 +89,22 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _topics_and_entry_ids(db: sqlite_utils.Database) -> None:
+    """Forum topics of subscriptions and alerts; alerts renumbered into the subscriptions' id
+    space, so one number names one entry of a chat's list."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN message_thread_id INTEGER")
+    db.execute("ALTER TABLE alerts ADD COLUMN message_thread_id INTEGER")
+    # Through negative ids: shifting in place could collide with a row not yet shifted.
+    db.execute("UPDATE alerts SET id = -id")
+    db.execute("UPDATE alerts SET id = -id + (SELECT COALESCE(MAX(id), 0) FROM subscriptions)")
+    _set_meta(db, LAST_ENTRY_ID, str(_largest_entry_id(db)))
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_tables]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _create_tables,
+    _topics_and_entry_ids,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -102,6 +118,24 @@ def migrate(db: sqlite_utils.Database, keys: MasterKeys) -> None:
         _set_meta(db, "schema_version", str(number))
     if "key_check" not in meta:
         _set_meta(db, "key_check", encrypt_key_check(keys))
+
+
+def next_entry_id(db: sqlite_utils.Database) -> int:
+    """The id of a new subscription or alert: one sequence for both, never reused, so a number
+    in an old /subscriptions list can only ever name the entry it named then."""
+    entry_id = _largest_entry_id(db) + 1
+    _set_meta(db, LAST_ENTRY_ID, str(entry_id))
+    return entry_id
+
+
+def _largest_entry_id(db: sqlite_utils.Database) -> int:
+    row = db.execute(
+        "SELECT MAX(COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0), "
+        "COALESCE((SELECT MAX(id) FROM subscriptions), 0), "
+        "COALESCE((SELECT MAX(id) FROM alerts), 0))",
+        [LAST_ENTRY_ID],
+    ).fetchone()
+    return int(row[0])
 
 
 def encrypt_key_check(keys: MasterKeys) -> str:

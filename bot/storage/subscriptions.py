@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -10,10 +10,11 @@ from typing import Any
 import sqlite_utils
 
 from bot.storage.columns import now_text, parse_time, time_text
-from bot.storage.records import SCHEDULE_KINDS, Subscription
+from bot.storage.records import DAILY_TIME, MAX_INTERVAL_SECONDS, SCHEDULE_KINDS, Subscription
+from bot.storage.schema import next_entry_id
 from bot.storage.worker import SqlWorker
 
-_DAILY_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+logger = logging.getLogger(__name__)
 
 
 def _subscription(row: dict[str, Any]) -> Subscription:
@@ -28,12 +29,20 @@ def _subscription(row: dict[str, Any]) -> Subscription:
         paused=bool(row["paused"]),
         last_error=row["last_error"],
         created_at=parse_time(row["created_at"]),
+        message_thread_id=row["message_thread_id"],
     )
 
 
 def _select(db: sqlite_utils.Database, where: str, params: list[Any]) -> list[Subscription]:
+    """Matching rows; one that cannot be read is logged and left out, so it never stops the rest."""
     query = f"SELECT * FROM subscriptions WHERE {where} ORDER BY id"  # noqa: S608
-    return [_subscription(row) for row in db.query(query, params)]
+    found: list[Subscription] = []
+    for row in db.query(query, params):
+        try:
+            found.append(_subscription(row))
+        except (TypeError, ValueError) as error:
+            logger.warning("skipping unreadable subscription %s: %s", row["id"], error)
+    return found
 
 
 def _check_schedule(
@@ -41,9 +50,11 @@ def _check_schedule(
 ) -> None:
     if schedule_kind not in SCHEDULE_KINDS:
         raise ValueError(f"schedule_kind must be one of {SCHEDULE_KINDS}")
-    if schedule_kind == "interval" and (interval_seconds is None or interval_seconds <= 0):
-        raise ValueError("an interval subscription needs interval_seconds > 0")
-    if schedule_kind == "daily" and (daily_time is None or not _DAILY_TIME.fullmatch(daily_time)):
+    if schedule_kind == "interval" and (
+        interval_seconds is None or not 0 < interval_seconds <= MAX_INTERVAL_SECONDS
+    ):
+        raise ValueError(f"an interval needs 0 < interval_seconds <= {MAX_INTERVAL_SECONDS}")
+    if schedule_kind == "daily" and (daily_time is None or not DAILY_TIME.fullmatch(daily_time)):
         raise ValueError("a daily subscription needs daily_time as HH:MM")
 
 
@@ -61,17 +72,20 @@ class SubscriptionStore:
         daily_time: str | None,
         *,
         created_at: datetime | None = None,
+        message_thread_id: int | None = None,
     ) -> Subscription:
         """`created_at` anchors an interval's grid; pass the scheduler's clock (default: now)."""
         _check_schedule(schedule_kind, interval_seconds, daily_time)
         now = now_text() if created_at is None else time_text(created_at)
 
         def write(db: sqlite_utils.Database) -> Subscription:
-            cursor = db.execute(
-                "INSERT INTO subscriptions (chat_id, owner_user_id, account_selector, "
-                "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?)",
+            entry_id = next_entry_id(db)
+            db.execute(
+                "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+                "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at, "
+                "message_thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)",
                 [
+                    entry_id,
                     chat_id,
                     owner_user_id,
                     account_selector,
@@ -79,9 +93,10 @@ class SubscriptionStore:
                     interval_seconds,
                     daily_time,
                     now,
+                    message_thread_id,
                 ],
             )
-            return _select(db, "id = ?", [cursor.lastrowid])[0]
+            return _select(db, "id = ?", [entry_id])[0]
 
         return await self._worker.write(write)
 
@@ -95,6 +110,13 @@ class SubscriptionStore:
     async def list_active(self) -> list[Subscription]:
         return await self._worker.read(lambda db: _select(db, "paused = 0", []))
 
+    async def count_for_owner(self, owner_user_id: int) -> int:
+        def read(db: sqlite_utils.Database) -> int:
+            query = "SELECT COUNT(*) FROM subscriptions WHERE owner_user_id = ?"
+            return int(db.execute(query, [owner_user_id]).fetchone()[0])
+
+        return await self._worker.read(read)
+
     async def delete(self, id: int) -> None:
         await self._worker.write(
             lambda db: db.execute("DELETE FROM subscriptions WHERE id = ?", [id])
@@ -107,12 +129,17 @@ class SubscriptionStore:
             )
         )
 
-    async def set_last_error(self, id: int, error: str | None) -> None:
-        await self._worker.write(
-            lambda db: db.execute(
-                "UPDATE subscriptions SET last_error = ? WHERE id = ?", [error, id]
+    async def set_last_error(self, id: int, error: str | None) -> bool:
+        """True when this changed it: of two callers setting the same error, only one hears so."""
+
+        def write(db: sqlite_utils.Database) -> bool:
+            cursor = db.execute(
+                "UPDATE subscriptions SET last_error = ? WHERE id = ? AND last_error IS NOT ?",
+                [error, id, error],
             )
-        )
+            return cursor.rowcount == 1
+
+        return await self._worker.write(write)
 
     async def pause_chat(self, chat_id: int) -> list[Subscription]:
         """Pause every active subscription of the chat; returns those it paused."""

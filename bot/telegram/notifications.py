@@ -10,10 +10,11 @@ import logging
 from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import CallbackContext
 
 from bot.services.runtime import Services
+from bot.services.schedules import Unschedulable
 from bot.services.subscriptions import RunOutcome
 from bot.services.summary import AccountSummary
 from bot.storage.records import Subscription
@@ -24,10 +25,14 @@ from bot.telegram.render import (
     render_alert_fired,
     render_refresh_all,
     render_subscription_failed,
+    render_subscription_unschedulable,
 )
 from bot.telegram.replies import send_html
 
 logger = logging.getLogger(__name__)
+
+# What Telegram answers when a forum topic was deleted or closed to the bot.
+_TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed")
 
 
 def job_name(subscription_id: int) -> str:
@@ -59,7 +64,11 @@ class Notifier:
         if subscription.paused:
             return
         subscriptions = self._services.subscriptions
-        when = await subscriptions.next_run(subscription)
+        try:
+            when = await subscriptions.next_run(subscription)
+        except Unschedulable as error:
+            await self._skip_unschedulable(subscription, error)
+            return
         delay = max(0.0, (when - subscriptions.clock.now()).total_seconds())
         self.next_runs[subscription.id] = when
         job_queue = self._application.job_queue
@@ -67,6 +76,21 @@ class Notifier:
         job_queue.run_once(
             self._run, when=delay, data=subscription.id, name=job_name(subscription.id)
         )
+
+    async def _skip_unschedulable(self, subscription: Subscription, error: Unschedulable) -> None:
+        """A stored row that cannot run: log it, tell its owner once (remembered across restarts)."""
+        logger.warning(
+            "skipping subscription %s: %s (interval_seconds=%r, daily_time=%r)",
+            subscription.id,
+            error,
+            subscription.interval_seconds,
+            subscription.daily_time,
+        )
+        subscriptions = self._services.subscriptions
+        if await subscriptions.note_unschedulable(subscription):
+            owner = subscription.owner_user_id
+            name = await subscriptions.account_name(owner, subscription.account_selector)
+            await self._tell_owner(owner, render_subscription_unschedulable(subscription, name))
 
     def unschedule(self, subscription_id: int) -> None:
         self.next_runs.pop(subscription_id, None)
@@ -108,7 +132,7 @@ class Notifier:
             if not outcome.first_failure:
                 return
             text = render_subscription_failed(outcome.account_name, outcome.error)
-            await self.post(subscription.chat_id, text)
+            await self.post(subscription.chat_id, text, topic=subscription.message_thread_id)
             if subscription.chat_id != subscription.owner_user_id:
                 await self._tell_owner(subscription.owner_user_id, text)
             return
@@ -123,19 +147,30 @@ class Notifier:
             markup = refresh_button(signer, owner, outcome.summary.account_id)
         if outcome.recovered:
             text = "✅ Working again.\n\n" + text
-        await self.post(subscription.chat_id, text, markup)
+        await self.post(subscription.chat_id, text, markup, topic=subscription.message_thread_id)
 
     async def post(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        topic: int | None = None,
     ) -> None:
-        """Send to a chat; follow a group's move to a supergroup; pause a chat that shut us out."""
+        """Send to a chat (into a forum topic, or General when the topic is gone); follow a
+        group's move to a supergroup; pause a chat that shut us out."""
         try:
-            await send_html(self._context(), chat_id, text, reply_markup=markup)
+            await send_html(self._context(), chat_id, text, reply_markup=markup, topic=topic)
         except ChatMigrated as moved:
             await self.migrate(chat_id, moved.new_chat_id)
             await self.post(moved.new_chat_id, text, markup)
         except Forbidden:
             await self.shut_out(chat_id)
+        except BadRequest as error:
+            if topic is None or not any(gone in error.message.lower() for gone in _TOPIC_GONE):
+                raise
+            logger.info("topic %s of chat %s is gone; posting to General", topic, chat_id)
+            await self.post(chat_id, text, markup)
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its subscriptions and alerts move along."""
@@ -172,10 +207,11 @@ class Notifier:
 
     async def _tell_owner(self, owner_id: int, text: str) -> None:
         try:
-            await send_html(self._context(), owner_id, text)
+            await send_html(self._context(), owner_id, text, topic=None)
         except TelegramError as error:
             logger.info("could not tell user %s privately: %s", owner_id, error.message)
 
     async def _check_alerts(self, owner_id: int, summary: AccountSummary) -> None:
         for alert in await self._services.alerts.newly_true(owner_id, summary):
-            await self.post(alert.chat_id, render_alert_fired(alert, summary))
+            text = render_alert_fired(alert, summary)
+            await self.post(alert.chat_id, text, topic=alert.message_thread_id)

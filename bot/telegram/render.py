@@ -8,7 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
-from bot.services.schedules import describe_seconds
+from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
 from bot.storage.records import Alert, KnownAccount, Subscription
@@ -135,7 +135,7 @@ def _when(moment: datetime, timezone: str) -> str:
 def render_schedule(subscription: Subscription) -> str:
     if subscription.schedule_kind == "daily":
         return f"daily at {escape(subscription.daily_time)}"
-    return f"every {describe_seconds(subscription.interval_seconds or 0)}"
+    return f"every {escape(describe_seconds(subscription.interval_seconds or 0))}"
 
 
 def render_alert_rule(alert: Alert) -> str:
@@ -164,12 +164,36 @@ def render_alert_fired(alert: Alert, summary: AccountSummary) -> str:
     return f"🔔 <b>Alert</b>: {render_alert_rule(alert)}\n\n{render_account_summary(summary)}"
 
 
+def render_subscription_unschedulable(subscription: Subscription, name: str) -> str:
+    """Told once to the owner of a stored subscription that cannot be scheduled."""
+    where = (
+        "here"
+        if subscription.chat_id == subscription.owner_user_id
+        else f"in chat <code>{subscription.chat_id}</code>"
+    )
+    return (
+        f"⚠️ Your subscription #{subscription.id} (<b>{escape(clean_name(name))}</b> "
+        f"{render_schedule(subscription)}) {where} cannot be scheduled, so it does not run. "
+        f"Remove it there with /unsubscribe {subscription.id}, then subscribe again."
+    )
+
+
 def render_subscription_failed(name: str, error: Exception) -> str:
     return (
         f"⚠️ The scheduled summary of <b>{escape(clean_name(name))}</b> failed: "
         f"{escape(error_sentence(error))}\n"
         "I keep trying on schedule and will say when it works again."
     )
+
+
+def _state(subscription: Subscription, next_runs: dict[int, datetime], timezone: str) -> str:
+    if subscription.paused:
+        return "paused"
+    if subscription.id in next_runs:
+        return f"next {_when(next_runs[subscription.id], timezone)}"
+    if subscription.last_error == UNSCHEDULABLE:
+        return "cannot be scheduled: remove it"
+    return "running now"
 
 
 def render_listing(
@@ -189,19 +213,13 @@ def render_listing(
         name = escape(clean_name(entry.account_name))
         if entry.subscription is not None:
             subscription = entry.subscription
-            state = (
-                "paused"
-                if subscription.paused
-                else f"next {_when(next_runs[subscription.id], timezone)}"
-                if subscription.id in next_runs
-                else "running now"
-            )
             lines.append(
-                f"<b>{entry.number}.</b> 🕘 {name} {render_schedule(subscription)} · by {owner} · {state}"
+                f"<b>#{entry.number}</b> 🕘 {name} {render_schedule(subscription)} · by {owner} · "
+                + _state(subscription, next_runs, timezone)
             )
         elif entry.alert is not None:
             lines.append(
-                f"<b>{entry.number}.</b> 🔔 {name} {render_alert_rule(entry.alert)} · by {owner}"
+                f"<b>#{entry.number}</b> 🔔 {name} {render_alert_rule(entry.alert)} · by {owner}"
             )
     lines.append("\nRemove one with /unsubscribe &lt;number&gt;.")
     return "\n".join(lines)

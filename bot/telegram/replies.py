@@ -1,10 +1,13 @@
-"""Sending and editing HTML safely: split at Telegram's limit, plain text if HTML is refused."""
+"""Sending and editing HTML safely: split at Telegram's limit, plain text if HTML is refused;
+in a forum, what answers an update stays in the update's topic."""
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
+from enum import Enum
 
-from telegram import InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -12,6 +15,30 @@ from bot.telegram.context import Context
 from bot.telegram.html import html_to_plain, split_message
 
 logger = logging.getLogger(__name__)
+
+# (chat id, topic) of the update being handled; set in the update's own task, so it is seen
+# by its handlers and by nothing else.
+_update_topic: ContextVar[tuple[int, int] | None] = ContextVar("update_topic", default=None)
+
+
+class Topic(Enum):
+    """Where `send_html` posts in a forum unless told a topic (an int) or General (None)."""
+
+    OF_UPDATE = "the topic of the update being handled, in its chat"
+
+
+async def remember_topic(update: Update, context: Context) -> None:
+    """Runs before every handler: what the handlers send to this chat goes to this topic."""
+    message = update.effective_message
+    if message is not None and message.is_topic_message and message.message_thread_id:
+        _update_topic.set((message.chat_id, message.message_thread_id))
+
+
+def _thread_id(chat_id: int, topic: int | Topic | None) -> int | None:
+    if topic is not Topic.OF_UPDATE:
+        return topic
+    current = _update_topic.get()
+    return current[1] if current is not None and current[0] == chat_id else None
 
 
 def _is_parse_error(error: BadRequest) -> bool:
@@ -28,18 +55,28 @@ async def _send_chunk(
     text: str,
     markup: InlineKeyboardMarkup | None,
     reply_to: int | None,
+    thread_id: int | None,
 ) -> Message:
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
     try:
         return await context.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, reply_parameters=reply
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_parameters=reply,
+            message_thread_id=thread_id,
         )
     except BadRequest as error:
         if not _is_parse_error(error):
             raise
         logger.warning("Telegram refused our HTML; sending plain text instead")
         return await context.bot.send_message(
-            chat_id, html_to_plain(text), reply_markup=markup, reply_parameters=reply
+            chat_id,
+            html_to_plain(text),
+            reply_markup=markup,
+            reply_parameters=reply,
+            message_thread_id=thread_id,
         )
 
 
@@ -50,8 +87,10 @@ async def send_html(
     *,
     reply_markup: InlineKeyboardMarkup | None = None,
     reply_to: int | None = None,
+    topic: int | Topic | None = Topic.OF_UPDATE,
 ) -> Message:
     """Send `text`, split on line boundaries; the keyboard goes on the last part."""
+    thread_id = _thread_id(chat_id, topic)
     chunks = split_message(text)
     message: Message | None = None
     for index, chunk in enumerate(chunks):
@@ -62,6 +101,7 @@ async def send_html(
             chunk,
             reply_markup if last else None,
             reply_to if index == 0 else None,
+            thread_id,
         )
     assert message is not None
     return message
@@ -98,4 +138,11 @@ async def edit_html(
     await _edit_chunk(context, chat_id, message_id, first, None if rest else reply_markup)
     for index, chunk in enumerate(rest):
         last = index == len(rest) - 1
-        await _send_chunk(context, chat_id, chunk, reply_markup if last else None, None)
+        await _send_chunk(
+            context,
+            chat_id,
+            chunk,
+            reply_markup if last else None,
+            None,
+            _thread_id(chat_id, Topic.OF_UPDATE),
+        )

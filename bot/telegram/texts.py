@@ -7,9 +7,12 @@ import math
 from bot.services.alerts import BadAlert
 from bot.services.errors import (
     AccountNotMatched,
+    AdminsOnly,
     ConnectAgain,
     CooldownActive,
+    DuplicateEntry,
     InvalidKeyFormat,
+    LimitReached,
     NoAccounts,
     NoSuchEntry,
     NotConnected,
@@ -140,6 +143,14 @@ def _service_sentence(error: ServiceError) -> str | None:
             return "There is no entry with that number here. Send /subscriptions to see the list."
         case NotYours():
             return "Only the one who created it, or a group administrator, may remove it."
+        case DuplicateEntry(entry=entry, number=number):
+            return f"You already have that {entry} here: #{number}. Send /subscriptions to see the list."
+        case LimitReached(entries=entries, scope="chat", limit=limit):
+            return f"This chat already has {limit} {entries}, the most allowed. Remove one with /unsubscribe first."
+        case LimitReached(entries=entries, limit=limit):
+            return f"You already have {limit} {entries} across your chats, the most allowed. Remove one with /unsubscribe first."
+        case AdminsOnly():
+            return "Only a group administrator may change this group's time zone."
         case BadSchedule() | BadTimezone() | BadAlert():
             return str(error)
     return None

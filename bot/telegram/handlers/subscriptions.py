@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import ChatMember, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
@@ -16,6 +18,13 @@ from bot.threecommas.errors import ThreeCommasError
 
 FAILURES = (ServiceError, ThreeCommasError)
 ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+# An entry's number as /subscriptions shows it (`#12`) or bare; 18 digits fit any stored id.
+_ENTRY_NUMBER = re.compile(r"#?(\d{1,18})", re.ASCII)
+
+
+def _topic(who: Asker) -> int | None:
+    """The forum topic the command came from; None outside topics (General included)."""
+    return who.message.message_thread_id if who.message.is_topic_message else None
 
 
 async def subscribe_command(update: Update, context: Context) -> None:
@@ -25,7 +34,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     subscriptions = context.bot_data.services.subscriptions
     try:
         subscription = await subscriptions.subscribe(
-            who.chat_id, who.user_id, argument_text(who.message)
+            who.chat_id, who.user_id, argument_text(who.message), _topic(who)
         )
         name = await subscriptions.account_name(who.user_id, subscription.account_selector)
         timezone = await subscriptions.timezone_name(who.chat_id)
@@ -48,7 +57,7 @@ async def alert_command(update: Update, context: Context) -> None:
         return
     try:
         alert, name = await context.bot_data.services.subscriptions.add_alert(
-            who.chat_id, who.user_id, argument_text(who.message)
+            who.chat_id, who.user_id, argument_text(who.message), _topic(who)
         )
     except FAILURES as error:
         await reply_error(context, who, error)
@@ -95,8 +104,8 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     who = asker(update)
     if who is None:
         return
-    given = argument_text(who.message).lstrip("#")
-    if not given.isdigit():
+    given = _ENTRY_NUMBER.fullmatch(argument_text(who.message))
+    if given is None:
         await send_html(
             context,
             who.chat_id,
@@ -106,7 +115,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
         return
     try:
         entry = await context.bot_data.services.subscriptions.remove(
-            who.chat_id, int(given), who.user_id, await _is_admin(context, who)
+            who.chat_id, int(given[1]), who.user_id, await _is_admin(context, who)
         )
     except FAILURES as error:
         await reply_error(context, who, error)
@@ -117,7 +126,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     await send_html(
         context,
         who.chat_id,
-        f"🗑 {kind} {entry.number} ({escape(entry.account_name)}) removed.",
+        f"🗑 {kind} #{entry.number} ({escape(entry.account_name)}) removed.",
         reply_to=who.message.message_id,
     )
 
@@ -134,7 +143,8 @@ async def timezone_command(update: Update, context: Context) -> None:
         await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
         return
     try:
-        found = await subscriptions.set_timezone(who.chat_id, given)
+        may_change = who.is_private or await _is_admin(context, who)
+        found = await subscriptions.set_timezone(who.chat_id, given, may_change=may_change)
     except FAILURES as error:
         await reply_error(context, who, error)
         return
