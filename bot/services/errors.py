@@ -46,3 +46,11 @@ class NoSuchEntry(ServiceError):
 
 class NotYours(ServiceError):
     """Only the one who created it, or a group administrator, may remove it."""
+
+
+class BadPeriod(ServiceError):
+    """A period or grouping the chart or profit commands do not know; the text says which do."""
+
+
+class NoHistory(ServiceError):
+    """3Commas has no balance history for the account in the asked period."""

@@ -9,6 +9,9 @@ from bot.services.accounts import AccountService
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
+from bot.services.history import HistoryService
+from bot.services.holdings import HoldingsService
+from bot.services.profit import ProfitService
 from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
@@ -23,6 +26,9 @@ class Services:
     accounts: AccountService
     alerts: AlertService
     subscriptions: SubscriptionService
+    holdings: HoldingsService
+    history: HistoryService
+    profit: ProfitService
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -36,14 +42,25 @@ class Services:
         await client.start()
         accounts = AccountService(db, client, Cooldown(settings.refresh_cooldown_seconds))
         alerts = AlertService(db)
+        clock = clock or SystemClock()
         subscriptions = SubscriptionService(
             db,
             accounts,
             alerts,
-            clock or SystemClock(),
+            clock,
             settings.subscription_min_interval_seconds,
         )
-        return cls(settings, db, client, accounts, alerts, subscriptions)
+        return cls(
+            settings,
+            db,
+            client,
+            accounts,
+            alerts,
+            subscriptions,
+            holdings=HoldingsService(db, client),
+            history=HistoryService(db, client, clock),
+            profit=ProfitService(db, client, clock),
+        )
 
     async def close(self) -> None:
         await self.accounts.drain()

@@ -7,10 +7,12 @@ import math
 from bot.services.alerts import BadAlert
 from bot.services.errors import (
     AccountNotMatched,
+    BadPeriod,
     ConnectAgain,
     CooldownActive,
     InvalidKeyFormat,
     NoAccounts,
+    NoHistory,
     NoSuchEntry,
     NotConnected,
     NotYours,
@@ -140,6 +142,8 @@ def _service_sentence(error: ServiceError) -> str | None:
             return "There is no entry with that number here. Send /subscriptions to see the list."
         case NotYours():
             return "Only the one who created it, or a group administrator, may remove it."
-        case BadSchedule() | BadTimezone() | BadAlert():
+        case NoHistory():
+            return "3Commas has no balance history for this account in that period yet."
+        case BadSchedule() | BadTimezone() | BadAlert() | BadPeriod():
             return str(error)
     return None
