@@ -126,7 +126,7 @@ async def test_odd_points_are_skipped_and_their_deposits_kept(tmp_path: Path) ->
     rows = [
         {"date": day, "usd": "100", "usd_deposit_amount": 0},
         {"date": day + 3600, "usd": None, "usd_deposit_amount": "50"},  # deposit, no balance
-        {"date": day + 7200, "usd": JsonNumber("1E+40"), "usd_deposit_amount": 0},  # absurd
+        {"date": day + 7200, "usd": JsonNumber("1E+60"), "usd_deposit_amount": 0},  # absurd
         {"date": 99_999_999_999, "usd": "1", "usd_deposit_amount": 0},  # year 5138
         {"date": day + 86400, "usd": "155.5", "usd_deposit_amount": "-4.5"},
     ]

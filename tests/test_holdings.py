@@ -113,6 +113,7 @@ async def test_exponent_and_fifty_digit_amounts_are_exact(tmp_path: Path) -> Non
         coin("BTT", JsonNumber("9.52E-5"), position=JsonNumber("3.88892E-6")),
         coin("BIG", JsonNumber(FIFTY_DIGITS), position=FIFTY_DIGITS, btc_value="1.5e-7"),
         coin("STR", "9.52E-5", position="-3.30980633289966e-05"),
+        coin("INT", "0.5", position=JsonNumber("1" * 50)),
     ]
     async with services(tmp_path) as setup:
         setup.standin.set_coins(API_KEY, 1, rows)
@@ -126,7 +127,8 @@ async def test_exponent_and_fifty_digit_amounts_are_exact(tmp_path: Path) -> Non
     assert by_code["STR"].usd_value == Decimal("0.0000952")
     assert by_code["STR"].amount == Decimal("-0.0000330980633289966")
     assert all(isinstance(c.amount, Decimal) for c in holdings.coins)
-    assert [c.code for c in holdings.coins] == ["BIG", "BTT", "STR"]
+    assert str(by_code["INT"].amount) == "1" * 50
+    assert [c.code for c in holdings.coins] == ["BIG", "INT", "BTT", "STR"]
 
 
 async def test_the_display_currency_of_the_last_refresh_is_shown_too(tmp_path: Path) -> None:

@@ -134,7 +134,8 @@ def test_holdings_and_history_rows_are_exact_from_every_number_form() -> None:
 
 
 def test_absurd_coin_and_balance_figures_are_unknown_not_errors() -> None:
-    row = CoinBalance.model_validate(parse_json(b'{"usd_value": 1e400, "position": "-1E+30"}'))
+    row = CoinBalance.model_validate(parse_json(b'{"usd_value": 1e400, "position": "-1E+50"}'))
     assert (row.usd_value, row.position) == (None, None)
-    point = BalancePoint.model_validate({"date": 1, "usd": "9" * 40})
+    point = BalancePoint.model_validate({"date": 1, "usd": "9" * 51, "btc": "9" * 50})
     assert point.usd is None
+    assert point.btc == Decimal("9" * 50)

@@ -41,8 +41,8 @@ class Holdings:
     total_usd: Decimal
     total_btc: Decimal | None  # None when a coin has no BTC value
     minor_usd: Decimal
-    # The account's display currency when it is not USD, and the total in it; the values in it
-    # use the rate of the account's last refresh (BTC: 3Commas' own BTC values).
+    # The account's display currency when it is neither USD nor BTC (both shown anyway), and
+    # the total in it; values in it use the rate of the account's last refresh.
     display_currency: str | None = None
     total_display: Decimal | None = None
 
@@ -64,15 +64,16 @@ class HoldingsService:
         return build_holdings(target, rows, await self._display_currency(user_id, target))
 
     async def _display_currency(self, user_id: int, target: Target) -> DisplayCurrency | None:
-        """The account's display currency from its last refresh, when it is not USD."""
+        """The account's display currency at its last refresh, when it is neither USD nor BTC."""
         if target == ALL_ACCOUNTS:
             return None  # 3Commas' summary is in USD
         snapshot = await self._db.snapshots.latest(user_id, int(target))
-        if snapshot is None or not snapshot.currency or snapshot.currency.upper() == "USD":
+        if snapshot is None or snapshot.amount is None or not snapshot.usd_amount:
             return None
-        if snapshot.amount is None or not snapshot.usd_amount or snapshot.usd_amount <= 0:
+        code = (snapshot.currency or "USD").upper()
+        if code in ("USD", "BTC") or snapshot.usd_amount <= 0:
             return None
-        return DisplayCurrency(snapshot.currency.upper(), snapshot.amount / snapshot.usd_amount)
+        return DisplayCurrency(code, snapshot.amount / snapshot.usd_amount)
 
 
 def build_holdings(
@@ -88,9 +89,6 @@ def build_holdings(
     )
     major = [coin for coin in coins if _major(coin)]
     minor = [coin for coin in coins if not _major(coin)]
-    total_display = None
-    if display is not None:
-        total_display = total_btc if display.code == "BTC" else total_usd * display.per_usd
     return Holdings(
         target=target,
         coins=tuple(coins),
@@ -100,7 +98,7 @@ def build_holdings(
         total_btc=total_btc,
         minor_usd=sum((coin.usd_value or Decimal(0) for coin in minor), Decimal(0)),
         display_currency=display.code if display is not None else None,
-        total_display=total_display,
+        total_display=total_usd * display.per_usd if display is not None else None,
     )
 
 
@@ -130,8 +128,6 @@ def _holding(row: CoinBalance, total_usd: Decimal, display: DisplayCurrency | No
 
 
 def _display_value(row: CoinBalance, display: DisplayCurrency | None) -> Decimal | None:
-    if display is None:
+    if display is None or row.usd_value is None:
         return None
-    if display.code == "BTC":
-        return row.btc_value
-    return None if row.usd_value is None else row.usd_value * display.per_usd
+    return row.usd_value * display.per_usd

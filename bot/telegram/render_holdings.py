@@ -54,7 +54,7 @@ def _total(holdings: Holdings) -> str:
     parts = [f"<b>{escape(format_money(holdings.total_usd, 'USD'))}</b>"]
     if holdings.total_btc is not None:
         parts.append(escape(format_btc(holdings.total_btc)))
-    if holdings.display_currency not in (None, "USD", "BTC") and holdings.total_display is not None:
+    if holdings.display_currency is not None and holdings.total_display is not None:
         parts.append("≈" + escape(format_money(holdings.total_display, holdings.display_currency)))
     coins = len(holdings.coins)
     return f"Total {' · '.join(parts)} in {coins} coin{'' if coins == 1 else 's'}"
@@ -91,7 +91,7 @@ def _shortest_fitting(coin: CoinHolding, display_currency: str | None, change: s
     amount = "?" if coin.amount is None else format_amount(coin.amount)
     value = "?" if coin.usd_value is None else format_money_rounded(coin.usd_value, "USD")
     extra = ""
-    if display_currency not in (None, "USD") and coin.display_value is not None:
+    if display_currency is not None and coin.display_value is not None:
         extra = " ≈" + format_money_rounded(coin.display_value, display_currency)
     candidates: list[Callable[[], str]] = [
         lambda: f"  {amount} = {value}{extra}",

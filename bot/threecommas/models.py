@@ -33,9 +33,10 @@ def _blank_is_none(value: Any) -> Any:
 
 Amount = Annotated[Decimal | None, BeforeValidator(_blank_is_none)]
 
-# Beyond this no coin value or balance is real; such a figure is treated as unknown, so one odd
-# row neither breaks the whole answer nor overflows the arithmetic that follows.
-MAX_AMOUNT = Decimal("1e30")
+# Beyond this no coin amount, value or balance is real (a 50-digit number still passes); such a
+# figure is treated as unknown, so one odd row neither breaks the whole answer nor overflows the
+# arithmetic that follows.
+MAX_AMOUNT = Decimal("1e50")
 
 
 def _unknown_beyond_bound(value: Decimal | None) -> Decimal | None:
