@@ -7,6 +7,7 @@
 3 300 group subscriptions due at once at 30 messages/s
 4 idle RSS with 10,000 users stored
 5 start-up to the first poll
+6 one 1y balance chart drawn to PNG
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import concurrency, fanout, overhead, process, report
+from bench import chart, concurrency, fanout, overhead, process, report
 from bench.common import REPO, Row
 
 
@@ -28,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
     parser.add_argument(
-        "--only", type=int, action="append", choices=range(1, 6), help="run measurement N"
+        "--only", type=int, action="append", choices=range(1, 7), help="run measurement N"
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (for CI)"
@@ -62,13 +63,15 @@ async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
         done(await process.idle_rss(data / "idle", 2_000 if quick else 10_000))
     if 5 in selected:
         done(await process.startup(data / "startup", 3 if quick else 10))
+    if 6 in selected:
+        done(await chart.measure(3 if quick else 10))
     return sorted(rows, key=lambda row: row.number)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    selected = set(args.only or range(1, 6))
+    selected = set(args.only or range(1, 7))
     command = "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:

@@ -473,8 +473,13 @@ class BotApiStandIn:
                 "getChatAdministrators": self._get_chat_administrators,
                 "getChat": self._get_chat,
                 "sendChatAction": self._send_chat_action,
+                "sendPhoto": self._send_photo,
+                "sendDocument": self._send_document,
             }.items()
         }
+        # photos and documents the bot sent, with their bytes (see "files" below)
+        self.files: list[SentFile] = []
+        self._files_by_id: dict[str, UploadedFile] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -912,6 +917,8 @@ class BotApiStandIn:
 
     async def _edit_message_text(self, params: JSONDict) -> JSONDict:
         message = self._message_to_edit(params)
+        if any(sent.message is message for sent in self.files):
+            raise _bad_request("there is no text in the message to edit")
         text = _str(params, "text")
         parse_mode = _str_or_none(params, "parse_mode")
         parsed = _parse_text(text, parse_mode)
@@ -1387,6 +1394,224 @@ class BotApiStandIn:
         for limit, key in checks:
             limit.record(key, now)
 
+    # ------------------------------------------------------------------ files
+
+    def files_in(self, chat_id: int) -> list[SentFile]:
+        """Photos and documents the bot sent to a chat, in send order."""
+        return [sent for sent in self.files if sent.chat_id == chat_id]
+
+    async def wait_for_file(
+        self,
+        chat_id: int,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        after: int = 0,
+    ) -> SentFile:
+        """The first photo or document in the chat with message_id > ``after``."""
+        found: list[SentFile] = []
+
+        def arrived() -> bool:
+            found[:] = [f for f in self.files_in(chat_id) if f.message.message_id > after]
+            return bool(found)
+
+        try:
+            await self.wait_for(arrived, timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no photo or document in chat {chat_id} within {timeout} s\n{self.describe()}"
+            ) from None
+        return found[0]
+
+    async def _send_photo(self, params: JSONDict) -> JSONDict:
+        return await self._send_file(params, "sendPhoto", "photo")
+
+    async def _send_document(self, params: JSONDict) -> JSONDict:
+        return await self._send_file(params, "sendDocument", "document")
+
+    async def _send_file(self, params: JSONDict, method: str, kind: str) -> JSONDict:
+        chat_id = self._target_chat(params)
+        upload = self._upload(params, kind)
+        width = height = 0
+        if kind == "photo":
+            width, height = _photo_size(upload)
+        caption = _str_or_none(params, "caption") or ""
+        parse_mode = _str_or_none(params, "parse_mode")
+        parsed = _parse_caption(caption, parse_mode)
+        markup = _reply_markup(params)
+        reply_to = _reply_to_message_id(params)
+        if reply_to is not None and not self._reply_target_exists(chat_id, reply_to, params):
+            raise _bad_request("message to be replied not found")
+        self._check_flood(chat_id)
+        self._next_message_id[chat_id] += 1
+        message = SentMessage(
+            chat_id=chat_id,
+            message_id=self._next_message_id[chat_id],
+            text=caption,
+            parse_mode=parse_mode,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+            entities=parsed.entities,
+            date=int(time.time()),
+            _plain=parsed.plain,
+        )
+        self._sent[(chat_id, message.message_id)] = message
+        self._sent_by_chat[chat_id].append(message)
+        self._sent_order.append(message)
+        file_id = f"{kind}-{len(self._files_by_id) + 1}"
+        self._files_by_id[file_id] = upload
+        sent = SentFile(method, message, upload, file_id, width, height)
+        self.files.append(sent)
+        return self._file_message_json(sent, kind)
+
+    def _upload(self, params: JSONDict, kind: str) -> UploadedFile:
+        """The file in the ``kind`` field, behind an attach:// name, or an earlier file_id."""
+        value = params.get(kind)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value[len("attach://") :])
+        if isinstance(value, str) and value in self._files_by_id:
+            return self._files_by_id[value]
+        if isinstance(value, UploadedFile):
+            if not value.data:
+                raise _bad_request("file must be non-empty")
+            return value
+        if value is None or value == "":
+            raise _bad_request(f'parameter "{kind}" is required')
+        raise _bad_request("wrong remote file identifier specified: wrong padding in the string")
+
+    def _file_message_json(self, sent: SentFile, kind: str) -> JSONDict:
+        body = self._message_json(sent.message)
+        body.pop("text", None)
+        body.pop("entities", None)
+        if sent.message.plain:
+            body["caption"] = sent.message.plain
+        if sent.message.entities:
+            body["caption_entities"] = sent.message.entities
+        size = len(sent.data)
+        unique = sent.file_id.upper()
+        if kind == "photo":
+            body["photo"] = [
+                {
+                    "file_id": sent.file_id,
+                    "file_unique_id": unique,
+                    "width": sent.width,
+                    "height": sent.height,
+                    "file_size": size,
+                }
+            ]
+        else:
+            body["document"] = {
+                "file_id": sent.file_id,
+                "file_unique_id": unique,
+                "file_name": sent.file.filename or "file",
+                "mime_type": sent.file.content_type or "application/octet-stream",
+                "file_size": size,
+            }
+        return body
+
+
+# --------------------------------------------------------------------------- files
+# sendPhoto and sendDocument: multipart uploads kept with their bytes, so tests can check them.
+
+MAX_CAPTION_LENGTH = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_SIDES = 10_000  # width + height, as Telegram allows
+MAX_PHOTO_RATIO = 20
+
+
+@dataclass
+class UploadedFile:
+    """One file of a multipart request."""
+
+    name: str  # the form field
+    filename: str | None
+    content_type: str | None
+    data: bytes = field(repr=False)
+
+
+@dataclass
+class SentFile:
+    """A photo or document the bot sent: its bytes, and the message that carries it."""
+
+    method: str  # "sendPhoto" or "sendDocument"
+    message: SentMessage  # chat, id, caption (as ``text``), parse mode, buttons
+    file: UploadedFile
+    file_id: str
+    width: int = 0  # photos only
+    height: int = 0
+
+    @property
+    def chat_id(self) -> int:
+        return self.message.chat_id
+
+    @property
+    def data(self) -> bytes:
+        return self.file.data
+
+    @property
+    def caption(self) -> str:
+        """As sent, with HTML markup if any."""
+        return self.message.text
+
+    @property
+    def caption_plain(self) -> str:
+        return self.message.plain
+
+
+def _uploaded(name: str, field_value: web.FileField) -> UploadedFile:
+    return UploadedFile(
+        name=name,
+        filename=field_value.filename,
+        content_type=field_value.content_type,
+        data=field_value.file.read(),
+    )
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG, from its header; None for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        index = 2
+        while index + 9 < len(data) and data[index] == 0xFF:
+            marker = data[index + 1]
+            length = int.from_bytes(data[index + 2 : index + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):  # start of frame: height, then width
+                height = int.from_bytes(data[index + 5 : index + 7], "big")
+                return int.from_bytes(data[index + 7 : index + 9], "big"), height
+            index += 2 + length
+    return None
+
+
+def _photo_size(upload: UploadedFile) -> tuple[int, int]:
+    """Refuse what Telegram refuses as a photo; return its width and height."""
+    if len(upload.data) > MAX_PHOTO_BYTES:
+        raise _bad_request("PHOTO_INVALID_DIMENSIONS: photo is larger than 10 MB")
+    size = image_size(upload.data)
+    if size is None:
+        raise _bad_request("IMAGE_PROCESS_FAILED")
+    width, height = size
+    if width <= 0 or height <= 0 or width + height > MAX_PHOTO_SIDES:
+        raise _bad_request("PHOTO_INVALID_DIMENSIONS")
+    if max(width, height) > MAX_PHOTO_RATIO * min(width, height):
+        raise _bad_request("PHOTO_INVALID_DIMENSIONS")
+    return width, height
+
+
+def _parse_caption(caption: str, parse_mode: str | None) -> ParsedText:
+    """Like a text, but optional and at most 1024 characters once entities are parsed."""
+    if not caption:
+        return ParsedText("", [])
+    if parse_mode is not None and parse_mode.lower() == "html":
+        try:
+            parsed = parse_telegram_html(caption)
+        except HtmlParseError as error:
+            raise _bad_request(f"can't parse entities: {error}") from None
+    else:
+        parsed = ParsedText(caption, [])
+    if len(parsed.plain) > MAX_CAPTION_LENGTH:
+        raise _bad_request("message caption is too long")
+    return parsed
+
 
 # --------------------------------------------------------------------------- parameters
 
@@ -1404,6 +1629,9 @@ async def _read_params(request: web.Request) -> JSONDict:
         else:
             form = await request.post()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            params.update(
+                {k: _uploaded(k, v) for k, v in form.items() if isinstance(v, web.FileField)}
+            )
     return params
 
 

@@ -16,12 +16,13 @@ import copy
 import hashlib
 import hmac
 import json
+import math
 import random
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -120,28 +121,152 @@ EXCHANGE_KEYS_INVALID_BODY = {
     "error": "invalid_api_key",
 }
 
-_COIN_ROWS: list[dict[str, Any]] = [
+
+class JsonNumber(str):
+    """A number written into the JSON answer exactly as this text (`9.52E-5` stays so)."""
+
+
+CENT = Decimal("0.01")
+SATOSHI = Decimal("0.00000001")
+DEMO_BTC_PRICE = Decimal("65000")
+
+# (code, name, share of the account, price in USD, 24 h change in %): about 12 coins, the last
+# ones under 1% of the account.
+DEMO_COINS: tuple[tuple[str, str, Decimal, Decimal, Decimal], ...] = tuple(
+    (code, name, Decimal(share), Decimal(price), Decimal(change))
+    for code, name, share, price, change in (
+        ("BTC", "Bitcoin", "0.42", "65000", "-1.2"),
+        ("ETH", "Ethereum", "0.21", "3400", "2.35"),
+        ("USDT", "Tether", "0.146", "1", "0.01"),
+        ("SOL", "Solana", "0.08", "150", "4.1"),
+        ("BNB", "BNB", "0.05", "580", "-0.6"),
+        ("XRP", "XRP", "0.035", "0.52", "1.8"),
+        ("ADA", "Cardano", "0.025", "0.45", "-2.4"),
+        ("DOGE", "Dogecoin", "0.018", "0.12", "6.9"),
+        ("LINK", "Chainlink", "0.009", "14", "-0.3"),
+        ("DOT", "Polkadot", "0.006", "6.5", "0.9"),
+        ("SHIB", "Shiba Inu", "0.0009", "0.0000175", "3.3"),
+    )
+)
+# Dust, as 3Commas sends it: JSON numbers in exponent notation.
+DEMO_DUST: tuple[dict[str, Any], ...] = (
     {
-        "currency_code": "BTC",
-        "currency_name": "Bitcoin",
-        "position": "0.00031",
-        "usd_value": "20.15",
-        "btc_value": "0.00031",
-        "percentage": "64.56",
-        "current_price_usd": "65000.0",
-        "day_change_percent": "-1.2",
+        "currency_code": "BTT",
+        "currency_name": "BitTorrent",
+        "position": JsonNumber("100.2"),
+        "usd_value": JsonNumber("9.52E-5"),
+        "btc_value": JsonNumber("1.46E-9"),
+        "percentage": JsonNumber("0.0"),
+        "current_price_usd": JsonNumber("9.5E-7"),
+        "day_change_percent": JsonNumber("-0.52"),
+        "day_change_percent_usd": JsonNumber("-0.52"),
     },
     {
-        "currency_code": "USDT",
-        "currency_name": "Tether",
-        "position": "11.060986753244348885262841890509448379906959328",
-        "usd_value": "11.060986753244348885262841890509448379906959328",
-        "btc_value": "0.00017016902697",
-        "percentage": "35.44",
-        "current_price_usd": "1.0",
-        "day_change_percent": "0.01",
+        "currency_code": "LUNC",
+        "currency_name": "Terra Classic",
+        "position": JsonNumber("3.88892E-6"),
+        "usd_value": JsonNumber("3.5E-10"),
+        "btc_value": JsonNumber("5.38E-15"),
+        "percentage": JsonNumber("0.0"),
+        "current_price_usd": JsonNumber("9.0E-5"),
+        "day_change_percent": JsonNumber("0"),
+        "day_change_percent_usd": JsonNumber("0"),
     },
-]
+)
+
+HISTORY_DAYS = 400
+# (days ago, share of today's balance): two deposits and one withdrawal in the demo history.
+DEMO_TRANSFERS: dict[int, Decimal] = {
+    350: Decimal("0.3"),
+    75: Decimal("0.2"),
+    18: Decimal("-0.1"),
+}
+
+
+def _significant(value: Decimal, digits: int) -> Decimal:
+    if value.is_zero():
+        return value
+    return value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1))
+
+
+def demo_coins(total_usd: Decimal) -> list[dict[str, Any]]:
+    """account_table_data rows of an account worth `total_usd`, alphabetical (not by value).
+
+    Numbers come as strings and as JSON numbers, as 3Commas mixes them.
+    """
+    rows: list[dict[str, Any]] = [dict(row) for row in DEMO_DUST]
+    for index, (code, name, share, price, change) in enumerate(DEMO_COINS):
+        usd = (total_usd * share).quantize(SATOSHI)
+        position = (usd / price).quantize(Decimal("1e-12"))
+        btc = (usd / DEMO_BTC_PRICE).quantize(Decimal("1e-12"))
+        percentage = (share * 100).quantize(CENT)
+        as_number = index % 2 == 1
+        values = (position, usd, btc, percentage, price, change)
+        position_v, usd_v, btc_v, percentage_v, price_v, change_v = (
+            value if as_number else str(value) for value in values
+        )
+        rows.append(
+            {
+                "currency_code": code,
+                "currency_name": name,
+                "currency_slug": name.lower().replace(" ", "-"),
+                "position": position_v,
+                "position_available": position_v,
+                "on_orders": "0",
+                "usd_value": usd_v,
+                "btc_value": btc_v,
+                "percentage": percentage_v,
+                "current_price_usd": price_v,
+                "day_change_percent": change_v,
+                "day_change_percent_usd": change_v,
+                "position_type": "long",
+                "is_wallet": False,
+            }
+        )
+    return sorted(rows, key=lambda row: str(row["currency_code"]))
+
+
+def demo_history(account_id: int, final_usd: Decimal, today: date) -> list[dict[str, Any]]:
+    """balance_chart_data rows: one a day at 00:00 UTC for HISTORY_DAYS days up to `today`,
+    ending at `final_usd`, with DEMO_TRANSFERS. Seeded by the account id: the same each run."""
+    rng = random.Random(account_id)
+    usd = final_usd.quantize(CENT)
+    transfers = {
+        ago: _significant(final_usd * share, 2).quantize(CENT)
+        for ago, share in DEMO_TRANSFERS.items()
+    }
+    floor = (final_usd / 20).quantize(CENT)
+    rows: list[dict[str, Any]] = []
+    for days_ago in range(HISTORY_DAYS):
+        day = today - timedelta(days=days_ago)
+        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        deposit = transfers.get(days_ago, Decimal(0))
+        btc_price = DEMO_BTC_PRICE * (1 + Decimal(str(round(math.sin(days_ago / 45) / 5, 4))))
+        rows.append(
+            {
+                "date": int(moment.timestamp()),
+                "usd": str(usd),
+                "btc": (usd / btc_price).quantize(SATOSHI),
+                "usd_deposit_amount": deposit,
+                "btc_deposit_amount": (deposit / btc_price).quantize(SATOSHI),
+            }
+        )
+        # The day before: undo this day's deposit, then its market move.
+        move = Decimal(str(round(rng.gauss(0.0008, 0.015), 5)))
+        usd = max(floor, ((usd - deposit) / (1 + move)).quantize(CENT))
+    rows.reverse()
+    return rows
+
+
+def _summed(groups: list[list[dict[str, Any]]], key: str, fields: Sequence[str]) -> list[Any]:
+    """Rows of several accounts added up per `key` (a coin code, a date), as Decimals."""
+    merged: dict[Any, dict[str, Any]] = {}
+    for rows in groups:
+        for row in rows:
+            into = merged.setdefault(row[key], {**row, **dict.fromkeys(fields, Decimal(0))})
+            for name in fields:
+                into[name] += Decimal(str(row.get(name) or 0))
+    return list(merged.values())
 
 
 def demo_account(account_id: int, name: str, **overrides: Any) -> dict[str, Any]:
@@ -198,13 +323,16 @@ class _Key:
     hmac_secret: str | None
     public_key: rsa.RSAPublicKey | None
     accounts: dict[int, dict[str, Any]]
+    # rows set by a test, by account id or "summary", in place of the demo's
+    coins: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 _DECIMAL_MARK = re.compile(r'"@@decimal:([-+0-9.eE]+)@@"')
 
 
 def _marked(data: Any) -> Any:
-    if isinstance(data, Decimal):
+    if isinstance(data, Decimal | JsonNumber):
         return f"@@decimal:{data}@@"
     if isinstance(data, dict):
         return {k: _marked(v) for k, v in data.items()}
@@ -238,6 +366,7 @@ class ThreeCommasStandIn:
         self.rate_limit_block = 300.0  # seconds a key stays blocked after exceeding the limit
         self.timeout_delay = 30.0  # how long a TIMEOUT fault keeps the client waiting
         self.load_balances_as_array = False  # answer load_balances with a one-element array
+        self.today: date | None = None  # the last day of the demo history; None: today in UTC
         self.requests: list[RecordedRequest] = []
         self.base_url = ""
         self._keys: dict[str, _Key] = {}
@@ -290,6 +419,40 @@ class ThreeCommasStandIn:
 
     def set_accounts(self, api_key: str, accounts: list[dict[str, Any]]) -> None:
         self._keys[api_key].accounts = {int(a["id"]): copy.deepcopy(a) for a in accounts}
+
+    def set_coins(self, api_key: str, account: int | str, rows: list[dict[str, Any]]) -> None:
+        """account_table_data of `account` (an id or "summary") from now on, instead of the demo's."""
+        self._keys[api_key].coins[str(account)] = copy.deepcopy(rows)
+
+    def set_history(self, api_key: str, account: int | str, rows: list[dict[str, Any]]) -> None:
+        """Every balance_chart_data row of `account` (an id or "summary"), instead of the demo's."""
+        self._keys[api_key].history[str(account)] = copy.deepcopy(rows)
+
+    def coins(self, api_key: str, account: int | str) -> list[dict[str, Any]]:
+        """The account_table_data rows served for `account` (an id or "summary")."""
+        key = self._keys[api_key]
+        if str(account) in key.coins:
+            return copy.deepcopy(key.coins[str(account)])
+        if account == "summary":
+            groups = [self.coins(api_key, i) for i in _in_summary(key)]
+            rows = _summed(groups, "currency_code", ("position", "usd_value", "btc_value"))
+            total = sum((row["usd_value"] for row in rows), Decimal(0))
+            for row in rows:
+                row["percentage"] = (row["usd_value"] * 100 / total).quantize(CENT) if total else 0
+            return rows
+        return demo_coins(_usd_amount(key.accounts[int(account)]))
+
+    def history(self, api_key: str, account: int | str) -> list[dict[str, Any]]:
+        """Every balance_chart_data row of `account` (an id or "summary"), oldest first."""
+        key = self._keys[api_key]
+        if str(account) in key.history:
+            return copy.deepcopy(key.history[str(account)])
+        if account == "summary":
+            groups = [self.history(api_key, i) for i in _in_summary(key)]
+            fields = ("usd", "btc", "usd_deposit_amount", "btc_deposit_amount")
+            return sorted(_summed(groups, "date", fields), key=lambda row: int(row["date"]))
+        today = self.today or datetime.now(UTC).date()
+        return demo_history(int(account), _usd_amount(key.accounts[int(account)]), today)
 
     def inject(
         self,
@@ -450,23 +613,33 @@ class ThreeCommasStandIn:
         method = request.method
         if parts == ["accounts"] and method == "GET":
             return self._list_accounts(request, key)
+        action = parts[2] if len(parts) == 3 else None
+        if parts[1] == "summary" and action in ("account_table_data", "balance_chart_data"):
+            return self._holdings_or_history(request, key, "summary", action)
         account_id = _account_id_of(path)
         if account_id is None:
             return _error(404, "not_found", "Not Found")
         account = key.accounts.get(account_id)
         if account is None:
             return _error(404, "record_not_found", "Record not found")
-        action = parts[2] if len(parts) == 3 else None
         if action is None and method == "GET":
             return _json_response(account)
         if action == "load_balances" and method == "POST":
             await self._sleep(self.latency)
             account["updated_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
             return _json_response([account] if self.load_balances_as_array else account, 201)
-        if action == "account_table_data" and method == "POST":
-            return _json_response(_COIN_ROWS, 201)
-        if action == "balance_chart_data" and method == "GET":
-            return _balance_chart(request)
+        if action in ("account_table_data", "balance_chart_data"):
+            return self._holdings_or_history(request, key, account_id, action)
+        return _error(404, "not_found", "Not Found")
+
+    def _holdings_or_history(
+        self, request: web.Request, key: _Key, account: int | str, action: str
+    ) -> web.Response:
+        api_key = request.headers.get("APIKEY", "")
+        if action == "account_table_data" and request.method == "POST":
+            return _json_response(self.coins(api_key, account), 201)
+        if action == "balance_chart_data" and request.method == "GET":
+            return _balance_chart(request, self.history(api_key, account))
         return _error(404, "not_found", "Not Found")
 
     @staticmethod
@@ -481,25 +654,27 @@ class ThreeCommasStandIn:
         return _json_response(accounts[start : start + per_page])
 
 
-def _balance_chart(request: web.Request) -> web.Response:
+def _balance_chart(request: web.Request, history: list[dict[str, Any]]) -> web.Response:
     raw_from = request.query.get("date_from")
     if raw_from is None:
-        return _error(400, "invalid_params", "date_from is missing")
+        attributes = {"date_from": ["is invalid"]}
+        return _json_response({"error": "record_invalid", "error_attributes": attributes}, 422)
     try:
         date_from = _aware(datetime.fromisoformat(raw_from))
         raw_to = request.query.get("date_to")
         date_to = _aware(datetime.fromisoformat(raw_to)) if raw_to else datetime.now(UTC)
     except ValueError:
         return _error(400, "invalid_params", "dates must be ISO 8601")
-    rows: list[dict[str, Any]] = []
-    day = date_from
-    usd, btc = Decimal("30.00"), Decimal("0.00048")
-    while day <= date_to and len(rows) < 366:
-        rows.append({"date": int(day.timestamp()), "usd": str(usd), "btc": str(btc)})
-        usd += Decimal("0.25")
-        btc += Decimal("0.000001")
-        day += timedelta(days=1)
-    return _json_response(rows)
+    start, end = date_from.timestamp(), date_to.timestamp()
+    return _json_response([row for row in history if start <= int(row["date"]) <= end])
+
+
+def _in_summary(key: _Key) -> list[int]:
+    return [i for i, a in key.accounts.items() if a.get("available_include_in_summary", True)]
+
+
+def _usd_amount(account: dict[str, Any]) -> Decimal:
+    return Decimal(str(account.get("usd_amount") or 0))
 
 
 def _aware(moment: datetime) -> datetime:

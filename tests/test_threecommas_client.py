@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -104,9 +104,11 @@ async def test_get_account_account_table_and_balance_chart(
 ) -> None:
     assert (await client.get_account(HMAC_CREDENTIALS, 1)).name == "Account 1"
     coins = await client.account_table_data(HMAC_CREDENTIALS, 1)
-    assert [c.currency_code for c in coins] == ["BTC", "USDT"]
+    served = standin.coins(HMAC_CREDENTIALS.api_key, 1)
+    assert [c.currency_code for c in coins] == [row["currency_code"] for row in served]
     assert all(isinstance(c.usd_value, Decimal) for c in coins)
     # The +00:00 offset must be percent-encoded once and signed exactly as sent.
+    standin.today = date(2024, 1, 3)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     points = await client.balance_chart_data(HMAC_CREDENTIALS, 1, start, start + timedelta(days=2))
     assert [p.date for p in points] == [int(start.timestamp()) + d * 86400 for d in (0, 1, 2)]

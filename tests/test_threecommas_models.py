@@ -104,3 +104,38 @@ def test_coin_balance_and_balance_point_rows_parse() -> None:
     assert point.date == 1700000000
     assert point.usd == Decimal("31.2")
     assert point.btc == Decimal("0.00048")
+
+
+def test_holdings_and_history_rows_are_exact_from_every_number_form() -> None:
+    fifty = "12345678901234567890.123456789012345678901234567890"
+    row = CoinBalance.model_validate(
+        parse_json(
+            b'{"currency_code": "BTT", "position": 9.52E-5, "usd_value": "3.88892E-6",'
+            b' "btc_value": ' + fifty.encode() + b', "percentage": "' + fifty.encode() + b'",'
+            b' "day_change_percent": -0.52, "day_change_percent_usd": "1e-2"}'
+        )
+    )
+    assert row.position == Decimal("9.52E-5")
+    assert row.usd_value == Decimal("0.00000388892")
+    assert str(row.btc_value) == fifty and str(row.percentage) == fifty
+    assert row.day_change_percent_usd == Decimal("0.01")
+    point = BalancePoint.model_validate(
+        parse_json(
+            b'{"date": 1700000000, "usd": 25312.4517, "btc": "3.9E-1",'
+            b' "usd_deposit_amount": -2.5E+3, "btc_deposit_amount": 0}'
+        )
+    )
+    assert point.usd_deposit_amount == Decimal(-2500)
+    assert point.btc == Decimal("0.39")
+    assert all(
+        isinstance(value, Decimal)
+        for value in (row.position, row.usd_value, point.usd, point.usd_deposit_amount)
+    )
+
+
+def test_absurd_coin_and_balance_figures_are_unknown_not_errors() -> None:
+    row = CoinBalance.model_validate(parse_json(b'{"usd_value": 1e400, "position": "-1E+50"}'))
+    assert (row.usd_value, row.position) == (None, None)
+    point = BalancePoint.model_validate({"date": 1, "usd": "9" * 51, "btc": "9" * 50})
+    assert point.usd is None
+    assert point.btc == Decimal("9" * 50)

@@ -65,6 +65,17 @@ def _snapshot(user_id: int, summary: AccountSummary, taken_at: datetime) -> Snap
     )
 
 
+async def load_credentials(db: Database, user_id: int) -> Credentials:
+    """The user's stored 3Commas key, for every service that calls 3Commas for them."""
+    try:
+        stored = await db.credentials.load(user_id)
+    except CredentialsUnreadable:
+        raise ConnectAgain from None
+    if stored is None:
+        raise NotConnected
+    return Credentials(stored.api_key, stored.secret)
+
+
 class AccountService:
     def __init__(self, db: Database, client: ThreeCommasClient, cooldown: Cooldown) -> None:
         self._db = db
@@ -78,13 +89,7 @@ class AccountService:
         self._listeners.append(listener)
 
     async def credentials(self, user_id: int) -> Credentials:
-        try:
-            stored = await self._db.credentials.load(user_id)
-        except CredentialsUnreadable:
-            raise ConnectAgain from None
-        if stored is None:
-            raise NotConnected
-        return Credentials(stored.api_key, stored.secret)
+        return await load_credentials(self._db, user_id)
 
     async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
         """Check the keys with a signed account list, then store them; returns the accounts."""

@@ -69,3 +69,11 @@ class DuplicateEntry(ServiceError):
 
 class AdminsOnly(ServiceError):
     """In a group, only its administrators may change the chat's settings."""
+
+
+class BadPeriod(ServiceError):
+    """A period or grouping the chart or profit commands do not know; the text says which do."""
+
+
+class NoHistory(ServiceError):
+    """3Commas has no balance history for the account in the asked period."""

@@ -9,7 +9,10 @@ from bot.services.accounts import AccountService
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
+from bot.services.history import HistoryService
+from bot.services.holdings import HoldingsService
 from bot.services.limits import EntryLimits
+from bot.services.profit import ProfitService
 from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
@@ -24,6 +27,9 @@ class Services:
     accounts: AccountService
     alerts: AlertService
     subscriptions: SubscriptionService
+    holdings: HoldingsService
+    history: HistoryService
+    profit: ProfitService
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -39,15 +45,26 @@ class Services:
         alerts = AlertService(
             db, EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user)
         )
+        clock = clock or SystemClock()
         subscriptions = SubscriptionService(
             db,
             accounts,
             alerts,
-            clock or SystemClock(),
+            clock,
             settings.subscription_min_interval_seconds,
             EntryLimits(settings.max_subscriptions_per_chat, settings.max_subscriptions_per_user),
         )
-        return cls(settings, db, client, accounts, alerts, subscriptions)
+        return cls(
+            settings,
+            db,
+            client,
+            accounts,
+            alerts,
+            subscriptions,
+            holdings=HoldingsService(db, client),
+            history=HistoryService(db, client, clock),
+            profit=ProfitService(db, client, clock),
+        )
 
     async def close(self) -> None:
         await self.accounts.drain()

@@ -8,12 +8,14 @@ from bot.services.alerts import BadAlert
 from bot.services.errors import (
     AccountNotMatched,
     AdminsOnly,
+    BadPeriod,
     ConnectAgain,
     CooldownActive,
     DuplicateEntry,
     InvalidKeyFormat,
     LimitReached,
     NoAccounts,
+    NoHistory,
     NoSuchEntry,
     NotConnected,
     NotYours,
@@ -151,6 +153,8 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"You already have {limit} {entries} across your chats, the most allowed. Remove one with /unsubscribe first."
         case AdminsOnly():
             return "Only a group administrator may change this group's time zone."
-        case BadSchedule() | BadTimezone() | BadAlert():
+        case NoHistory():
+            return "3Commas has no balance history for this account in that period yet."
+        case BadSchedule() | BadTimezone() | BadAlert() | BadPeriod():
             return str(error)
     return None

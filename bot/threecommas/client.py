@@ -2,7 +2,8 @@
 
 One aiohttp session serves every user; credentials travel with each call. Per API key the
 client keeps a request limiter and a block after 429/418, so one user's traffic never gets the
-whole process banned. Concurrent refreshes of the same account share one upstream call.
+whole process banned. Concurrent identical calls (a refresh of the same account, the same coins
+or the same history range) share one upstream call.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import collections
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 from urllib.parse import urlencode
 
 import aiohttp
@@ -30,12 +31,20 @@ from bot.threecommas.errors import (
     UnexpectedResponse,
     error_from_response,
 )
-from bot.threecommas.models import Account, BalancePoint, CoinBalance, parse_json
+from bot.threecommas.models import (
+    SUMMARY,
+    Account,
+    AccountRef,
+    BalancePoint,
+    CoinBalance,
+    parse_json,
+)
 from bot.threecommas.signing import sign
 
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+T = TypeVar("T")
 
 API_PREFIX = "/public/api"
 PAGE_SIZE = 100
@@ -100,7 +109,7 @@ class ThreeCommasClient:
         self._session: aiohttp.ClientSession | None = None
         self._limiters: dict[str, _KeyLimiter] = {}
         self._last_sweep = time.monotonic()
-        self._in_flight: dict[tuple[Credentials, int], asyncio.Task[Account]] = {}
+        self._in_flight: dict[tuple[Hashable, ...], asyncio.Task[Any]] = {}
 
     def __repr__(self) -> str:
         return f"ThreeCommasClient(base_url={self._base_url!r})"
@@ -152,35 +161,43 @@ class ThreeCommasClient:
 
     async def load_balances(self, credentials: Credentials, account_id: int) -> Account:
         """Refresh from the exchange; callers asking at once for the same account share one call."""
-        key = (credentials, int(account_id))
-        task = self._in_flight.get(key)
-        if task is None:
-            task = asyncio.create_task(self._load_balances_once(credentials, int(account_id)))
-            self._in_flight[key] = task
-            task.add_done_callback(lambda done: self._forget_in_flight(key, done))
-        # shield: a caller that is cancelled must not cancel the call others wait on.
-        return await asyncio.shield(task)
+        return await self._shared(
+            ("load_balances", credentials, int(account_id)),
+            lambda: self._load_balances_once(credentials, int(account_id)),
+        )
 
     async def account_table_data(
-        self, credentials: Credentials, account_id: int
+        self, credentials: Credentials, account_id: AccountRef
     ) -> list[CoinBalance]:
-        path = f"/ver1/accounts/{int(account_id)}/account_table_data"
-        data = await self._request(credentials, "POST", path)
-        return _validate_all(CoinBalance, _expect_list(data))
+        """One row per coin of an account, or of all of them with `summary`; calls asking at
+        once for the same rows share one upstream call."""
+        path = f"/ver1/accounts/{_account_segment(account_id)}/account_table_data"
+
+        async def fetch() -> list[CoinBalance]:
+            data = await self._request(credentials, "POST", path)
+            return _validate_all(CoinBalance, _expect_list(data))
+
+        return await self._shared(("POST", credentials, path), fetch)
 
     async def balance_chart_data(
         self,
         credentials: Credentials,
-        account_id: int,
+        account_id: AccountRef,
         date_from: datetime,
         date_to: datetime | None = None,
     ) -> list[BalancePoint]:
+        """The balance history of an account (or `summary`), oldest first; calls asking at once
+        for the same range share one upstream call."""
         query: dict[str, str] = {"date_from": date_from.isoformat()}
         if date_to is not None:
             query["date_to"] = date_to.isoformat()
-        path = f"/ver1/accounts/{int(account_id)}/balance_chart_data"
-        data = await self._request(credentials, "GET", path, query)
-        return _validate_all(BalancePoint, _expect_list(data))
+        path = f"/ver1/accounts/{_account_segment(account_id)}/balance_chart_data"
+
+        async def fetch() -> list[BalancePoint]:
+            data = await self._request(credentials, "GET", path, query)
+            return _validate_all(BalancePoint, _expect_list(data))
+
+        return await self._shared(("GET", credentials, path, *query.values()), fetch)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -189,7 +206,19 @@ class ThreeCommasClient:
         data = await self._request(credentials, "POST", path)
         return _validate(Account, _single_object(data))
 
-    def _forget_in_flight(self, key: tuple[Credentials, int], done: asyncio.Task[Account]) -> None:
+    async def _shared(
+        self, key: tuple[Hashable, ...], call: Callable[[], Coroutine[Any, Any, T]]
+    ) -> T:
+        """Run `call` once for every caller that asks with the same key while it runs."""
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.create_task(call())
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._forget_in_flight(key, done))
+        # shield: a caller that is cancelled must not cancel the call others wait on.
+        return cast(T, await asyncio.shield(task))
+
+    def _forget_in_flight(self, key: tuple[Hashable, ...], done: asyncio.Task[Any]) -> None:
         if self._in_flight.get(key) is done:
             del self._in_flight[key]
         if not done.cancelled():
@@ -309,6 +338,10 @@ def _expect_list(data: Any) -> list[Any]:
     if not isinstance(data, list):
         raise UnexpectedResponse("3Commas sent an object where a list was expected")
     return data
+
+
+def _account_segment(account_id: AccountRef) -> str:
+    return SUMMARY if account_id == SUMMARY else str(int(account_id))
 
 
 def _single_object(data: Any) -> Any:

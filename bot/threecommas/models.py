@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+SUMMARY: Final = "summary"
+# An account id, or `summary`: the aggregate of every account included in the summary.
+AccountRef = int | Literal["summary"]
 
 
 def parse_json(body: bytes | str) -> Any:
@@ -28,6 +32,20 @@ def _blank_is_none(value: Any) -> Any:
 
 
 Amount = Annotated[Decimal | None, BeforeValidator(_blank_is_none)]
+
+# Beyond this no coin amount, value or balance is real (a 50-digit number still passes); such a
+# figure is treated as unknown, so one odd row neither breaks the whole answer nor overflows the
+# arithmetic that follows.
+MAX_AMOUNT = Decimal("1e50")
+
+
+def _unknown_beyond_bound(value: Decimal | None) -> Decimal | None:
+    return None if value is None or value.copy_abs() >= MAX_AMOUNT else value
+
+
+BoundedAmount = Annotated[
+    Decimal | None, BeforeValidator(_blank_is_none), AfterValidator(_unknown_beyond_bound)
+]
 
 
 class _Entity(BaseModel):
@@ -110,21 +128,25 @@ class Account(_Entity):
 
 
 class CoinBalance(_Entity):
-    """One row of account_table_data."""
+    """One row of account_table_data: one coin of an account (or of the summary)."""
 
     currency_code: str | None = None
     currency_name: str | None = None
-    position: Amount = None
-    usd_value: Amount = None
-    btc_value: Amount = None
-    percentage: Amount = None
-    current_price_usd: Amount = None
-    day_change_percent: Amount = None
+    position: BoundedAmount = None
+    usd_value: BoundedAmount = None
+    btc_value: BoundedAmount = None
+    percentage: BoundedAmount = None
+    current_price_usd: BoundedAmount = None
+    day_change_percent: BoundedAmount = None
+    day_change_percent_usd: BoundedAmount = None
 
 
 class BalancePoint(_Entity):
-    """One row of balance_chart_data."""
+    """One row of balance_chart_data: the balance at `date` (unix seconds) and what was
+    deposited then (negative: withdrawn)."""
 
     date: int
-    usd: Amount = None
-    btc: Amount = None
+    usd: BoundedAmount = None
+    btc: BoundedAmount = None
+    usd_deposit_amount: BoundedAmount = None
+    btc_deposit_amount: BoundedAmount = None

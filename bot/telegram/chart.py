@@ -1,0 +1,191 @@
+"""The balance chart as a PNG, drawn with matplotlib's Agg renderer.
+
+matplotlib is imported when the first chart is drawn, never at start-up, so the bot starts as
+fast and idles as small as without charts. Drawing runs in a worker thread, off the event loop.
+
+One palette serves both Telegram themes: an opaque dark slate card (Telegram turns photos into
+JPEG, so a transparent background would go black or white anyway) with light text, a blue
+balance line, green deposits and orange withdrawals. It reads as a card on a light chat
+background and blends in on a dark one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from bot.services.history import BalanceHistory, BalanceSample
+from bot.telegram.numbers import format_money_compact
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+WIDTH_PX = 1000
+HEIGHT_PX = 600
+DPI = 100
+DAY_SECONDS = 86_400
+SHORTEST_SPAN_DAYS = 4
+SHORT_PADDING_DAYS = 0.75
+BACKGROUND = "#1f2633"
+GRID = "#3a4556"
+TEXT = "#d5dce6"
+MUTED = "#9aa6b6"
+LINE = "#4fb3f6"
+DEPOSIT = "#5cc46b"
+WITHDRAWAL = "#ff9f43"
+LABELLED_TRANSFERS = 4  # more labels on top would overlap
+LABEL_GAP = 0.15  # of the time span, between two labelled transfers
+FONT_SIZE = 21  # points at 100 dpi: readable when a phone shows the image ~360 px wide
+
+# matplotlib's state (fonts, caches) is not meant for several threads drawing at once.
+_drawing = threading.Lock()
+
+
+async def balance_chart_png(history: BalanceHistory) -> bytes:
+    """The chart of `history` as PNG bytes, drawn off the event loop."""
+    return await asyncio.to_thread(draw_balance_chart, history)
+
+
+def draw_balance_chart(history: BalanceHistory) -> bytes:
+    with _drawing:
+        return _draw(history)
+
+
+def _draw(history: BalanceHistory) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=BACKGROUND)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    _style(axes)
+    moments = [_x(sample.at) for sample in history.samples]
+    balances = [float(sample.usd) for sample in history.samples]  # pixels, not money
+    axes.plot(moments, balances, color=LINE, linewidth=3.2, solid_joinstyle="round", zorder=3)
+    axes.fill_between(moments, balances, min(balances), color=LINE, alpha=0.12, zorder=2)
+    _mark_transfers(axes, history.transfers)
+    _label_ends(axes, history.samples)
+    _date_axis(axes, moments)
+    _money_axis(axes)
+    figure.subplots_adjust(left=0.12, right=0.95, top=0.88, bottom=0.13)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor=BACKGROUND, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _style(axes: Axes) -> None:
+    axes.set_facecolor(BACKGROUND)
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    axes.spines["bottom"].set_color(GRID)
+    axes.grid(axis="y", color=GRID, linewidth=1.0)
+    axes.tick_params(colors=MUTED, labelsize=FONT_SIZE, length=0, pad=8)
+    axes.margins(x=0.02, y=0.12)
+
+
+def _mark_transfers(axes: Axes, transfers: Sequence[BalanceSample]) -> None:
+    """Every transfer gets a marker; the largest few also a line and their amount on top."""
+    labelled = _spaced_out(transfers)
+    for sample in transfers:
+        withdrawal = sample.is_withdrawal
+        color = WITHDRAWAL if withdrawal else DEPOSIT
+        usd = float(sample.usd)
+        axes.scatter(
+            [_x(sample.at)],
+            [usd],
+            marker="v" if withdrawal else "^",
+            s=260,
+            color=color,
+            edgecolors=BACKGROUND,
+            linewidths=1.5,
+            zorder=4,
+        )
+        if sample not in labelled:
+            continue
+        axes.axvline(_x(sample.at), color=color, linewidth=1.6, linestyle=(0, (4, 3)), zorder=1)
+        sign = "" if withdrawal else "+"
+        axes.annotate(
+            sign + format_money_compact(sample.deposit),
+            (_x(sample.at), 1.0),
+            xycoords=axes.get_xaxis_transform(),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            color=color,
+            fontsize=FONT_SIZE - 1,
+            fontweight="bold",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": BACKGROUND, "edgecolor": "none"},
+            zorder=5,
+        )
+
+
+def _spaced_out(transfers: Sequence[BalanceSample]) -> list[BalanceSample]:
+    """The largest transfers, at most LABELLED_TRANSFERS, far enough apart for their labels."""
+    if not transfers:
+        return []
+    gap = (_x(transfers[-1].at) - _x(transfers[0].at)) * LABEL_GAP
+    chosen: list[BalanceSample] = []
+    for sample in sorted(transfers, key=lambda transfer: -abs(transfer.deposit)):
+        if all(abs(_x(sample.at) - _x(other.at)) >= gap for other in chosen):
+            chosen.append(sample)
+        if len(chosen) == LABELLED_TRANSFERS:
+            break
+    return chosen
+
+
+def _label_ends(axes: Axes, samples: Sequence[BalanceSample]) -> None:
+    last = samples[-1]
+    axes.scatter([_x(last.at)], [float(last.usd)], s=90, color=LINE, zorder=4)
+
+
+def _date_axis(axes: Axes, moments: Sequence[float]) -> None:
+    from matplotlib.dates import AutoDateLocator, DayLocator
+    from matplotlib.ticker import FuncFormatter
+
+    span = moments[-1] - moments[0]
+    long = span > 200
+    if span < SHORTEST_SPAN_DAYS:  # a few days at most: one tick a day, none on the edges
+        axes.set_xlim(moments[0] - SHORT_PADDING_DAYS, moments[-1] + SHORT_PADDING_DAYS)
+        axes.xaxis.set_major_locator(DayLocator())  # type: ignore[no-untyped-call]
+    else:
+        axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=5))  # type: ignore[no-untyped-call]
+
+    def label(value: float, _position: Any) -> str:
+        moment = datetime.fromtimestamp(value * DAY_SECONDS, UTC)
+        return f"{moment:%b %Y}" if long else f"{moment.day} {moment:%b}"
+
+    axes.xaxis.set_major_formatter(FuncFormatter(label))
+
+
+def _x(moment: datetime) -> float:
+    """matplotlib's date number: days since 1970-01-01 UTC."""
+    return moment.timestamp() / DAY_SECONDS
+
+
+def _money_axis(axes: Axes) -> None:
+    from matplotlib.ticker import Formatter, MaxNLocator
+
+    class CompactMoney(Formatter):
+        """`$25k`, `$25.5k`: the fewest digits that show every tick of the axis exactly."""
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return self.format_ticks([x])[0]
+
+        def format_ticks(self, values: Sequence[float]) -> list[str]:
+            amounts = [Decimal(repr(float(value))) for value in values]
+            for significant in range(2, 8):
+                labels = [format_money_compact(a, "USD", significant) for a in amounts]
+                # exact when more digits would not change a label
+                more = [format_money_compact(a, "USD", significant + 4) for a in amounts]
+                if labels == more:
+                    break
+            return labels
+
+    axes.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3))
+    axes.yaxis.set_major_formatter(CompactMoney())
