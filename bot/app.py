@@ -55,6 +55,7 @@ from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
 logger = logging.getLogger(__name__)
 
 STARTUP_ERRORS = (ConfigError, MasterKeyError, StorageStartupError)
+CONNECTIONS = 64  # to the Bot API; the flood limiter keeps no more requests in flight
 
 
 def _token(settings: Settings) -> str:
@@ -72,8 +73,14 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(1024)
-        .rate_limiter(FloodLimiter())
-        .connection_pool_size(64)
+        .rate_limiter(
+            FloodLimiter(
+                chat_limit=settings.telegram_chat_burst,
+                chat_period=float(settings.telegram_chat_burst),
+                max_in_flight=CONNECTIONS,
+            )
+        )
+        .connection_pool_size(CONNECTIONS)
         .get_updates_connection_pool_size(2)
         .build()
     )

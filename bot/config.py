@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     subscription_min_interval_seconds: int = Field(default=900, ge=1)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    telegram_chat_burst: int = Field(default=5, ge=1)
     connect_timeout_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("telegram_bot_token", "bot_encryption_key", mode="before")
