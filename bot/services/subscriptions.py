@@ -134,14 +134,8 @@ class SubscriptionService:
             else:
                 summary = await self._accounts.refresh(owner, int(subscription.account_selector))
         except (ServiceError, ThreeCommasError) as error:
-            kind = type(error).__name__
-            if subscription.last_error != kind:
-                await self._db.subscriptions.set_last_error(subscription.id, kind)
-            return RunOutcome(
-                subscription, name, error=error, first_failure=subscription.last_error != kind
-            )
-        if subscription.last_error is not None:
-            await self._db.subscriptions.set_last_error(subscription.id, None)
+            first_failure = subscription.last_error != type(error).__name__
+            return RunOutcome(subscription, name, error=error, first_failure=first_failure)
         return RunOutcome(
             subscription,
             name,
@@ -149,6 +143,15 @@ class SubscriptionService:
             results=results,
             recovered=subscription.last_error is not None,
         )
+
+    async def delivered(self, outcome: RunOutcome) -> None:
+        """The run's post was accepted: remember the error it told, or that it works again.
+
+        Only then, so an error or recovery that could not be posted is told by the next run.
+        """
+        error = type(outcome.error).__name__ if outcome.error is not None else None
+        if outcome.subscription.last_error != error:
+            await self._db.subscriptions.set_last_error(outcome.subscription.id, error)
 
     async def listing(self, chat_id: int) -> list[ListedEntry]:
         subscriptions = await self._db.subscriptions.list_for_chat(chat_id)
