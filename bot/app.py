@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 STARTUP_ERRORS = (ConfigError, MasterKeyError, StorageStartupError)
 CONNECTIONS = 64  # to the Bot API; the flood limiter keeps no more requests in flight
+SETTLE_SECONDS = 5.0  # at shutdown, for interrupted progress messages to say so
 
 
 def _token(settings: Settings) -> str:
@@ -157,7 +158,17 @@ async def _stop(application: BotApplication, grace_seconds: float) -> None:
             await asyncio.wait_for(_finish_in_flight(application), timeout=grace_seconds)
         except TimeoutError:
             logger.warning("in-flight work did not finish within %.0f s; stopping", grace_seconds)
+            await _interrupt_progress(application)
     await application.shutdown()
+
+
+async def _interrupt_progress(application: BotApplication) -> None:
+    """Cancel the refreshes still running: each progress message settles as interrupted."""
+    tasks = {entry.task for entry in application.bot_data.open_progress}
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=SETTLE_SECONDS)
 
 
 async def _finish_in_flight(application: BotApplication) -> None:
