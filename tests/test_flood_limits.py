@@ -59,8 +59,11 @@ async def test_a_burst_of_scheduled_posts_does_not_hold_back_an_answer(limited: 
     await seed_users(limited.settings, count)
     seed_subscriptions(limited.settings.database_path, count, DUE)
     asker = 4242
+
+    def posted() -> int:
+        return sum(1 for i in range(count) if botapi.messages(group_chat_id(i)))
+
     async with bot_running(limited, clock=due_soon()):
-        posted = lambda: sum(1 for i in range(count) if botapi.messages(group_chat_id(i)))  # noqa: E731
         await botapi.wait_for(lambda: posted() >= 30, timeout=20)  # the burst is under way
         asked_at = time.monotonic()
         botapi.send_text("/help", user_id=asker)
@@ -132,8 +135,10 @@ async def test_with_random_429s_every_answer_and_every_post_arrives_exactly_once
             return len(sent) >= refreshes and all("Updated" in m.plain for m in sent)
 
         await botapi.wait_for(
-            lambda: all(answered(i) for i in range(users))
-            and all(summary_of(botapi, i) for i in range(subscriptions)),
+            lambda: (
+                all(answered(i) for i in range(users))
+                and all(summary_of(botapi, i) for i in range(subscriptions))
+            ),
             timeout=60,
         )
     took: list[float] = []

@@ -24,7 +24,7 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 T = TypeVar("T")
 
 
-def is_transient(error: Exception) -> bool:
+def _transient(error: Exception) -> bool:
     """Telegram failed for a moment (5xx, network, timeout): worth sending again; 400/403 not."""
     return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
@@ -39,7 +39,7 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
         except NetworkError as error:
-            if not is_transient(error):
+            if not _transient(error):
                 raise
             logger.warning(
                 "Telegram failed (%s); trying again in %.1f s", type(error).__name__, delay
