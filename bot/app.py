@@ -66,6 +66,8 @@ logger = logging.getLogger(__name__)
 STARTUP_ERRORS = (ConfigError, MasterKeyError, StorageStartupError)
 # The same updates in both modes: the polling has always asked for every type.
 ALLOWED_UPDATES = Update.ALL_TYPES
+CONNECTIONS = 64  # to the Bot API; the flood limiter keeps no more requests in flight
+SETTLE_SECONDS = 5.0  # at shutdown, for interrupted progress messages to say so
 
 
 def _token(settings: Settings) -> str:
@@ -85,8 +87,14 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(1024)
-        .rate_limiter(FloodLimiter())
-        .connection_pool_size(64)
+        .rate_limiter(
+            FloodLimiter(
+                chat_limit=settings.telegram_chat_burst,
+                chat_period=float(settings.telegram_chat_burst),
+                max_in_flight=CONNECTIONS,
+            )
+        )
+        .connection_pool_size(CONNECTIONS)
         .get_updates_connection_pool_size(2)
         .build()
     )
@@ -224,7 +232,17 @@ async def _stop(
             await asyncio.wait_for(_finish_in_flight(application), timeout=grace_seconds)
         except TimeoutError:
             logger.warning("in-flight work did not finish within %.0f s; stopping", grace_seconds)
+            await _interrupt_progress(application)
     await application.shutdown()
+
+
+async def _interrupt_progress(application: BotApplication) -> None:
+    """Cancel the refreshes still running: each progress message settles as interrupted."""
+    tasks = {entry.task for entry in application.bot_data.open_progress}
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=SETTLE_SECONDS)
 
 
 async def _finish_in_flight(application: BotApplication) -> None:

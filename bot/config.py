@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     max_alerts_per_chat: int = Field(default=20, ge=1)
     max_alerts_per_user: int = Field(default=50, ge=1)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    telegram_chat_burst: int = Field(default=5, ge=1)
     connect_timeout_seconds: float = Field(default=300.0, gt=0)
     telegram_startup_retry_seconds: float = Field(default=60.0, gt=0)
     webhook_url: str | None = None

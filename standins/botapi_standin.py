@@ -9,6 +9,8 @@ It answers like Telegram where the bot could get it wrong: HTML that Telegram wo
 text over 4096 characters, oversized callback data, flood limits (429 with ``retry_after``),
 blocked users, kicked bots, migrated groups, deletions without admin rights, and forum topics
 (a send into a topic that does not exist is refused; a reply lands in its message's topic).
+Tests can make it fail like a server in trouble (``fail``: 5xx answers or dropped connections)
+and answer a share of sends with 429 at random (``set_random_429s``).
 All state lives on the event loop that called ``start()``; call the input methods from it.
 """
 
@@ -20,10 +22,12 @@ import contextlib
 import itertools
 import json
 import math
+import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -270,6 +274,8 @@ class SentMessage:
     date: int = 0
     edit_date: int | None = None
     message_thread_id: int | None = None  # the forum topic it was posted in; None: General
+    sent_at: float = 0.0  # time.monotonic() when the stand-in accepted it
+    edited_at: float | None = None  # time.monotonic() of its last edit
     _plain: str = ""
 
     def __post_init__(self) -> None:
@@ -376,8 +382,36 @@ class WebhookDelivery:
     status: int | None
 
 
+@dataclass
+class _Failure:
+    """Calls of one method that fail: the next `times`, or every one until `until`."""
+
+    status: int | None  # None: the connection is dropped without an answer
+    times: int
+    until: float | None
+    chat_id: int | None  # only calls for this chat; None: any
+
+    def applies(self, params: JSONDict, now: float) -> bool:
+        if self.chat_id is not None and str(params.get("chat_id")) != str(self.chat_id):
+            return False
+        return now < self.until if self.until is not None else self.times > 0
+
+    def spent(self, now: float) -> bool:
+        return now >= self.until if self.until is not None else self.times <= 0
+
+
 class BotApiStandIn:
-    """A Telegram Bot API server for one bot, in process."""
+    """A Telegram Bot API server for one bot, in process.
+
+    Flood limits, each off unless given, each a sliding window (at most N messages in any
+    window), counted over sendMessage and editMessageText:
+    - ``per_chat_per_second``: per chat, in bursts of up to ``per_chat_burst`` messages
+      (``per_chat_burst`` messages in any ``per_chat_burst / per_chat_per_second`` seconds);
+    - ``group_messages_per_minute``: per group;
+    - ``messages_per_second``: over all chats, counting only the bot's unsolicited messages,
+      as Telegram's limit on bulk notifications: a message is unsolicited when no update came
+      from its chat in the last ``reply_window`` seconds. Answers to people do not count.
+    """
 
     def __init__(
         self,
@@ -388,6 +422,8 @@ class BotApiStandIn:
         messages_per_second: float | None = None,
         group_messages_per_minute: int | None = None,
         per_chat_per_second: float | None = None,
+        per_chat_burst: int = 1,
+        reply_window: float = 30.0,
         privacy_mode: bool = False,
     ) -> None:
         self.token = token
@@ -406,7 +442,9 @@ class BotApiStandIn:
         self.deleted_incoming: set[tuple[int, int]] = set()
         self.answered_callbacks: dict[str, str | None] = {}
         self.commands: dict[str, list[JSONDict]] = {}
-        self.flood_429s = 0
+        self.flood_429s = 0  # 429s for a broken flood limit
+        self.random_429s = 0  # 429s of set_random_429s
+        self.failed_calls = 0  # calls answered by a failure of ``fail``
         self.refused: list[tuple[str, str]] = []  # (method, description) of every 400 answered
         self.calls: collections.Counter[str] = collections.Counter()
         # flood limits
@@ -417,8 +455,16 @@ class BotApiStandIn:
             _SlidingWindow(group_messages_per_minute, 60.0) if group_messages_per_minute else None
         )
         self._chat_limit = (
-            _SlidingWindow.per_second(per_chat_per_second) if per_chat_per_second else None
+            _SlidingWindow(per_chat_burst, per_chat_burst / per_chat_per_second)
+            if per_chat_per_second
+            else None
         )
+        self.reply_window = reply_window
+        self._last_update_from: dict[int, float] = {}  # chat id -> time.monotonic()
+        self._random_429_rate = 0.0
+        self._random_429_retry_after = 1
+        self._random = random.Random(0)
+        self._failures: dict[str, list[_Failure]] = collections.defaultdict(list)
         # chats and messages
         self._chats: dict[int, JSONDict] = {}
         self._users: dict[int, JSONDict] = {}
@@ -691,6 +737,41 @@ class BotApiStandIn:
         """Whether the bot is an admin (may delete others' messages) in a group."""
         self._bot_admin[chat_id] = is_admin
 
+    # ------------------------------------------------------------------ faults
+
+    def fail(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        seconds: float | None = None,
+        status: int | None = 502,
+        chat_id: int | None = None,
+    ) -> None:
+        """The next ``times`` calls of ``method`` (or every call for ``seconds``), to ``chat_id``
+        if given, fail and do nothing: answered with HTTP ``status`` (python-telegram-bot raises
+        NetworkError for a 5xx), or with the connection dropped unanswered when ``status`` is
+        None. Counted in ``failed_calls``."""
+        until = time.monotonic() + seconds if seconds is not None else None
+        self._failures[method.lower()].append(_Failure(status, times, until, chat_id))
+
+    def set_random_429s(self, fraction: float, seed: int = 0, retry_after: int = 1) -> None:
+        """Answer ``fraction`` of sends and edits with 429 at random (seeded), as Telegram may
+        whatever the pacing: nothing may be lost. Counted in ``random_429s``."""
+        self._random_429_rate = fraction
+        self._random = random.Random(seed)
+        self._random_429_retry_after = retry_after
+
+    def _take_failure(self, method: str, params: JSONDict) -> _Failure | None:
+        now = time.monotonic()
+        failures = self._failures.get(method.lower(), [])
+        failures[:] = [f for f in failures if not f.spent(now)]
+        for failure in failures:
+            if failure.applies(params, now):
+                failure.times -= 1
+                return failure
+        return None
+
     # ------------------------------------------------------------------ output side
 
     def messages(self, chat_id: int) -> list[SentMessage]:
@@ -806,11 +887,12 @@ class BotApiStandIn:
         self.calls[name] += 1
         try:
             params = await _read_params(request)
+            failure = self._take_failure(name, params)
+            if failure is not None:
+                return self._failed(request, failure)
             result = await handler(params)
         except BotApiError as error:
-            if error.code == 429:
-                self.flood_429s += 1
-            elif error.code == 400:
+            if error.code == 400:
                 self.refused.append((name, error.description))
             if name != "getUpdates":
                 self._note_activity()
@@ -818,6 +900,16 @@ class BotApiStandIn:
         if name != "getUpdates" or result:
             self._note_activity()
         return _json_response({"ok": True, "result": result}, 200)
+
+    def _failed(self, request: web.Request, failure: _Failure) -> web.Response:
+        self.failed_calls += 1
+        self._note_activity()
+        if failure.status is None:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
+        error = BotApiError(failure.status, HTTPStatus(failure.status).phrase)
+        return _json_response(error.to_json(), failure.status)
 
     def _note_activity(self) -> None:
         self._last_activity = time.monotonic()
@@ -908,6 +1000,7 @@ class BotApiStandIn:
             entities=parsed.entities,
             date=int(time.time()),
             message_thread_id=thread,
+            sent_at=time.monotonic(),
             _plain=parsed.plain,
         )
         self._sent[(chat_id, message.message_id)] = message
@@ -937,6 +1030,7 @@ class BotApiStandIn:
         message.entities = parsed.entities
         message.reply_markup = markup
         message.edit_date = int(time.time())
+        message.edited_at = time.monotonic()
         return self._message_json(message)
 
     async def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict:
@@ -1154,6 +1248,9 @@ class BotApiStandIn:
     # ------------------------------------------------------------------ helpers
 
     def _queue_update(self, body: JSONDict) -> None:
+        chat_id = _update_chat_id(body)
+        if chat_id is not None:
+            self._last_update_from[chat_id] = time.monotonic()
         self._updates.append({"update_id": self._next_update_id, **body})
         self._next_update_id += 1
         self._wake_polls()
@@ -1375,10 +1472,18 @@ class BotApiStandIn:
             raise _bad_request("message to edit not found")
         return message
 
+    def _unsolicited(self, chat_id: int, now: float) -> bool:
+        """No update came from the chat lately: the message is not an answer to anyone."""
+        last = self._last_update_from.get(chat_id)
+        return last is None or now - last > self.reply_window
+
     def _check_flood(self, chat_id: int) -> None:
         now = time.monotonic()
+        if self._random_429_rate and self._random.random() < self._random_429_rate:
+            self.random_429s += 1
+            raise _too_many_requests(self._random_429_retry_after)
         checks: list[tuple[_SlidingWindow, object]] = []
-        if self._global_limit is not None:
+        if self._global_limit is not None and self._unsolicited(chat_id, now):
             checks.append((self._global_limit, None))
         if self._group_limit is not None and chat_id < 0:
             checks.append((self._group_limit, chat_id))
@@ -1386,11 +1491,8 @@ class BotApiStandIn:
             checks.append((self._chat_limit, chat_id))
         retry_after = max((limit.retry_after(key, now) for limit, key in checks), default=0)
         if retry_after:
-            raise BotApiError(
-                429,
-                f"Too Many Requests: retry after {retry_after}",
-                {"retry_after": retry_after},
-            )
+            self.flood_429s += 1
+            raise _too_many_requests(retry_after)
         for limit, key in checks:
             limit.record(key, now)
 
@@ -1611,6 +1713,22 @@ def _parse_caption(caption: str, parse_mode: str | None) -> ParsedText:
     if len(parsed.plain) > MAX_CAPTION_LENGTH:
         raise _bad_request("message caption is too long")
     return parsed
+
+
+def _too_many_requests(retry_after: int) -> BotApiError:
+    return BotApiError(
+        429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+    )
+
+
+def _update_chat_id(body: JSONDict) -> int | None:
+    """The chat an update came from (a message, a button under a message, a membership)."""
+    for value in body.values():
+        if isinstance(value, dict):
+            chat = value.get("chat") or (value.get("message") or {}).get("chat")
+            if isinstance(chat, dict) and "id" in chat:
+                return int(chat["id"])
+    return None
 
 
 # --------------------------------------------------------------------------- parameters

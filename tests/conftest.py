@@ -13,7 +13,8 @@ from tests.support.bot import Chat, bot_running
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     """Both stand-ins, the demo key with its accounts, settings pointing at them."""
-    base = Settings(_env_file=None, refresh_cooldown_seconds=0)
+    # No per-chat pacing: tests talk faster than one message a second (test_flood_* test it).
+    base = Settings(_env_file=None, refresh_cooldown_seconds=0, telegram_chat_burst=1_000_000)
     async with running_standins(tmp_path, base) as running:
         yield running
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -270,6 +270,85 @@ async def test_group_limit_per_minute() -> None:
     finally:
         await shutdown(bot_app)
         await limited.stop()
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_chat_takes_a_burst_then_one_message_a_second() -> None:
+    limited = BotApiStandIn(per_chat_per_second=1, per_chat_burst=3)
+    await limited.start()
+    bot_app = await running_app(limited)
+    try:
+        for text in ("a", "b", "c"):
+            await bot_app.bot.send_message(7, text)
+        with pytest.raises(RetryAfter) as caught:
+            await bot_app.bot.send_message(7, "d")
+        assert "Retry in 3" in caught.value.message  # when "a" leaves the 3 s window
+        assert limited.flood_429s == 1
+    finally:
+        await shutdown(bot_app)
+        await limited.stop()
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_the_overall_limit_counts_only_unsolicited_messages() -> None:
+    limited = BotApiStandIn(messages_per_second=2)
+    await limited.start()
+    bot_app = await running_app(limited)
+    try:
+        limited.send_text("hello", user_id=55)  # chat 55 wrote: answers to it are not bulk
+        await limited.wait_for_text(55, "got hello")
+        for chat_id in (61, 62):  # nobody there wrote: bulk notifications
+            await bot_app.bot.send_message(chat_id, "news")
+        await bot_app.bot.send_message(55, "an answer still goes")
+        with pytest.raises(RetryAfter):
+            await bot_app.bot.send_message(63, "a third notification this second")
+        assert limited.flood_429s == 1
+    finally:
+        await shutdown(bot_app)
+        await limited.stop()
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_random_429s_are_seeded_and_counted_apart(
+    standin: BotApiStandIn,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    outcomes: list[list[bool]] = []
+    for _ in range(2):
+        standin.set_random_429s(0.5, seed=7, retry_after=2)
+        run: list[bool] = []
+        for n in range(20):
+            try:
+                await app.bot.send_message(9, f"n{n}")
+                run.append(True)
+            except RetryAfter as error:
+                assert "Retry in 2" in error.message
+                run.append(False)
+        outcomes.append(run)
+    assert outcomes[0] == outcomes[1], "the same seed refuses the same sends"
+    assert 0 < outcomes[0].count(False) < 20
+    assert standin.random_429s == 2 * outcomes[0].count(False)
+    assert standin.flood_429s == 0
+    assert len(standin.messages(9)) == 2 * outcomes[0].count(True)
+
+
+async def test_injected_failures_answer_502_or_drop_the_connection(
+    standin: BotApiStandIn,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    standin.fail("sendMessage", times=1, chat_id=9)
+    standin.fail("sendMessage", times=1, status=None)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await app.bot.send_message(9, "first")
+    with pytest.raises(NetworkError):
+        await app.bot.send_message(8, "second")  # the chat-bound failure is spent: dropped
+    await app.bot.send_message(9, "third")
+    assert [m.text for m in standin.all_messages()] == ["third"]
+    assert standin.failed_calls == 2
+    standin.fail("editMessageText", seconds=30)
+    with pytest.raises(NetworkError):
+        await app.bot.edit_message_text("edited", 9, standin.messages(9)[0].message_id)
+    assert standin.messages(9)[0].text == "third"
 
 
 async def test_blocked_chat_is_forbidden(standin: BotApiStandIn, app: Application) -> None:  # type: ignore[type-arg]

@@ -1,5 +1,6 @@
 """SIGTERM while several refreshes are in flight: every one is answered, the process exits
-within 25 s. (tests/test_lifecycle.py covers one slow refresh; this is the many-refresh case.)"""
+within 25 s. (tests/test_lifecycle.py covers one slow refresh; this is the many-refresh case.)
+A refresh that cannot finish within the grace time says it was interrupted instead."""
 
 from __future__ import annotations
 
@@ -51,3 +52,27 @@ async def test_sigterm_with_many_refreshes_in_flight_answers_all_and_exits(
             assert len(sent) == 1, [m.plain for m in sent]
             assert sent[0].edits and "Refreshing" in sent[0].edits[-1]
             assert f"Bench {index}" in sent[0].plain and "Updated" in sent[0].plain
+
+
+@pytest.mark.timeout(60)
+async def test_sigterm_settles_a_refresh_that_cannot_finish_within_the_grace_time(
+    tmp_path: Path,
+) -> None:
+    base = Settings(_env_file=None, refresh_cooldown_seconds=0)
+    async with running_standins(tmp_path, base, latency=60.0) as sandbox:
+        botapi = sandbox.botapi
+        add_keys(sandbox.threecommas, 1)
+        await seed_users(sandbox.settings, 1)
+        async with bot_process(
+            sandbox.settings, tmp_path / "run", SHUTDOWN_GRACE_SECONDS="1"
+        ) as bot:
+            await first_poll(botapi)
+            botapi.send_text(f"/refresh {account_id(0)}", user_id=user_id(0))
+            progress = await botapi.wait_for_text(user_id(0), "Refreshing", timeout=15)
+            bot.process.send_signal(signal.SIGTERM)
+            returncode = await asyncio.wait_for(bot.process.wait(), timeout=20)
+            assert returncode == 0, bot.stderr()
+            assert "Traceback" not in bot.stderr()
+        assert progress.plain == "❌ Interrupted by a restart. Try again."
+        assert len(progress.edits) == 1 and "Refreshing" in progress.edits[0]
+        assert len(botapi.messages(user_id(0))) == 1

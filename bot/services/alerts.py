@@ -84,6 +84,7 @@ class AlertService:
         self._checking = asyncio.Lock()
         # Two quick /alert commands must not both pass the duplicate and limit checks.
         self._adding = asyncio.Lock()
+        self._posting: set[int] = set()  # alerts handed out by newly_true, not yet settled
 
     async def add(
         self,
@@ -113,13 +114,29 @@ class AlertService:
 
     async def newly_true(self, owner_id: int, summary: AccountSummary) -> list[Alert]:
         """Alerts on this account whose condition just became true; they fire once until it
-        has been false again."""
+        has been false again.
+
+        Each one returned must be settled: it is marked fired only once its message is posted.
+        """
         fired: list[Alert] = []
         async with self._checking:
             for alert in await self._db.alerts.list_for_account(owner_id, summary.account_id):
+                if alert.id in self._posting:
+                    continue
                 now_true = holds(alert, summary)
-                if now_true != alert.triggered:
-                    await self._db.alerts.set_triggered(alert.id, now_true)
                 if now_true and not alert.triggered:
+                    self._posting.add(alert.id)
                     fired.append(alert)
+                elif alert.triggered and not now_true:
+                    await self._db.alerts.set_triggered(alert.id, False)
         return fired
+
+    async def settle(self, alert: Alert, *, fired: bool) -> None:
+        """After posting an alert of newly_true: `fired` marks it fired; otherwise the next
+        refresh that finds it true hands it out again."""
+        async with self._checking:
+            try:
+                if fired:
+                    await self._db.alerts.set_triggered(alert.id, True)
+            finally:
+                self._posting.discard(alert.id)

@@ -194,14 +194,8 @@ class SubscriptionService:
             else:
                 summary = await self._accounts.refresh(owner, int(subscription.account_selector))
         except (ServiceError, ThreeCommasError) as error:
-            kind = type(error).__name__
-            if subscription.last_error != kind:
-                await self._db.subscriptions.set_last_error(subscription.id, kind)
-            return RunOutcome(
-                subscription, name, error=error, first_failure=subscription.last_error != kind
-            )
-        if subscription.last_error is not None:
-            await self._db.subscriptions.set_last_error(subscription.id, None)
+            first_failure = subscription.last_error != type(error).__name__
+            return RunOutcome(subscription, name, error=error, first_failure=first_failure)
         return RunOutcome(
             subscription,
             name,
@@ -218,6 +212,15 @@ class SubscriptionService:
     async def _listed_alert(self, alert: Alert) -> ListedEntry:
         name = await self.account_name(alert.owner_user_id, str(alert.account_id))
         return ListedEntry(alert.id, alert.owner_user_id, name, alert=alert)
+
+    async def delivered(self, outcome: RunOutcome) -> None:
+        """The run's post was accepted: remember the error it told, or that it works again.
+
+        Only then, so an error or recovery that could not be posted is told by the next run.
+        """
+        error = type(outcome.error).__name__ if outcome.error is not None else None
+        if outcome.subscription.last_error != error:
+            await self._db.subscriptions.set_last_error(outcome.subscription.id, error)
 
     async def listing(self, chat_id: int) -> list[ListedEntry]:
         entries: list[ListedEntry] = []

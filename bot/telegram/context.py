@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +22,22 @@ class ConnectSession:
     api_key: str | None = None
 
 
+@dataclass(frozen=True)
+class OpenProgress:
+    """A progress message not settled yet, and the task that will settle it."""
+
+    chat_id: int
+    message_id: int
+    task: asyncio.Task[Any]
+
+
 @dataclass
 class BotData:
     _services: Services | None = None
     _signer: CallbackSigner | None = None
     _notifier: Notifier | None = None
     connecting: dict[int, ConnectSession] = field(default_factory=dict)
+    open_progress: set[OpenProgress] = field(default_factory=set)
 
     def attach(self, services: Services, signer: CallbackSigner, notifier: Notifier) -> None:
         self._services, self._signer, self._notifier = services, signer, notifier

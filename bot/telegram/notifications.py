@@ -10,7 +10,14 @@ import logging
 from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import CallbackContext
 
 from bot.services.runtime import Services
@@ -109,8 +116,8 @@ class Notifier:
         self.next_runs.pop(subscription_id, None)
         try:
             outcome = await self._services.subscriptions.run(subscription_id)
-            if outcome is not None:
-                await self._deliver(outcome)
+            if outcome is not None and await self._deliver(outcome):
+                await self._services.subscriptions.delivered(outcome)
         finally:
             # Re-armed only once this run is delivered: when posting is slower than the
             # interval (flood limits), missed slots are skipped instead of piling up runs
@@ -126,16 +133,20 @@ class Notifier:
         except Exception:
             logger.exception("could not re-arm subscription %s", subscription_id)
 
-    async def _deliver(self, outcome: RunOutcome) -> None:
+    async def _deliver(self, outcome: RunOutcome) -> bool:
+        """Post what the run produced; True once Telegram accepted it (or there was nothing)."""
         subscription = outcome.subscription
         if outcome.error is not None:
             if not outcome.first_failure:
-                return
+                return True
             text = render_subscription_failed(outcome.account_name, outcome.error)
-            await self.post(subscription.chat_id, text, topic=subscription.message_thread_id)
-            if subscription.chat_id != subscription.owner_user_id:
+            posted = await self.post(
+                subscription.chat_id, text, topic=subscription.message_thread_id
+            )
+            if posted and subscription.chat_id != subscription.owner_user_id:
+                # with the chat's post, so both are told again by the next run if it failed
                 await self._tell_owner(subscription.owner_user_id, text)
-            return
+            return posted
         signer = self._application.bot_data.signer
         owner = subscription.owner_user_id
         if outcome.results is not None:
@@ -147,7 +158,9 @@ class Notifier:
             markup = refresh_button(signer, owner, outcome.summary.account_id)
         if outcome.recovered:
             text = "✅ Working again.\n\n" + text
-        await self.post(subscription.chat_id, text, markup, topic=subscription.message_thread_id)
+        return await self.post(
+            subscription.chat_id, text, markup, topic=subscription.message_thread_id
+        )
 
     async def post(
         self,
@@ -156,21 +169,33 @@ class Notifier:
         markup: InlineKeyboardMarkup | None = None,
         *,
         topic: int | None = None,
-    ) -> None:
-        """Send to a chat (into a forum topic, or General when the topic is gone); follow a
-        group's move to a supergroup; pause a chat that shut us out."""
+    ) -> bool:
+        """Send to a chat (into a forum topic, or General when the topic is gone); True once
+        Telegram accepted it.
+
+        Follows a group's move to a supergroup and pauses a chat that shut us out. When Telegram
+        keeps failing past the retries, it is logged and False: the caller does not mark the
+        post delivered, so it is made again later.
+        """
         try:
-            await send_html(self._context(), chat_id, text, reply_markup=markup, topic=topic)
+            await send_html(
+                self._context(), chat_id, text, reply_markup=markup, topic=topic, broadcast=True
+            )
         except ChatMigrated as moved:
             await self.migrate(chat_id, moved.new_chat_id)
-            await self.post(moved.new_chat_id, text, markup)
+            return await self.post(moved.new_chat_id, text, markup)
         except Forbidden:
             await self.shut_out(chat_id)
+            return False
         except BadRequest as error:
             if topic is None or not any(gone in error.message.lower() for gone in _TOPIC_GONE):
                 raise
             logger.info("topic %s of chat %s is gone; posting to General", topic, chat_id)
-            await self.post(chat_id, text, markup)
+            return await self.post(chat_id, text, markup)
+        except (NetworkError, RetryAfter) as error:
+            logger.warning("could not post to chat %s: %s", chat_id, error.message)
+            return False
+        return True
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its subscriptions and alerts move along."""
@@ -207,11 +232,20 @@ class Notifier:
 
     async def _tell_owner(self, owner_id: int, text: str) -> None:
         try:
-            await send_html(self._context(), owner_id, text, topic=None)
+            await send_html(self._context(), owner_id, text, topic=None, broadcast=True)
         except TelegramError as error:
             logger.info("could not tell user %s privately: %s", owner_id, error.message)
 
     async def _check_alerts(self, owner_id: int, summary: AccountSummary) -> None:
-        for alert in await self._services.alerts.newly_true(owner_id, summary):
-            text = render_alert_fired(alert, summary)
-            await self.post(alert.chat_id, text, topic=alert.message_thread_id)
+        alerts = self._services.alerts
+        for alert in await alerts.newly_true(owner_id, summary):
+            posted = False
+            try:
+                posted = await self.post(
+                    alert.chat_id,
+                    render_alert_fired(alert, summary),
+                    topic=alert.message_thread_id,
+                )
+            finally:
+                # fired only once Telegram has it; else the next refresh that finds it true tries again
+                await alerts.settle(alert, fired=posted)

@@ -1,17 +1,22 @@
-"""Sending and editing HTML safely: split at Telegram's limit, plain text if HTML is refused;
-in a forum, what answers an update stays in the update's topic."""
+"""Sending and editing HTML safely: split at Telegram's limit, plain text if HTML is refused,
+sent again with backoff when Telegram fails for a moment; in a forum, what answers an update
+stays in the update's topic."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from enum import Enum
+from typing import TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 
 from bot.telegram.context import Context
+from bot.telegram.flood import BROADCAST
 from bot.telegram.html import html_to_plain, split_message
 
 logger = logging.getLogger(__name__)
@@ -41,6 +46,36 @@ def _thread_id(chat_id: int, topic: int | Topic | None) -> int | None:
     return current[1] if current is not None and current[0] == chat_id else None
 
 
+# Waits before each new attempt after a 5xx, a dropped connection or a timeout: 7.5 s in all.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+
+T = TypeVar("T")
+
+
+def _transient(error: Exception) -> bool:
+    """Telegram failed for a moment (5xx, network, timeout): worth sending again; 400/403 not."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, made again with backoff while Telegram fails for a moment, within a bound.
+
+    A timed-out send may have been accepted: sending it again can show it twice, which we
+    prefer to losing it.
+    """
+    for delay in RETRY_DELAYS:
+        try:
+            return await call()
+        except NetworkError as error:
+            if not _transient(error):
+                raise
+            logger.warning(
+                "Telegram failed (%s); trying again in %.1f s", type(error).__name__, delay
+            )
+        await asyncio.sleep(delay)
+    return await call()
+
+
 def _is_parse_error(error: BadRequest) -> bool:
     return "can't parse entities" in error.message.lower()
 
@@ -56,27 +91,35 @@ async def _send_chunk(
     markup: InlineKeyboardMarkup | None,
     reply_to: int | None,
     thread_id: int | None,
+    broadcast: bool,
 ) -> Message:
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    traffic = BROADCAST if broadcast else None
     try:
-        return await context.bot.send_message(
-            chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            reply_parameters=reply,
-            message_thread_id=thread_id,
+        return await with_retries(
+            lambda: context.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                reply_parameters=reply,
+                rate_limit_args=traffic,
+                message_thread_id=thread_id,
+            )
         )
     except BadRequest as error:
         if not _is_parse_error(error):
             raise
         logger.warning("Telegram refused our HTML; sending plain text instead")
-        return await context.bot.send_message(
-            chat_id,
-            html_to_plain(text),
-            reply_markup=markup,
-            reply_parameters=reply,
-            message_thread_id=thread_id,
+        return await with_retries(
+            lambda: context.bot.send_message(
+                chat_id,
+                html_to_plain(text),
+                reply_markup=markup,
+                reply_parameters=reply,
+                rate_limit_args=traffic,
+                message_thread_id=thread_id,
+            )
         )
 
 
@@ -88,8 +131,12 @@ async def send_html(
     reply_markup: InlineKeyboardMarkup | None = None,
     reply_to: int | None = None,
     topic: int | Topic | None = Topic.OF_UPDATE,
+    broadcast: bool = False,
 ) -> Message:
-    """Send `text`, split on line boundaries; the keyboard goes on the last part."""
+    """Send `text`, split on line boundaries; the keyboard goes on the last part.
+
+    `broadcast`: the bot's own post, not an answer: paced at Telegram's 30 messages/s.
+    """
     thread_id = _thread_id(chat_id, topic)
     chunks = split_message(text)
     message: Message | None = None
@@ -102,6 +149,7 @@ async def send_html(
             reply_markup if last else None,
             reply_to if index == 0 else None,
             thread_id,
+            broadcast,
         )
     assert message is not None
     return message
@@ -111,8 +159,10 @@ async def _edit_chunk(
     context: Context, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
     try:
-        await context.bot.edit_message_text(
-            text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+        await with_retries(
+            lambda: context.bot.edit_message_text(
+                text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
         )
     except BadRequest as error:
         if _not_modified(error):
@@ -120,8 +170,10 @@ async def _edit_chunk(
         if not _is_parse_error(error):
             raise
         logger.warning("Telegram refused our HTML; editing to plain text instead")
-        await context.bot.edit_message_text(
-            html_to_plain(text), chat_id, message_id, reply_markup=markup
+        await with_retries(
+            lambda: context.bot.edit_message_text(
+                html_to_plain(text), chat_id, message_id, reply_markup=markup
+            )
         )
 
 
@@ -145,4 +197,5 @@ async def edit_html(
             reply_markup if last else None,
             None,
             _thread_id(chat_id, Topic.OF_UPDATE),
+            False,
         )

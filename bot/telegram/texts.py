@@ -78,6 +78,7 @@ In groups I act only for the person who writes, always with their own keys."""
 
 
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
+INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."
 
 
 def human_duration(seconds: float) -> str:

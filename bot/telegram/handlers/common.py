@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -11,10 +12,10 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot.telegram.context import Context
+from bot.telegram.context import Context, OpenProgress
 from bot.telegram.html import escape
 from bot.telegram.replies import edit_html, send_html
-from bot.telegram.texts import SOMETHING_WENT_WRONG, error_sentence
+from bot.telegram.texts import INTERRUPTED_BY_RESTART, SOMETHING_WENT_WRONG, error_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +52,36 @@ async def reply_error(context: Context, who: Asker, error: Exception) -> None:
 
 @contextlib.asynccontextmanager
 async def progress_settles(context: Context, chat_id: int, message_id: int) -> AsyncIterator[None]:
-    """If the work inside fails unexpectedly, its progress message says so instead of hanging."""
+    """The progress message ends as the result, or as a sentence instead of hanging: when the
+    work inside fails unexpectedly, when Telegram keeps refusing the edit, or when a restart
+    cancels the work (the task is listed in `open_progress` for that)."""
+    task = asyncio.current_task()
+    assert task is not None
+    entry = OpenProgress(chat_id, message_id, task)
+    context.bot_data.open_progress.add(entry)
     try:
         yield
+    except asyncio.CancelledError:
+        await _settle_with(context, chat_id, message_id, INTERRUPTED_BY_RESTART)
+        raise
     except Exception:
         logger.exception("unexpected failure behind progress message in chat %s", chat_id)
-        await edit_html(context, chat_id, message_id, f"❌ {escape(SOMETHING_WENT_WRONG)}")
+        await _settle_with(context, chat_id, message_id, SOMETHING_WENT_WRONG)
+    finally:
+        context.bot_data.open_progress.discard(entry)
+
+
+async def _settle_with(context: Context, chat_id: int, message_id: int, sentence: str) -> None:
+    """The last attempt to settle a progress message; if even that fails, the log says so."""
+    try:
+        await edit_html(context, chat_id, message_id, f"❌ {escape(sentence)}")
+    except Exception as error:
+        logger.error(
+            "progress message %s in chat %s could not be settled: %s",
+            message_id,
+            chat_id,
+            type(error).__name__,
+        )
 
 
 async def delete_quietly(message: Message) -> bool:
