@@ -55,6 +55,7 @@ from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
 logger = logging.getLogger(__name__)
 
 STARTUP_ERRORS = (ConfigError, MasterKeyError, StorageStartupError)
+CONNECT_CAPTION = r"^/connect(@\w+)?(\s|$)"
 
 
 def _token(settings: Settings) -> str:
@@ -80,6 +81,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     application.bot_data.attach(services, CallbackSigner(token), Notifier(application))
 
     private = filters.ChatType.PRIVATE
+    new = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
     application.add_handlers(
         [
@@ -98,7 +100,11 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
             MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
             ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             CallbackQueryHandler(refresh_button_pressed, pattern=f"^({REFRESH}|{REFRESH_ALL}):"),
-            MessageHandler(private & filters.TEXT & ~filters.COMMAND, private_text),
+            # Keys get pasted into captions too; an edited old message is never a /connect step.
+            MessageHandler(new & filters.CaptionRegex(CONNECT_CAPTION), connect_command),
+            MessageHandler(
+                private & new & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, private_text
+            ),
         ]
     )
     application.add_error_handler(on_error)

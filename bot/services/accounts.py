@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.logs import register_secret
 from bot.services.cooldown import Cooldown
 from bot.services.errors import ConnectAgain, InvalidKeyFormat, NotConnected
 from bot.services.resolve import Resolution, resolve_account
@@ -89,6 +90,8 @@ class AccountService:
     async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
         """Check the keys with a signed account list, then store them; returns the accounts."""
         credentials = Credentials(api_key.strip(), secret.strip())
+        # Only what is tried as a key is redacted from logs; any other text stays readable.
+        register_secret(credentials.api_key, credentials.secret)
         if not credentials.api_key or not credentials.secret:
             raise InvalidKeyFormat
         try:
