@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.threecommas.models import Account, BalancePoint, CoinBalance, Money, parse_json
+import pytest
+
+from bot.threecommas.models import (
+    MAX_JSON_DEPTH,
+    Account,
+    BalancePoint,
+    CoinBalance,
+    JsonTooDeep,
+    Money,
+    parse_json,
+)
 from tests.support.threecommas import seed_account, seed_account_json
 
 SEED_EXCHANGE_API_KEY = "yzNYzv8a0VEBwsrhc3MDpHZ7XMqa1vJqSqHzpfjjKpdFF9SbQsVQKRl3hKNyZU45"
@@ -104,3 +114,13 @@ def test_coin_balance_and_balance_point_rows_parse() -> None:
     assert point.date == 1700000000
     assert point.usd == Decimal("31.2")
     assert point.btc == Decimal("0.00048")
+
+
+def test_json_up_to_the_depth_limit_parses_and_deeper_is_refused() -> None:
+    def nested(depth: int) -> str:
+        return "[" * (depth - 1) + '{"a": 1}' + "]" * (depth - 1)
+
+    assert parse_json(nested(MAX_JSON_DEPTH))
+    for depth in (MAX_JSON_DEPTH + 1, 50_000):
+        with pytest.raises(JsonTooDeep):
+            parse_json(nested(depth))

@@ -26,6 +26,7 @@ from bot.threecommas.errors import (
     RateLimited,
     ThreeCommasError,
     Unavailable,
+    UnexpectedResponse,
 )
 
 COMMANDS: list[tuple[str, str]] = [
@@ -120,6 +121,8 @@ def error_sentence(error: Exception) -> str:
             return (
                 f"3Commas is limiting how often we may ask. Try again in {human_duration(seconds)}."
             )
+        case UnexpectedResponse():
+            return "3Commas sent an unreadable answer. Try again in a minute."
         case Unavailable():
             return "3Commas or the exchange is not answering right now. Try again in a minute."
         case ThreeCommasError():

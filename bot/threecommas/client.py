@@ -30,7 +30,7 @@ from bot.threecommas.errors import (
     UnexpectedResponse,
     error_from_response,
 )
-from bot.threecommas.models import Account, BalancePoint, CoinBalance, parse_json
+from bot.threecommas.models import Account, BalancePoint, CoinBalance, JsonTooDeep, parse_json
 from bot.threecommas.signing import sign
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ API_PREFIX = "/public/api"
 PAGE_SIZE = 100
 MAX_PAGES = 100  # 10,000 accounts: a guard against a server that never returns a short page
 WINDOW = 60.0
+# A page of 100 accounts is a few hundred KB; a larger body would stall the event loop.
+MAX_BODY_BYTES = 5 * 2**20
 IDLE_SWEEP_INTERVAL = 60.0
 
 
@@ -254,20 +256,13 @@ class ThreeCommasClient:
                 status = None
             else:
                 status = response_status
-                if 200 <= status < 300:
-                    try:
-                        data = parse_json(body)
-                    except (ValueError, UnicodeDecodeError):
-                        error = UnexpectedResponse(
-                            "3Commas sent a body that is not JSON", status=status
-                        )
-                    else:
-                        logger.debug(
-                            "%s %s -> %s after %d attempt(s)", method, path, status, attempt
-                        )
-                        return data
+                try:
+                    data = _answer_data(status, body, response_headers)
+                except ThreeCommasError as answer_error:
+                    error = answer_error
                 else:
-                    error = error_from_response(response_status, body, response_headers)
+                    logger.debug("%s %s -> %s after %d attempt(s)", method, path, status, attempt)
+                    return data
             logger.debug(
                 "%s %s -> %s (attempt %d): %s", method, path, status, attempt, type(error).__name__
             )
@@ -292,10 +287,37 @@ class ThreeCommasClient:
         method: str,
         url: yarl.URL,
         headers: Mapping[str, str],
-    ) -> tuple[int, bytes, Mapping[str, str]]:
+    ) -> tuple[int, bytes | None, Mapping[str, str]]:
+        """The status, the body (None when over MAX_BODY_BYTES) and the headers."""
         async with session.request(method, url, headers=headers, allow_redirects=False) as resp:
-            body = await resp.read()
+            body = await _read_capped(resp)
             return resp.status, body, resp.headers
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes | None:
+    """The body, read only up to MAX_BODY_BYTES: past that, None and the connection dropped."""
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            response.close()
+            return None
+    return bytes(body)
+
+
+def _answer_data(status: int, body: bytes | None, headers: Mapping[str, str]) -> Any:
+    """The parsed JSON of a 2xx answer; the error of any other, or of a body we cannot read."""
+    if not 200 <= status < 300:
+        raise error_from_response(status, body or b"", headers)
+    if body is None:
+        limit = MAX_BODY_BYTES // 2**20
+        raise UnexpectedResponse(f"3Commas sent a body over {limit} MB", status=status)
+    try:
+        return parse_json(body)
+    except JsonTooDeep:
+        raise UnexpectedResponse("3Commas sent JSON nested too deeply", status=status) from None
+    except (ValueError, UnicodeDecodeError):
+        raise UnexpectedResponse("3Commas sent a body that is not JSON", status=status) from None
 
 
 def _is_transient(error: ThreeCommasError) -> bool:
