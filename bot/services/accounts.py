@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 
 from bot.logs import register_secret
 from bot.services.cooldown import Cooldown
-from bot.services.errors import ConnectAgain, InvalidKeyFormat, NotConnected
+from bot.services.errors import (
+    ConnectAgain,
+    InvalidKeyFormat,
+    NotConnected,
+    RequestLimitReached,
+    ServiceError,
+)
 from bot.services.resolve import Resolution, resolve_account
 from bot.services.summary import AccountSummary, summarize
 from bot.storage.database import Database
@@ -33,7 +39,7 @@ class RefreshResult:
 
     account: KnownAccount
     summary: AccountSummary | None = None
-    error: ThreeCommasError | None = None
+    error: ThreeCommasError | ServiceError | None = None
 
 
 def _storable(text: str | None) -> str | None:
@@ -63,6 +69,13 @@ def _snapshot(user_id: int, summary: AccountSummary, taken_at: datetime) -> Snap
         profit_percentage=summary.profit_percentage,
         day_profit=summary.day_profit,
         day_profit_percentage=summary.day_profit_percentage,
+    )
+
+
+def _staleness(account: KnownAccount) -> tuple[bool, datetime]:
+    """Sorts never-refreshed accounts first, then the longest ago."""
+    return account.refreshed_at is not None, account.refreshed_at or datetime.min.replace(
+        tzinfo=UTC
     )
 
 
@@ -161,9 +174,24 @@ class AccountService:
             await asyncio.gather(*self._recording, return_exceptions=True)
 
     async def refresh_all(self, user_id: int) -> list[RefreshResult]:
-        """Every account of the user, concurrently; one failing account does not stop the rest."""
+        """Every account of the user, concurrently; one failing account does not stop the rest.
+
+        A key may make only so many requests a minute: the accounts refreshed longest ago go
+        first, and those beyond the requests free now are left out with RequestLimitReached.
+        """
         accounts = await self.accounts(user_id)
-        return list(await asyncio.gather(*(self._refresh_one(user_id, a) for a in accounts)))
+        free = self._client.requests_free_now(await self.credentials(user_id))
+        chosen = {account.account_id for account in sorted(accounts, key=_staleness)[:free]}
+        refreshed = iter(
+            await asyncio.gather(
+                *(self._refresh_one(user_id, a) for a in accounts if a.account_id in chosen)
+            )
+        )
+        left_out = RequestLimitReached(self._client.requests_per_minute)
+        return [
+            next(refreshed) if a.account_id in chosen else RefreshResult(a, error=left_out)
+            for a in accounts
+        ]
 
     async def _refresh_one(self, user_id: int, account: KnownAccount) -> RefreshResult:
         try:

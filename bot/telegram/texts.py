@@ -14,6 +14,7 @@ from bot.services.errors import (
     NoSuchEntry,
     NotConnected,
     NotYours,
+    RequestLimitReached,
     ServiceError,
 )
 from bot.services.schedules import BadSchedule, BadTimezone
@@ -139,6 +140,8 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"No account matches “{query}”. Send /accounts to see yours."
         case AccountNotMatched(query=query, candidates=candidates):
             return f"Several accounts match “{query}”: {', '.join(candidates)}. Be more specific."
+        case RequestLimitReached(requests_per_minute=limit):
+            return f"Not refreshed: 3Commas allows {limit} requests a minute per API key, and this minute's are used up. Send /refresh all again in a minute: the accounts left out go first."
         case NoSuchEntry():
             return "There is no entry with that number here. Send /subscriptions to see the list."
         case NotYours():

@@ -58,16 +58,24 @@ class _KeyLimiter:
         if now < self.blocked_until:
             raise RateLimited(retry_after=self.blocked_until - now, banned=self.banned)
 
+    def free(self, now: float, limit: int) -> int:
+        """How many slots are free now, without waiting."""
+        self._expire(now)
+        return max(0, limit - len(self.slots))
+
     def reserve(self, now: float, limit: int, max_wait: float) -> float:
         """Reserve the earliest slot that keeps every 60 s window at `limit`; return the wait."""
-        while self.slots and self.slots[0] <= now - WINDOW:
-            self.slots.popleft()
+        self._expire(now)
         at = now if len(self.slots) < limit else self.slots[-limit] + WINDOW
         wait = max(0.0, at - now)
         if wait > max_wait:
             raise RateLimited(retry_after=wait)
         self.slots.append(at)
         return wait
+
+    def _expire(self, now: float) -> None:
+        while self.slots and self.slots[0] <= now - WINDOW:
+            self.slots.popleft()
 
     def block(self, now: float, seconds: float, banned: bool) -> None:
         until = now + seconds
@@ -133,6 +141,15 @@ class ThreeCommasClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def requests_per_minute(self) -> int:
+        return self._requests_per_minute
+
+    def requests_free_now(self, credentials: Credentials) -> int:
+        """How many calls this key may start now without waiting for its per-minute limit."""
+        limiter = self._limiter(credentials.api_key)
+        return limiter.free(time.monotonic(), self._requests_per_minute)
 
     # -- endpoints ---------------------------------------------------------------------------
 
