@@ -4,8 +4,10 @@ operations that span tables (forgetting a user, key rotation, backup)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,14 +30,45 @@ from bot.storage.snapshots import SnapshotStore
 from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.worker import SqlWorker, in_transaction
 
+logger = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 5000
+
+
+def _private_folder(folder: Path) -> None:
+    """Create the folder for the owner only; an existing one is the operator's and stays as is."""
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+        return
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if mode & 0o077:
+        logger.warning(
+            "the database folder %s is open to other users (mode %o); the database files are "
+            "owner-only, but consider chmod 700 on the folder",
+            folder,
+            mode,
+        )
+
+
+def _private_files(path: Path) -> None:
+    """The database, its WAL and shared memory readable by the owner only (SQLite gives the WAL
+    and shared-memory files the database file's mode when it creates them)."""
+    if not path.exists():  # an empty file is an empty database
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if file.exists() and stat.S_IMODE(file.stat().st_mode) != 0o600:
+                file.chmod(0o600)
+        except PermissionError:
+            logger.warning("cannot make %s owner-only: it belongs to another user", file)
 
 
 def _connect(path: Path, keys: MasterKeys) -> sqlite_utils.Database:
     """Runs on the worker thread: check, then configure and migrate. Nothing is written before
     the keys are known to fit."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _private_folder(path.parent)
     verify_existing(path, keys)
+    _private_files(path)
     # isolation_level=None: no implicit transactions; every write goes through in_transaction.
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
