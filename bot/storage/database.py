@@ -128,11 +128,6 @@ class Database:
 
         await self._worker.write(write)
 
-    async def backup(self, destination: Path) -> None:
-        """Write a consistent copy with SQLite's online backup API; replaces `destination`
-        atomically, readable by the owner only."""
-        await self._worker.read(lambda db: _backup(db.conn, destination))
-
     async def rotate_keys(self) -> int:
         """Re-encrypt every value not under the first key; returns how many values moved.
         All or nothing: a value that does not decrypt aborts the rotation unchanged."""
@@ -144,6 +139,26 @@ class Database:
             return "\n".join(str(row[0]) for row in rows)
 
         return await self._worker.read(read)
+
+
+def backup_file(source: Path, destination: Path) -> None:
+    """A consistent copy of the database at `source` (which must exist) with SQLite's online
+    backup API, even while the bot runs; replaces `destination` atomically, readable by the
+    owner only. No keys are needed: the encrypted values are copied as they are."""
+    if not source.is_file():
+        raise StorageError(f"there is no database at {source}; check DATABASE_PATH")
+    try:
+        # mode=rw: never create a database where a mistyped path points.
+        connection = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
+    except sqlite3.Error as error:
+        raise StorageError(f"cannot open the database at {source}: {error}") from None
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _backup(connection, destination)
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"cannot back up {source}: {error}") from None
+    finally:
+        connection.close()
 
 
 def _backup(source: sqlite3.Connection, destination: Path) -> None:
