@@ -81,7 +81,6 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     application.bot_data.attach(services, CallbackSigner(token), Notifier(application))
 
     private = filters.ChatType.PRIVATE
-    new = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
     application.add_handlers(
         [
@@ -100,10 +99,10 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
             MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
             ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             CallbackQueryHandler(refresh_button_pressed, pattern=f"^({REFRESH}|{REFRESH_ALL}):"),
-            # Keys get pasted into captions too; an edited old message is never a /connect step.
-            MessageHandler(new & filters.CaptionRegex(CONNECT_CAPTION), connect_command),
+            # Keys get pasted into captions too.
+            MessageHandler(filters.CaptionRegex(CONNECT_CAPTION), connect_command),
             MessageHandler(
-                private & new & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, private_text
+                private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, private_text
             ),
         ]
     )

@@ -170,16 +170,34 @@ async def test_connect_with_keys_in_a_caption_connects_and_deletes_it(running: S
 
 async def test_an_edited_old_message_is_not_taken_as_the_key(running: Sandbox) -> None:
     botapi = running.botapi
-    old = botapi.send_text("hello there", user_id=DEMO_USER_ID)
-    await answer_to(botapi, DEMO_USER_ID, old, "/help")
+    word = botapi.send_text("hello there", user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, word, "/help")
+    notes = botapi.send_text("my notes", user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, notes, "/help")
     await answer_to(
         botapi, DEMO_USER_ID, botapi.send_text("/connect", user_id=DEMO_USER_ID), "API key"
     )
-    botapi.edit_incoming(DEMO_USER_ID, old, "hello-again")
+    botapi.edit_incoming(DEMO_USER_ID, word, "hello-again")  # one word, as a key would be
+    botapi.edit_incoming(DEMO_USER_ID, notes, f"api key: {PASTED_KEY}")
+    warned = await botapi.wait_for_text(DEMO_USER_ID, "only from new messages")
+    assert "looked like a key" in warned.plain
     key_message = botapi.send_text(DEMO_API_KEY, user_id=DEMO_USER_ID)
     await answer_to(botapi, DEMO_USER_ID, key_message, "Now send the secret")
     secret_message = botapi.send_text(DEMO_SECRET, user_id=DEMO_USER_ID)
     await answer_to(botapi, DEMO_USER_ID, secret_message, "Checking your keys")
     connected = await botapi.wait_for_text(DEMO_USER_ID, "Connected")
     assert "Your key sees 3 accounts" in connected.plain
-    assert (DEMO_USER_ID, old) not in botapi.deleted_incoming
+    assert (DEMO_USER_ID, word) not in botapi.deleted_incoming
+    assert (DEMO_USER_ID, notes) in botapi.deleted_incoming
+
+
+async def test_a_key_edited_into_an_old_message_outside_connect_is_deleted(
+    running: Sandbox,
+) -> None:
+    botapi = running.botapi
+    old = botapi.send_text("hello there", user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, old, "/help")
+    botapi.edit_incoming(DEMO_USER_ID, old, f"{PASTED_KEY} {PASTED_SECRET}")
+    warned = await botapi.wait_for_text(DEMO_USER_ID, "looked like a key")
+    assert "only from new messages" in warned.plain
+    assert (DEMO_USER_ID, old) in botapi.deleted_incoming

@@ -157,21 +157,26 @@ async def cancel_command(update: Update, context: Context) -> None:
         await send_html(context, who.chat_id, "Cancelled. Nothing was saved.")
 
 
+async def _delete_pasted_key(context: Context, who: Asker, hint: str) -> None:
+    await delete_quietly(who.message)
+    await send_html(context, who.chat_id, f"That looked like a key, so I deleted it. {hint}")
+
+
 async def private_text(update: Update, context: Context) -> None:
     """A plain message (or a caption) in a private chat: the next step of /connect, or a hint."""
     who = asker(update)
     if who is None:
         return
     text = typed_text(who.message).strip()
+    if update.edited_message is not None:
+        # Editing an old message is never a step of /connect, but a key edited in is deleted.
+        if LOOKS_LIKE_KEY.search(text):
+            await _delete_pasted_key(context, who, "I read keys only from new messages.")
+        return
     session = context.bot_data.connecting.get(who.user_id)
     if session is None:
         if LOOKS_LIKE_KEY.search(text):
-            await delete_quietly(who.message)
-            await send_html(
-                context,
-                who.chat_id,
-                "That looked like a key, so I deleted it. To connect, send /connect first.",
-            )
+            await _delete_pasted_key(context, who, "To connect, send /connect first.")
         else:
             await send_html(context, who.chat_id, "Send /help to see what I can do.")
         return
