@@ -73,10 +73,9 @@ def _snapshot(user_id: int, summary: AccountSummary, taken_at: datetime) -> Snap
 
 
 def _staleness(account: KnownAccount) -> tuple[bool, datetime]:
-    """Sorts never-refreshed accounts first, then the longest ago."""
-    return account.refreshed_at is not None, account.refreshed_at or datetime.min.replace(
-        tzinfo=UTC
-    )
+    """Sorts never-refreshed accounts first, then those refreshed longest ago."""
+    refreshed_at = account.refreshed_at
+    return refreshed_at is not None, refreshed_at or datetime.min.replace(tzinfo=UTC)
 
 
 class AccountService:
