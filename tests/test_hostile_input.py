@@ -201,7 +201,6 @@ async def test_no_secret_appears_in_any_log_record(
 ) -> None:
     root = logging.getLogger()
     root.addHandler(caplog.handler)  # after the redacting handler, as a second sink
-    caplog.set_level(logging.DEBUG)
     try:
         async with bot_running(sandbox):
             await full_session(Chat(sandbox.botapi))
@@ -269,7 +268,6 @@ async def test_keys_sent_in_one_or_two_steps_reach_no_debug_log_line_in_any_enco
     botapi = sandbox.botapi
     root = logging.getLogger()
     root.addHandler(caplog.handler)  # after the redacting handler, as a second sink
-    caplog.set_level(logging.DEBUG)
     try:
         async with bot_running(sandbox):
             sent = botapi.send_text(f"/connect {one_step[0]} {one_step[1]}", user_id=3001)
