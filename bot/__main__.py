@@ -21,7 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("sandbox", help="run the bot against local stand-ins, chat in the terminal")
     commands.add_parser("genkey", help="print a new BOT_ENCRYPTION_KEY")
     commands.add_parser("rotate-keys", help="re-encrypt every stored value with the first key")
-    backup = commands.add_parser("backup", help="write a consistent copy of the database")
+    backup = commands.add_parser(
+        "backup", help="write a consistent copy of the database (needs no encryption key)"
+    )
     backup.add_argument("path", type=Path)
     return parser
 
@@ -56,7 +58,11 @@ def _dispatch(command: str | None, args: argparse.Namespace, settings: Settings)
     if command == "backup":
         from bot.storage.maintenance import backup
 
-        asyncio.run(backup(settings, args.path))
+        try:
+            asyncio.run(backup(settings, args.path))
+        except StorageError as error:
+            print(f"Cannot back up: {error}", file=sys.stderr)
+            return 2
         print(f"Backup written to {args.path}")
         return 0
     if command == "sandbox" or (command is None and settings.telegram_bot_token is None):

@@ -68,6 +68,7 @@ STARTUP_ERRORS = (ConfigError, MasterKeyError, StorageStartupError)
 ALLOWED_UPDATES = Update.ALL_TYPES
 CONNECTIONS = 64  # to the Bot API; the flood limiter keeps no more requests in flight
 SETTLE_SECONDS = 5.0  # at shutdown, for interrupted progress messages to say so
+CONNECT_CAPTION = r"^/connect(@\w+)?(\s|$)"
 
 
 def _token(settings: Settings) -> str:
@@ -122,7 +123,11 @@ def build_application(
             MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
             ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             CallbackQueryHandler(refresh_button_pressed, pattern=f"^({REFRESH}|{REFRESH_ALL}):"),
-            MessageHandler(private & filters.TEXT & ~filters.COMMAND, private_text),
+            # Keys get pasted into captions too.
+            MessageHandler(filters.CaptionRegex(CONNECT_CAPTION), connect_command),
+            MessageHandler(
+                private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, private_text
+            ),
         ]
     )
     application.add_error_handler(on_error)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
 
 _PEM = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
@@ -46,8 +49,59 @@ def register_secret(*values: str | None) -> None:
         secrets.add(value)
 
 
+_SCALARS = (int, float, bool, type(None), Enum)
+
+
+def _is_ours(logger_name: str) -> bool:
+    return logger_name == "bot" or logger_name.startswith("bot.")
+
+
+def _shape(value: Any) -> str:
+    """What a payload is, never what it says: an update's text may be a user's API key."""
+    update_id = getattr(value, "update_id", None)
+    if isinstance(update_id, int):
+        return f"<Update {update_id}>"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"
+    try:
+        return f"<{type(value).__name__} of {len(value)} items>"
+    except TypeError:
+        return f"<{type(value).__name__}>"
+
+
+def _payload_free(value: Any) -> Any:
+    if isinstance(value, str):
+        # A JSON body (a webhook's update, say) is a payload even when it comes as text.
+        return f"<{len(value)} characters of JSON>" if value.lstrip()[:1] in "{[" else value
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, list | tuple) and all(isinstance(item, int) for item in value):
+        return value  # update ids
+    return _shape(value)
+
+
+def _strip_library_payloads(record: logging.LogRecord) -> None:
+    """Libraries log whole updates and request parameters at DEBUG (python-telegram-bot:
+    "Processing update …", "… finished with return value …"), before the bot has seen them:
+    keep their messages, replace every argument that is not a plain value by its shape."""
+    if _is_ours(record.name):
+        return
+    if not isinstance(record.msg, str):
+        record.msg = _shape(record.msg)
+    if isinstance(record.args, Mapping):
+        if "%(" in record.msg:
+            record.args = {key: _payload_free(value) for key, value in record.args.items()}
+        else:  # logging's form of a single dict argument: the dict is the payload
+            record.args = (_shape(record.args),)
+    elif record.args:
+        record.args = tuple(_payload_free(value) for value in record.args)
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        _strip_library_payloads(record)
         message = record.getMessage()
         redacted = secrets.redact(message)
         if record.exc_info and not record.exc_text:

@@ -599,6 +599,46 @@ class BotApiStandIn:
             self._queue_update({"message": message})
         return int(message["message_id"])
 
+    def send_media(
+        self,
+        kind: str,
+        caption: str,
+        *,
+        user_id: int = 1001,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "Demo",
+    ) -> int:
+        """A user sends a "photo" or a "document" with ``caption``; returns its message_id."""
+        user = self._remember_user(user_id, first_name, None)
+        chat = self._remember_chat(user, chat_id, chat_type, None)
+        message = self._new_incoming(chat, user)
+        file = {"file_id": f"file-{message['message_id']}", "file_unique_id": "u"}
+        if kind == "photo":
+            message["photo"] = [{**file, "width": 90, "height": 90}]
+        elif kind == "document":
+            message["document"] = {**file, "file_name": "notes.txt"}
+        else:
+            raise ValueError(f"unsupported media kind {kind!r}")
+        message["caption"] = caption
+        entities = _command_entities(caption)
+        if entities:
+            message["caption_entities"] = entities
+        if self._bot_receives(chat["type"], caption, None):
+            self._queue_update({"message": message})
+        return int(message["message_id"])
+
+    def edit_incoming(self, chat_id: int, message_id: int, text: str) -> None:
+        """The user edits an earlier text message of theirs: an edited_message update."""
+        edited = {**self._incoming[(chat_id, message_id)], "text": text}
+        edited["edit_date"] = int(time.time())
+        edited.pop("entities", None)
+        entities = _command_entities(text)
+        if entities:
+            edited["entities"] = entities
+        self._incoming[(chat_id, message_id)] = edited
+        self._queue_update({"edited_message": edited})
+
     def _bot_receives(self, chat_type: str, text: str, reply_to: SentMessage | None) -> bool:
         """Privacy mode: in groups only commands for this bot, replies to it and mentions."""
         if not self.privacy_mode or chat_type not in GROUP_TYPES or reply_to is not None:
@@ -1825,6 +1865,14 @@ def _parse_text(text: str, parse_mode: str | None) -> ParsedText:
     if len(parsed.plain) > MAX_TEXT_LENGTH:
         raise _bad_request("message is too long")
     return parsed
+
+
+def _command_entities(text: str) -> list[JSONDict]:
+    """The bot_command entity of a text or caption that starts with a command."""
+    command = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,64})?", text)
+    if command is None:
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": _utf16_len(command.group(0))}]
 
 
 def _reply_markup(params: JSONDict) -> JSONDict | None:

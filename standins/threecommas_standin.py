@@ -291,6 +291,8 @@ class Fault(StrEnum):
     RESET = "reset"
     TRUNCATED = "truncated"
     HTML = "html"
+    HUGE_BODY = "huge_body"
+    DEEP_NESTING = "deep_nesting"
 
 
 TRANSIENT_FAULTS: tuple[Fault, ...] = (
@@ -367,6 +369,8 @@ class ThreeCommasStandIn:
         self.timeout_delay = 30.0  # how long a TIMEOUT fault keeps the client waiting
         self.load_balances_as_array = False  # answer load_balances with a one-element array
         self.today: date | None = None  # the last day of the demo history; None: today in UTC
+        self.huge_body_bytes = 16 * 2**20  # the account name's length in a HUGE_BODY answer
+        self.nesting_depth = 100_000  # how deep a DEEP_NESTING answer nests its arrays
         self.requests: list[RecordedRequest] = []
         self.base_url = ""
         self._keys: dict[str, _Key] = {}
@@ -590,6 +594,11 @@ class ThreeCommasStandIn:
         if fault is Fault.TIMEOUT:
             await self._sleep(self.timeout_delay)
             return _error(504, "unknown_error", "Gateway timeout")
+        if fault is Fault.HUGE_BODY:
+            return await self._huge_body(request, ok_status)
+        if fault is Fault.DEEP_NESTING:
+            nested = "[" * self.nesting_depth + "]" * self.nesting_depth
+            return web.Response(text=nested, status=ok_status, content_type="application/json")
         if fault is Fault.RESET:
             if request.transport is not None:
                 request.transport.abort()
@@ -603,6 +612,25 @@ class ThreeCommasStandIn:
         await stream.write(payload[: len(payload) // 2])
         if request.transport is not None:
             request.transport.abort()
+        return stream
+
+    async def _huge_body(self, request: web.Request, status: int) -> web.StreamResponse:
+        """An account whose name is `huge_body_bytes` long, streamed without a Content-Length
+        (so only reading it tells its size) until it is sent or the client hangs up."""
+        head, tail = _dumps(demo_account(1, "@@name@@")).encode().split(b"@@name@@")
+        stream = web.StreamResponse(status=status)
+        stream.content_type = "application/json"
+        stream.enable_chunked_encoding()
+        await stream.prepare(request)
+        chunk = b"N" * 2**20
+        try:
+            await stream.write(head)
+            for _ in range(self.huge_body_bytes // len(chunk)):
+                await stream.write(chunk)
+            await stream.write(tail)
+            await stream.write_eof()
+        except ConnectionError:
+            pass  # the client stopped reading: what a capped reader does
         return stream
 
     async def _route(self, request: web.Request, key: _Key) -> web.StreamResponse:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from standins.demo import DEMO_USER_ID, Sandbox, demo_accounts
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
+from tests.support.answers import answer_to
 from tests.support.bot import Chat, bot_running
 
 
@@ -111,3 +113,91 @@ async def test_deep_link_start_begins_connecting(chat: Chat) -> None:
     assert "API key" in answer.plain
     await chat.reply("demo-key")
     assert "Connected" in (await chat.reply("demo-secret")).plain
+
+
+# A 3Commas-shaped key pair made up for these tests (64 and 128 hex characters).
+PASTED_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+PASTED_SECRET = "a1b2c3d4e5f6" * 10 + "a1b2c3d4e5f60718"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        pytest.param(f"{PASTED_KEY} {PASTED_SECRET}", id="key-space-secret"),
+        pytest.param(f"{PASTED_KEY}\n{PASTED_SECRET}", id="key-newline-secret"),
+        pytest.param(f"api key: {PASTED_KEY}", id="labelled-key"),
+    ],
+)
+async def test_keys_pasted_outside_connect_in_any_form_are_deleted(
+    running: Sandbox, pasted: str
+) -> None:
+    botapi = running.botapi
+    sent = botapi.send_text(pasted, user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, sent, "looked like a key")
+    assert (DEMO_USER_ID, sent) in botapi.deleted_incoming
+
+
+@pytest.mark.parametrize("kind", ["photo", "document"])
+async def test_a_key_in_a_caption_outside_connect_is_deleted(running: Sandbox, kind: str) -> None:
+    botapi = running.botapi
+    sent = botapi.send_media(kind, f"{PASTED_KEY} {PASTED_SECRET}", user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, sent, "looked like a key")
+    assert (DEMO_USER_ID, sent) in botapi.deleted_incoming
+
+
+async def test_captions_are_taken_as_the_key_and_the_secret_during_connect(
+    running: Sandbox,
+) -> None:
+    botapi = running.botapi
+    await answer_to(
+        botapi, DEMO_USER_ID, botapi.send_text("/connect", user_id=DEMO_USER_ID), "API key"
+    )
+    key_message = botapi.send_media("photo", DEMO_API_KEY, user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, key_message, "Now send the secret")
+    secret_message = botapi.send_media("document", DEMO_SECRET, user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, secret_message, "Checking your keys")
+    await botapi.wait_for_text(DEMO_USER_ID, "Connected")
+    assert {(DEMO_USER_ID, key_message), (DEMO_USER_ID, secret_message)} <= botapi.deleted_incoming
+
+
+async def test_connect_with_keys_in_a_caption_connects_and_deletes_it(running: Sandbox) -> None:
+    botapi = running.botapi
+    sent = botapi.send_media("photo", f"/connect {DEMO_API_KEY} {DEMO_SECRET}")
+    await answer_to(botapi, DEMO_USER_ID, sent, "Checking your keys")
+    await botapi.wait_for_text(DEMO_USER_ID, "Connected")
+    assert (DEMO_USER_ID, sent) in botapi.deleted_incoming
+
+
+async def test_an_edited_old_message_is_not_taken_as_the_key(running: Sandbox) -> None:
+    botapi = running.botapi
+    word = botapi.send_text("hello there", user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, word, "/help")
+    notes = botapi.send_text("my notes", user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, notes, "/help")
+    await answer_to(
+        botapi, DEMO_USER_ID, botapi.send_text("/connect", user_id=DEMO_USER_ID), "API key"
+    )
+    botapi.edit_incoming(DEMO_USER_ID, word, "hello-again")  # one word, as a key would be
+    botapi.edit_incoming(DEMO_USER_ID, notes, f"api key: {PASTED_KEY}")
+    warned = await botapi.wait_for_text(DEMO_USER_ID, "only from new messages")
+    assert "looked like a key" in warned.plain
+    key_message = botapi.send_text(DEMO_API_KEY, user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, key_message, "Now send the secret")
+    secret_message = botapi.send_text(DEMO_SECRET, user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, secret_message, "Checking your keys")
+    connected = await botapi.wait_for_text(DEMO_USER_ID, "Connected")
+    assert "Your key sees 3 accounts" in connected.plain
+    assert (DEMO_USER_ID, word) not in botapi.deleted_incoming
+    assert (DEMO_USER_ID, notes) in botapi.deleted_incoming
+
+
+async def test_a_key_edited_into_an_old_message_outside_connect_is_deleted(
+    running: Sandbox,
+) -> None:
+    botapi = running.botapi
+    old = botapi.send_text("hello there", user_id=DEMO_USER_ID)
+    await answer_to(botapi, DEMO_USER_ID, old, "/help")
+    botapi.edit_incoming(DEMO_USER_ID, old, f"{PASTED_KEY} {PASTED_SECRET}")
+    warned = await botapi.wait_for_text(DEMO_USER_ID, "looked like a key")
+    assert "only from new messages" in warned.plain
+    assert (DEMO_USER_ID, old) in botapi.deleted_incoming

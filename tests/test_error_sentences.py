@@ -11,7 +11,7 @@ from telegram import Update
 from bot.telegram.texts import error_sentence
 from bot.threecommas.errors import PermissionDenied
 from standins.botapi_standin import SentMessage
-from standins.demo import DEMO_API_KEY, Sandbox
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running
 
@@ -82,7 +82,9 @@ CLIENT_ERRORS = [
     pytest.param(Fault.BANNED, 1, 7200.0, "temporarily blocked", id="418-banned"),
     pytest.param(Fault.SERVER_ERROR, 3, None, "not answering right now", id="500"),
     pytest.param(Fault.BAD_GATEWAY, 3, None, "not answering right now", id="502-html"),
-    pytest.param(Fault.HTML, 3, None, "not answering right now", id="200-html"),
+    pytest.param(Fault.HTML, 3, None, "3Commas sent an unreadable answer", id="200-html"),
+    pytest.param(Fault.HUGE_BODY, 3, None, "3Commas sent an unreadable answer", id="huge-body"),
+    pytest.param(Fault.DEEP_NESTING, 3, None, "3Commas sent an unreadable answer", id="deep-json"),
     pytest.param(Fault.RESET, 3, None, "not answering right now", id="reset"),
     pytest.param(Fault.TRUNCATED, 3, None, "not answering right now", id="truncated"),
 ]
@@ -222,3 +224,22 @@ def test_a_missing_permission_named_by_3commas_is_named_to_the_user() -> None:
     assert "lacks the ACCOUNTS_WRITE permission" in named
     assert "\u202e" not in named
     assert "lacks a permission" in error_sentence(PermissionDenied(status=403))
+
+
+@pytest.mark.parametrize("fault", [Fault.DEEP_NESTING, Fault.HUGE_BODY])
+async def test_an_unreadable_account_does_not_fail_the_rest_of_refresh_all(
+    sandbox: Sandbox, fault: Fault
+) -> None:
+    botapi = sandbox.botapi
+    async with bot_running(sandbox):
+        botapi.send_text(f"/connect {DEMO_API_KEY} {DEMO_SECRET}", user_id=DEMO_USER_ID)
+        await botapi.wait_for_text(DEMO_USER_ID, "Connected", timeout=10)
+        sandbox.threecommas.inject(fault, times=3, account_id=23456789)
+        botapi.send_text("/refresh all", user_id=DEMO_USER_ID)
+        answer = await botapi.wait_for_text(DEMO_USER_ID, "Total", timeout=15)
+    blocks = {block.split("\n")[0]: block for block in answer.plain.split("\n\n")}
+    futures = next(block for title, block in blocks.items() if "Binance Futures" in title)
+    assert "3Commas sent an unreadable answer" in futures
+    assert "Balance: $31.21" in answer.plain  # My Binance US
+    assert "Kraken Main" in answer.plain and "€1,204.10" in answer.plain
+    assert_clean(answer)

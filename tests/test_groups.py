@@ -65,6 +65,20 @@ async def test_connect_with_keys_in_a_group_without_admin_rights_says_it_could_n
     assert running.threecommas.requests == []
 
 
+@pytest.mark.parametrize("kind", ["photo", "document"])
+async def test_connect_with_keys_in_a_caption_in_a_group_is_deleted_and_warned(
+    running: Sandbox, kind: str
+) -> None:
+    running.botapi.set_bot_admin(GROUP)
+    sent = running.botapi.send_media(
+        kind, f"/connect {DEMO_API_KEY} {DEMO_SECRET}", chat_id=GROUP, chat_type="group"
+    )
+    answer = await running.botapi.next_message(GROUP, after=sent, timeout=10)
+    assert "I deleted your message" in answer.plain and "revoke those keys" in answer.plain
+    assert (GROUP, sent) in running.botapi.deleted_incoming
+    assert running.threecommas.requests == []
+
+
 async def test_connect_without_arguments_in_a_group_points_to_the_private_chat(
     running: Sandbox,
 ) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -12,8 +15,9 @@ import pytest
 from bot.logs import configure_logging
 from bot.telegram.replies import send_html
 from standins.botapi_standin import SentMessage, parse_telegram_html
-from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
 from standins.threecommas_standin import SEED_ACCOUNT, demo_account
+from tests.support.answers import answer_to
 from tests.support.bot import Chat, bot_running
 
 HTML_NAME = '<b>&"</b><script>alert(1)</script>'
@@ -176,25 +180,27 @@ async def test_keys_and_the_accounts_api_key_never_appear_in_a_message(sandbox: 
 
 
 @pytest.fixture
-def production_logging() -> Iterator[None]:
-    """The logging set-up `python -m bot` uses (redacting filter, httpx at WARNING)."""
+def production_logging() -> Iterator[io.StringIO]:
+    """The logging set-up `python -m bot` uses at DEBUG; yields what its handler writes."""
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
     configure_logging(logging.DEBUG)
-    yield
+    written = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(written)
+    yield written
     root.handlers[:], root.level = saved[0], saved[1]
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
 
 
-@pytest.mark.usefixtures("production_logging")
 async def test_no_secret_appears_in_any_log_record(
-    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, production_logging: io.StringIO
 ) -> None:
     root = logging.getLogger()
     root.addHandler(caplog.handler)  # after the redacting handler, as a second sink
-    caplog.set_level(logging.DEBUG)
     try:
         async with bot_running(sandbox):
             await full_session(Chat(sandbox.botapi))
@@ -202,13 +208,103 @@ async def test_no_secret_appears_in_any_log_record(
         root.removeHandler(caplog.handler)
     records = caplog.records
     assert any(r.levelno == logging.DEBUG for r in records)
-    written = capsys.readouterr().err
+    written = production_logging.getvalue()
+    assert "Processing update" in written  # the libraries' DEBUG lines were written too
     for record in records:
         text = record.getMessage() + (record.exc_text or "")
         for secret in secret_values(sandbox):
             assert secret not in text, (secret, record.name, text)
     for secret in secret_values(sandbox):
         assert secret not in written, secret
+
+
+def test_library_debug_lines_show_the_shape_of_payloads_never_their_text(
+    production_logging: io.StringIO,
+) -> None:
+    @dataclass
+    class FakeUpdate:
+        update_id: int
+        text: str
+
+    library = logging.getLogger("telegram.ext.Application")
+    key = token_hex(32)
+    library.debug("Processing update %s", FakeUpdate(7, key))
+    library.debug("Getting updates: %s", [7, 8])
+    library.debug("Webhook received data: %s", f'{{"message": {{"text": "{key}"}}}}')
+    library.debug("one dict: %s", {"text": key})
+    library.debug("named: %(endpoint)s %(data)s", {"endpoint": "sendMessage", "data": [key]})
+    library.debug("bytes: %r", key.encode())
+    written = production_logging.getvalue()
+    assert key not in written and key.encode().hex() not in written
+    for line in (
+        "Processing update <Update 7>",
+        "Getting updates: [7, 8]",
+        "Webhook received data: <",
+        "one dict: <dict of 1 items>",
+        "named: sendMessage <list of 1 items>",
+        "bytes: '<64 bytes>'",  # %r of the shape
+    ):
+        assert line in written, written
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """The secret as a log could show it: plain, hex, and base64 at each byte alignment."""
+    raw = secret.encode()
+    forms = {secret, raw.hex(), raw.hex().upper()}
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        core = encoded[4 if shift else 0 : -4]  # the edges mix with the neighbouring bytes
+        forms |= {core, core.replace("+", "-").replace("/", "_")}
+    return forms
+
+
+async def test_keys_sent_in_one_or_two_steps_reach_no_debug_log_line_in_any_encoding(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, production_logging: io.StringIO
+) -> None:
+    one_step = (token_hex(32), token_hex(64))
+    two_steps = (token_hex(32), token_hex(64))
+    for key, secret in (one_step, two_steps):
+        sandbox.threecommas.add_key(key, secret, demo_accounts())
+    botapi = sandbox.botapi
+    root = logging.getLogger()
+    root.addHandler(caplog.handler)  # after the redacting handler, as a second sink
+    try:
+        async with bot_running(sandbox):
+            sent = botapi.send_text(f"/connect {one_step[0]} {one_step[1]}", user_id=3001)
+            await answer_to(botapi, 3001, sent, "Checking your keys")
+            await botapi.wait_for_text(3001, "Connected", timeout=15)
+            await answer_to(botapi, 3002, botapi.send_text("/connect", user_id=3002), "API key")
+            sent = botapi.send_text(two_steps[0], user_id=3002)
+            await answer_to(botapi, 3002, sent, "Now send the secret")
+            sent = botapi.send_text(two_steps[1], user_id=3002)
+            await answer_to(botapi, 3002, sent, "Checking your keys")
+            await botapi.wait_for_text(3002, "Connected", timeout=15)
+    finally:
+        root.removeHandler(caplog.handler)
+    records = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    log = production_logging.getvalue() + records
+    assert "Processing update" in log and "getUpdates" in log  # DEBUG of the library was on
+    for value in (*one_step, *two_steps):
+        for form in encoded_forms(value):
+            assert form not in log, form
+
+
+async def test_an_ordinary_word_sent_during_connect_is_not_scrubbed_from_logs(
+    sandbox: Sandbox, production_logging: io.StringIO
+) -> None:
+    word, phrase = "grapefruit-marmalade", "plum jam on toast"
+    botapi = sandbox.botapi
+    async with bot_running(sandbox):
+        for text, answer in ((word, "Now send the secret"), (phrase, "one word without spaces")):
+            for said, expected in (
+                ("/connect", "API key"),
+                (text, answer),
+                ("/cancel", "Cancelled"),
+            ):
+                sent = botapi.send_text(said, user_id=DEMO_USER_ID)
+                await answer_to(botapi, DEMO_USER_ID, sent, expected)
+    logging.getLogger("bot.tests").warning("an operator's line: %s, %s", word, phrase)
+    assert f"an operator's line: {word}, {phrase}" in production_logging.getvalue()
 
 
 async def test_absurdly_large_figures_are_shown_instead_of_failing(sandbox: Sandbox) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.storage.encryption import load_master_keys
+from bot.storage.database import Database
+from bot.storage.encryption import generate_key_text, load_master_keys
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from tests.support.bot import Chat, bot_running
 
@@ -165,3 +166,33 @@ def test_an_installed_bot_without_a_checkout_says_the_sandbox_needs_one(tmp_path
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "sandbox needs a checkout" in result.stderr
+
+
+def test_backup_of_a_missing_database_exits_non_zero_in_one_line_creating_nothing(
+    tmp_path: Path,
+) -> None:
+    result = run_cli(tmp_path, "backup", "copy.sqlite3", DATABASE_PATH="data/typo.sqlite3")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "no database at data/typo.sqlite3" in lines[0] and "DATABASE_PATH" in lines[0]
+    assert "Backup written" not in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_backup_runs_without_the_encryption_key(tmp_path: Path) -> None:
+    key = generate_key_text()
+    database = await Database.open(tmp_path / "data" / "bot.sqlite3", load_master_keys(key, None))
+    await database.credentials.save(DEMO_USER_ID, "stored-key", "stored-secret", "hmac")
+    await database.close()
+    result = run_cli(tmp_path, "backup", "copy.sqlite3", DATABASE_PATH="data/bot.sqlite3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Backup written to copy.sqlite3"
+    copy = tmp_path / "copy.sqlite3"
+    assert copy.stat().st_mode & 0o077 == 0
+    restored = await Database.open(copy, load_master_keys(key, None))
+    try:
+        stored = await restored.credentials.load(DEMO_USER_ID)
+        assert stored is not None and stored.secret == "stored-secret"
+    finally:
+        await restored.close()

@@ -6,7 +6,8 @@ import asyncio
 import sqlite3
 import time
 
-from standins.demo import DEMO_API_KEY, Sandbox
+from standins.botapi_standin import SentMessage
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import demo_account
 from tests.support.bot import Chat, bot_running
 
@@ -215,3 +216,55 @@ async def test_one_slow_refresh_never_delays_other_users(running: Sandbox) -> No
     assert not any("$31.21" in m.plain for m in running.botapi.messages(1001))
     await running.botapi.wait_for_text(1001, "$31.21", timeout=5)
     await asyncio.sleep(0)
+
+
+def refresh_all_blocks(answer: SentMessage) -> dict[str, str]:
+    """Each account block of a `/refresh all` answer by account name (the Total left out)."""
+    blocks = answer.plain.split("\n\n")[:-1]
+    return {block.split("\n")[0].split(" · ")[0]: block for block in blocks}
+
+
+async def refresh_all_answer(sandbox: Sandbox, after: int) -> SentMessage:
+    """`/refresh all`, and the settled answer (a message id later than `after`)."""
+    botapi = sandbox.botapi
+    sent = botapi.send_text("/refresh all", user_id=DEMO_USER_ID)
+    assert sent > after
+
+    def settled() -> bool:
+        return any(
+            m.message_id > sent and "Total" in m.plain for m in botapi.messages(DEMO_USER_ID)
+        )
+
+    await botapi.wait_for(settled, timeout=15)
+    return [m for m in botapi.messages(DEMO_USER_ID) if m.message_id > sent][-1]
+
+
+async def test_refresh_all_beyond_the_keys_requests_a_minute_names_the_accounts_left_out(
+    sandbox: Sandbox,
+) -> None:
+    names = [f"Account {number:02d}" for number in range(1, 14)]
+    accounts = [demo_account(70_000_000 + n, name) for n, name in enumerate(names)]
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, accounts)
+    sandbox.threecommas.rate_limit_per_minute = 10  # like 3Commas' 100, scaled down
+    botapi = sandbox.botapi
+    async with bot_running(sandbox, threecommas_requests_per_minute=10):
+        sent = botapi.send_text(f"/connect {DEMO_API_KEY} {DEMO_SECRET}", user_id=DEMO_USER_ID)
+        await botapi.wait_for_text(DEMO_USER_ID, "Connected", timeout=10)  # 1 request
+        first = refresh_all_blocks(await refresh_all_answer(sandbox, sent))
+    assert sorted(first) == names
+    left_out = [name for name, block in first.items() if "Not refreshed" in block]
+    refreshed = [name for name, block in first.items() if "Balance: $31.21" in block]
+    assert len(left_out) == 4 and len(refreshed) == 9, first
+    sentence = "3Commas allows 10 requests a minute per API key"
+    assert all(sentence in first[name] and "/refresh all again" in first[name] for name in left_out)
+    assert sandbox.threecommas.upstream_calls("load_balances") == 9
+    assert all(request.status != 429 for request in sandbox.threecommas.requests)
+
+    # A restart starts a fresh minute here (not at 3Commas, so its limit is lifted for this):
+    # the accounts left out go first.
+    sandbox.threecommas.rate_limit_per_minute = None
+    async with bot_running(sandbox, threecommas_requests_per_minute=10):
+        last = max(m.message_id for m in botapi.messages(DEMO_USER_ID))
+        second = refresh_all_blocks(await refresh_all_answer(sandbox, last))
+    assert all("Balance: $31.21" in second[name] for name in left_out), second
+    assert sum("Not refreshed" in block for block in second.values()) == 3

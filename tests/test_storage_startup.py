@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -71,17 +72,36 @@ async def test_wrong_key_after_a_crash_leaves_the_unfinished_wal_alone(tmp_path:
     await database.close()
 
 
-async def test_missing_key_refuses_maintenance_and_file_is_unchanged(tmp_path: Path) -> None:
+async def test_missing_key_refuses_rotation_and_file_is_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     await create(path, generate_key_text())
     before = file_state(path)
     settings = Settings(_env_file=None, database_path=path, bot_encryption_key=None)
     with pytest.raises(MasterKeyError):
         await maintenance.rotate_keys(settings)
-    with pytest.raises(MasterKeyError):
-        await maintenance.backup(settings, tmp_path / "copy.sqlite3")
     assert file_state(path) == before
-    assert not (tmp_path / "copy.sqlite3").exists()
+
+
+async def test_backup_needs_no_key_and_copies_the_encrypted_values_as_they_are(
+    tmp_path: Path,
+) -> None:
+    path, copy = tmp_path / "bot.sqlite3", tmp_path / "copy.sqlite3"
+    key = generate_key_text()
+    await create(path, key)
+    settings = Settings(_env_file=None, database_path=path, bot_encryption_key=None)
+    await maintenance.backup(settings, copy)
+    database = await Database.open(copy, keys_from(key))
+    try:
+        await assert_all_load(database)
+    finally:
+        await database.close()
+
+
+async def test_backup_of_a_missing_database_refuses_and_creates_nothing(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, database_path=tmp_path / "data" / "typo.sqlite3")
+    with pytest.raises(StorageError, match=r"no database at .*typo\.sqlite3"):
+        await maintenance.backup(settings, tmp_path / "backups" / "copy.sqlite3")
+    assert os.listdir(tmp_path) == []
 
 
 async def test_key_list_missing_a_key_some_row_needs_is_refused(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.threecommas.client import ThreeCommasClient
+from bot.threecommas.client import MAX_BODY_BYTES, ThreeCommasClient
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
     AccountNotFound,
@@ -21,7 +21,9 @@ from bot.threecommas.errors import (
     RateLimited,
     ThreeCommasError,
     Unavailable,
+    UnexpectedResponse,
 )
+from bot.threecommas.models import MAX_JSON_DEPTH, MAX_TEXT_LENGTH
 from bot.threecommas.signing import sign
 from standins.threecommas_standin import Fault, ThreeCommasStandIn, demo_account
 from tests.support.threecommas import (
@@ -221,6 +223,51 @@ async def test_transient_fault_once_is_retried_and_succeeds(
     account = await client.load_balances(HMAC_CREDENTIALS, 1)
     assert account.id == 1
     assert standin.upstream_calls("load_balances") == 2
+
+
+async def test_a_huge_body_is_read_only_up_to_the_cap_and_is_unreadable(
+    standin: ThreeCommasStandIn, client: ThreeCommasClient
+) -> None:
+    assert standin.huge_body_bytes > 3 * MAX_BODY_BYTES
+    standin.inject(Fault.HUGE_BODY, times=3)
+    with pytest.raises(UnexpectedResponse) as caught:
+        await client.load_balances(HMAC_CREDENTIALS, 1)
+    assert "body over 5 MB" in str(caught.value)
+    assert standin.upstream_calls("load_balances") == 3  # retried like any unreadable answer
+    assert (await client.load_balances(HMAC_CREDENTIALS, 1)).name == "Account 1"
+
+
+async def test_a_huge_body_once_is_retried_and_succeeds(
+    standin: ThreeCommasStandIn, client: ThreeCommasClient
+) -> None:
+    standin.inject(Fault.HUGE_BODY, times=1)
+    accounts = await client.list_accounts(HMAC_CREDENTIALS)
+    assert [a.name for a in accounts] == ["Account 1", "Account 2", "Account 3"]
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100_000])
+async def test_deeply_nested_json_is_unreadable_not_a_crash(
+    standin: ThreeCommasStandIn, client: ThreeCommasClient, depth: int
+) -> None:
+    standin.nesting_depth = depth
+    standin.inject(Fault.DEEP_NESTING, times=3)
+    with pytest.raises(UnexpectedResponse) as caught:
+        await client.load_balances(HMAC_CREDENTIALS, 1)
+    assert "nested too deeply" in str(caught.value)
+
+
+async def test_names_and_exchange_names_are_stored_at_most_200_characters(
+    standin: ThreeCommasStandIn, client: ThreeCommasClient
+) -> None:
+    long_name, long_exchange = "N" * 1_000_000, "E" * 10_000
+    standin.set_accounts(
+        HMAC_CREDENTIALS.api_key, [demo_account(1, long_name, exchange_name=long_exchange)]
+    )
+    (listed,) = await client.list_accounts(HMAC_CREDENTIALS)
+    refreshed = await client.load_balances(HMAC_CREDENTIALS, 1)
+    for account in (listed, refreshed):
+        assert account.name == "N" * MAX_TEXT_LENGTH
+        assert account.exchange_name == "E" * MAX_TEXT_LENGTH
 
 
 async def test_max_attempts_bounds_the_number_of_upstream_calls(

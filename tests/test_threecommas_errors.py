@@ -38,6 +38,7 @@ def _body(code: str, description: str = "some text") -> bytes:
         (422, _body("unknown_market_api_error"), Unavailable),
         (502, b"<html><body>Bad Gateway</body></html>", Unavailable),
         (503, b"", Unavailable),
+        (404, b"[" * 100_000 + b"]" * 100_000, AccountNotFound),  # absurd nesting: no code
         (400, _body("invalid_params"), ThreeCommasError),
     ],
 )

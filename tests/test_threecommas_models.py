@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.threecommas.models import Account, BalancePoint, CoinBalance, Money, parse_json
+import pytest
+
+from bot.threecommas.models import (
+    MAX_JSON_DEPTH,
+    Account,
+    BalancePoint,
+    CoinBalance,
+    JsonTooDeep,
+    Money,
+    parse_json,
+)
 from tests.support.threecommas import seed_account, seed_account_json
 
 SEED_EXCHANGE_API_KEY = "yzNYzv8a0VEBwsrhc3MDpHZ7XMqa1vJqSqHzpfjjKpdFF9SbQsVQKRl3hKNyZU45"
@@ -139,3 +149,13 @@ def test_absurd_coin_and_balance_figures_are_unknown_not_errors() -> None:
     point = BalancePoint.model_validate({"date": 1, "usd": "9" * 51, "btc": "9" * 50})
     assert point.usd is None
     assert point.btc == Decimal("9" * 50)
+
+
+def test_json_up_to_the_depth_limit_parses_and_deeper_is_refused() -> None:
+    def nested(depth: int) -> str:
+        return "[" * (depth - 1) + '{"a": 1}' + "]" * (depth - 1)
+
+    assert parse_json(nested(MAX_JSON_DEPTH))
+    for depth in (MAX_JSON_DEPTH + 1, 50_000):
+        with pytest.raises(JsonTooDeep):
+            parse_json(nested(depth))

@@ -8,8 +8,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.logs import register_secret
 from bot.services.cooldown import Cooldown
-from bot.services.errors import ConnectAgain, InvalidKeyFormat, NotConnected
+from bot.services.errors import (
+    ConnectAgain,
+    InvalidKeyFormat,
+    NotConnected,
+    RequestLimitReached,
+    ServiceError,
+)
 from bot.services.resolve import Resolution, resolve_account
 from bot.services.summary import AccountSummary, summarize
 from bot.storage.database import Database
@@ -32,7 +39,7 @@ class RefreshResult:
 
     account: KnownAccount
     summary: AccountSummary | None = None
-    error: ThreeCommasError | None = None
+    error: ThreeCommasError | ServiceError | None = None
 
 
 def _storable(text: str | None) -> str | None:
@@ -76,6 +83,12 @@ async def load_credentials(db: Database, user_id: int) -> Credentials:
     return Credentials(stored.api_key, stored.secret)
 
 
+def _staleness(account: KnownAccount) -> tuple[bool, datetime]:
+    """Sorts never-refreshed accounts first, then those refreshed longest ago."""
+    refreshed_at = account.refreshed_at
+    return refreshed_at is not None, refreshed_at or datetime.min.replace(tzinfo=UTC)
+
+
 class AccountService:
     def __init__(self, db: Database, client: ThreeCommasClient, cooldown: Cooldown) -> None:
         self._db = db
@@ -94,6 +107,8 @@ class AccountService:
     async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
         """Check the keys with a signed account list, then store them; returns the accounts."""
         credentials = Credentials(api_key.strip(), secret.strip())
+        # Only what is tried as a key is redacted from logs; any other text stays readable.
+        register_secret(credentials.api_key, credentials.secret)
         if not credentials.api_key or not credentials.secret:
             raise InvalidKeyFormat
         try:
@@ -163,9 +178,24 @@ class AccountService:
             await asyncio.gather(*self._recording, return_exceptions=True)
 
     async def refresh_all(self, user_id: int) -> list[RefreshResult]:
-        """Every account of the user, concurrently; one failing account does not stop the rest."""
+        """Every account of the user, concurrently; one failing account does not stop the rest.
+
+        A key may make only so many requests a minute: the accounts refreshed longest ago go
+        first, and those beyond the requests free now are left out with RequestLimitReached.
+        """
         accounts = await self.accounts(user_id)
-        return list(await asyncio.gather(*(self._refresh_one(user_id, a) for a in accounts)))
+        free = self._client.requests_free_now(await self.credentials(user_id))
+        chosen = {account.account_id for account in sorted(accounts, key=_staleness)[:free]}
+        refreshed = iter(
+            await asyncio.gather(
+                *(self._refresh_one(user_id, a) for a in accounts if a.account_id in chosen)
+            )
+        )
+        left_out = RequestLimitReached(self._client.requests_per_minute)
+        return [
+            next(refreshed) if a.account_id in chosen else RefreshResult(a, error=left_out)
+            for a in accounts
+        ]
 
     async def _refresh_one(self, user_id: int, account: KnownAccount) -> RefreshResult:
         try:

@@ -27,6 +27,14 @@ class CooldownActive(ServiceError):
         self.seconds_left = seconds_left
 
 
+class RequestLimitReached(ServiceError):
+    """`/refresh all` left this account out: its key's requests for this minute are used up."""
+
+    def __init__(self, requests_per_minute: int) -> None:
+        super().__init__(f"{requests_per_minute} requests a minute used up")
+        self.requests_per_minute = requests_per_minute
+
+
 class NoAccounts(ServiceError):
     """The key sees no exchange accounts at all."""
 

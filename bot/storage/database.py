@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,16 +30,47 @@ from bot.storage.snapshots import SnapshotStore
 from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.worker import SqlWorker, in_transaction
 
+logger = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 5000
 
 logger = logging.getLogger(__name__)
 
 
+def _private_folder(folder: Path) -> None:
+    """Create the folder for the owner only; an existing one is the operator's and stays as is."""
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+        return
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if mode & 0o077:
+        logger.warning(
+            "the database folder %s is open to other users (mode %o); the database files are "
+            "owner-only, but consider chmod 700 on the folder",
+            folder,
+            mode,
+        )
+
+
+def _private_files(path: Path) -> None:
+    """The database, its WAL and shared memory readable by the owner only (SQLite gives the WAL
+    and shared-memory files the database file's mode when it creates them)."""
+    if not path.exists():  # an empty file is an empty database
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if file.exists() and stat.S_IMODE(file.stat().st_mode) != 0o600:
+                file.chmod(0o600)
+        except PermissionError:
+            logger.warning("cannot make %s owner-only: it belongs to another user", file)
+
+
 def _connect(path: Path, keys: MasterKeys) -> sqlite_utils.Database:
     """Runs on the worker thread: check, then configure and migrate. Nothing is written before
     the keys are known to fit."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _private_folder(path.parent)
     verify_existing(path, keys)
+    _private_files(path)
     # isolation_level=None: no implicit transactions; every write goes through in_transaction.
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
@@ -99,11 +131,6 @@ class Database:
 
         await self._worker.write(write)
 
-    async def backup(self, destination: Path) -> None:
-        """Write a consistent copy with SQLite's online backup API; replaces `destination`
-        atomically, readable by the owner only."""
-        await self._worker.read(lambda db: _backup(db.conn, destination))
-
     async def rotate_keys(self) -> int:
         """Re-encrypt every value not under the first key; returns how many values moved.
         All or nothing: a value that does not decrypt aborts the rotation unchanged."""
@@ -132,6 +159,26 @@ def _read_meta(path: Path) -> None:
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         connection.execute("SELECT value FROM meta LIMIT 1").fetchone()
+    finally:
+        connection.close()
+
+
+def backup_file(source: Path, destination: Path) -> None:
+    """A consistent copy of the database at `source` (which must exist) with SQLite's online
+    backup API, even while the bot runs; replaces `destination` atomically, readable by the
+    owner only. No keys are needed: the encrypted values are copied as they are."""
+    if not source.is_file():
+        raise StorageError(f"there is no database at {source}; check DATABASE_PATH")
+    try:
+        # mode=rw: never create a database where a mistyped path points.
+        connection = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
+    except sqlite3.Error as error:
+        raise StorageError(f"cannot open the database at {source}: {error}") from None
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _backup(connection, destination)
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"cannot back up {source}: {error}") from None
     finally:
         connection.close()
 

@@ -19,6 +19,7 @@ from bot.services.errors import (
     NoSuchEntry,
     NotConnected,
     NotYours,
+    RequestLimitReached,
     ServiceError,
 )
 from bot.services.schedules import BadSchedule, BadTimezone
@@ -31,6 +32,7 @@ from bot.threecommas.errors import (
     RateLimited,
     ThreeCommasError,
     Unavailable,
+    UnexpectedResponse,
 )
 
 COMMANDS: list[tuple[str, str]] = [
@@ -126,6 +128,8 @@ def error_sentence(error: Exception) -> str:
             return (
                 f"3Commas is limiting how often we may ask. Try again in {human_duration(seconds)}."
             )
+        case UnexpectedResponse():
+            return "3Commas sent an unreadable answer. Try again in a minute."
         case Unavailable():
             return "3Commas or the exchange is not answering right now. Try again in a minute."
         case ThreeCommasError():
@@ -142,6 +146,8 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"No account matches “{query}”. Send /accounts to see yours."
         case AccountNotMatched(query=query, candidates=candidates):
             return f"Several accounts match “{query}”: {', '.join(candidates)}. Be more specific."
+        case RequestLimitReached(requests_per_minute=limit):
+            return f"Not refreshed: 3Commas allows {limit} requests a minute per API key, and this minute's are used up. Send /refresh all again in a minute: the accounts left out go first."
         case NoSuchEntry():
             return "There is no entry with that number here. Send /subscriptions to see the list."
         case NotYours():

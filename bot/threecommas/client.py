@@ -37,6 +37,7 @@ from bot.threecommas.models import (
     AccountRef,
     BalancePoint,
     CoinBalance,
+    JsonTooDeep,
     parse_json,
 )
 from bot.threecommas.signing import sign
@@ -50,6 +51,8 @@ API_PREFIX = "/public/api"
 PAGE_SIZE = 100
 MAX_PAGES = 100  # 10,000 accounts: a guard against a server that never returns a short page
 WINDOW = 60.0
+# A page of 100 accounts is a few hundred KB; a larger body would stall the event loop.
+MAX_BODY_BYTES = 5 * 2**20
 IDLE_SWEEP_INTERVAL = 60.0
 
 
@@ -65,16 +68,24 @@ class _KeyLimiter:
         if now < self.blocked_until:
             raise RateLimited(retry_after=self.blocked_until - now, banned=self.banned)
 
+    def free(self, now: float, limit: int) -> int:
+        """How many slots are free now, without waiting."""
+        self._expire(now)
+        return max(0, limit - len(self.slots))
+
     def reserve(self, now: float, limit: int, max_wait: float) -> float:
         """Reserve the earliest slot that keeps every 60 s window at `limit`; return the wait."""
-        while self.slots and self.slots[0] <= now - WINDOW:
-            self.slots.popleft()
+        self._expire(now)
         at = now if len(self.slots) < limit else self.slots[-limit] + WINDOW
         wait = max(0.0, at - now)
         if wait > max_wait:
             raise RateLimited(retry_after=wait)
         self.slots.append(at)
         return wait
+
+    def _expire(self, now: float) -> None:
+        while self.slots and self.slots[0] <= now - WINDOW:
+            self.slots.popleft()
 
     def block(self, now: float, seconds: float, banned: bool) -> None:
         until = now + seconds
@@ -140,6 +151,15 @@ class ThreeCommasClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def requests_per_minute(self) -> int:
+        return self._requests_per_minute
+
+    def requests_free_now(self, credentials: Credentials) -> int:
+        """How many calls this key may start now without waiting for its per-minute limit."""
+        limiter = self._limiter(credentials.api_key)
+        return limiter.free(time.monotonic(), self._requests_per_minute)
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -283,20 +303,13 @@ class ThreeCommasClient:
                 status = None
             else:
                 status = response_status
-                if 200 <= status < 300:
-                    try:
-                        data = parse_json(body)
-                    except (ValueError, UnicodeDecodeError):
-                        error = UnexpectedResponse(
-                            "3Commas sent a body that is not JSON", status=status
-                        )
-                    else:
-                        logger.debug(
-                            "%s %s -> %s after %d attempt(s)", method, path, status, attempt
-                        )
-                        return data
+                try:
+                    data = _answer_data(status, body, response_headers)
+                except ThreeCommasError as answer_error:
+                    error = answer_error
                 else:
-                    error = error_from_response(response_status, body, response_headers)
+                    logger.debug("%s %s -> %s after %d attempt(s)", method, path, status, attempt)
+                    return data
             logger.debug(
                 "%s %s -> %s (attempt %d): %s", method, path, status, attempt, type(error).__name__
             )
@@ -321,10 +334,37 @@ class ThreeCommasClient:
         method: str,
         url: yarl.URL,
         headers: Mapping[str, str],
-    ) -> tuple[int, bytes, Mapping[str, str]]:
+    ) -> tuple[int, bytes | None, Mapping[str, str]]:
+        """The status, the body (None when over MAX_BODY_BYTES) and the headers."""
         async with session.request(method, url, headers=headers, allow_redirects=False) as resp:
-            body = await resp.read()
+            body = await _read_capped(resp)
             return resp.status, body, resp.headers
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes | None:
+    """The body, read only up to MAX_BODY_BYTES: past that, None and the connection dropped."""
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            response.close()
+            return None
+    return bytes(body)
+
+
+def _answer_data(status: int, body: bytes | None, headers: Mapping[str, str]) -> Any:
+    """The parsed JSON of a 2xx answer; the error of any other, or of a body we cannot read."""
+    if not 200 <= status < 300:
+        raise error_from_response(status, body or b"", headers)
+    if body is None:
+        limit = MAX_BODY_BYTES // 2**20
+        raise UnexpectedResponse(f"3Commas sent a body over {limit} MB", status=status)
+    try:
+        return parse_json(body)
+    except JsonTooDeep:
+        raise UnexpectedResponse("3Commas sent JSON nested too deeply", status=status) from None
+    except (ValueError, UnicodeDecodeError):
+        raise UnexpectedResponse("3Commas sent a body that is not JSON", status=status) from None
 
 
 def _is_transient(error: ThreeCommasError) -> bool:

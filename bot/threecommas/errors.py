@@ -150,7 +150,7 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, Any]]:
     """(code, description, attributes) from a JSON error body, or Nones for anything else."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurd nesting
         return None, None, {}
     if not isinstance(data, dict):
         return None, None, {}

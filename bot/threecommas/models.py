@@ -17,10 +17,49 @@ SUMMARY: Final = "summary"
 # An account id, or `summary`: the aggregate of every account included in the summary.
 AccountRef = int | Literal["summary"]
 
+# 3Commas' entities nest four or five levels; anything far deeper is not an answer of theirs.
+MAX_JSON_DEPTH = 32
+# Names, currencies and states are shown and stored: a 200-million-character name is no name.
+MAX_TEXT_LENGTH = 200
+
+
+class JsonTooDeep(ValueError):
+    """The JSON nests deeper than MAX_JSON_DEPTH levels."""
+
 
 def parse_json(body: bytes | str) -> Any:
-    """JSON with every non-integer number as Decimal (no float on the way)."""
-    return json.loads(body, parse_float=Decimal)
+    """JSON with every non-integer number as Decimal (no float on the way), at most
+    MAX_JSON_DEPTH levels deep (JsonTooDeep, a ValueError, otherwise)."""
+    try:
+        data = json.loads(body, parse_float=Decimal)
+    except RecursionError:
+        raise JsonTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise JsonTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Walked with a stack, not recursion: the check must not fail the way json.loads does."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
+        return value[:MAX_TEXT_LENGTH]
+    return value
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -32,6 +71,7 @@ def _blank_is_none(value: Any) -> Any:
 
 
 Amount = Annotated[Decimal | None, BeforeValidator(_blank_is_none)]
+Text = Annotated[str | None, BeforeValidator(_shortened)]
 
 # Beyond this no coin amount, value or balance is real (a 50-digit number still passes); such a
 # figure is treated as unknown, so one odd row neither breaks the whole answer nor overflows the
@@ -53,18 +93,18 @@ class _Entity(BaseModel):
 
 
 class Money(_Entity):
-    currency: str | None = None
+    currency: Text = None
     amount: Amount = None
 
 
 class Account(_Entity):
     id: int
-    name: str | None = None
-    exchange_name: str | None = None
-    market_code: str | None = None
+    name: Text = None
+    exchange_name: Text = None
+    market_code: Text = None
     pretty_display_type: str | None = None
     market_icon: str | None = None
-    api_keys_state: str | None = None
+    api_keys_state: Text = None
     api_key_invalid: bool | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -130,8 +170,8 @@ class Account(_Entity):
 class CoinBalance(_Entity):
     """One row of account_table_data: one coin of an account (or of the summary)."""
 
-    currency_code: str | None = None
-    currency_name: str | None = None
+    currency_code: Text = None
+    currency_name: Text = None
     position: BoundedAmount = None
     usd_value: BoundedAmount = None
     btc_value: BoundedAmount = None

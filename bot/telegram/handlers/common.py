@@ -37,9 +37,14 @@ def asker(update: Update) -> Asker | None:
     return Asker(user.id, chat.id, chat.type == ChatType.PRIVATE, message)
 
 
+def typed_text(message: Message) -> str:
+    """The message's text, or the caption of a photo or document (keys get pasted there too)."""
+    return message.text or message.caption or ""
+
+
 def argument_text(message: Message) -> str:
     """What follows the command, with its line breaks kept (a pasted PEM needs them)."""
-    text = message.text or ""
+    text = typed_text(message)
     parts = text.split(maxsplit=1)
     return parts[1].strip() if len(parts) == 2 and parts[0].startswith("/") else ""
 

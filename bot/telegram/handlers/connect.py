@@ -8,7 +8,6 @@ import re
 from telegram import Update
 from telegram.ext import Job
 
-from bot.logs import register_secret
 from bot.services.errors import ServiceError
 from bot.telegram.context import ConnectSession, Context
 from bot.telegram.handlers.common import (
@@ -17,6 +16,7 @@ from bot.telegram.handlers.common import (
     asker,
     delete_quietly,
     progress_settles,
+    typed_text,
 )
 from bot.telegram.html import escape
 from bot.telegram.keyboards import account_buttons
@@ -35,7 +35,8 @@ ASK_SECOND_PART = (
     "Now send the <b>secret</b>, or your <b>RSA private key</b> in PEM form if you created "
     "the key with your own RSA key pair. I delete it from this chat right after reading it."
 )
-LOOKS_LIKE_KEY = re.compile(r"PRIVATE KEY|^[A-Za-z0-9+/=_-]{32,}$")
+# Anywhere in the message: "KEY SECRET", "KEY\nSECRET" and "api key: KEY" carry keys too.
+LOOKS_LIKE_KEY = re.compile(r"PRIVATE KEY|[A-Za-z0-9+/=_-]{32,}")
 
 
 def _session_job_name(user_id: int) -> str:
@@ -138,7 +139,6 @@ async def connect_command(update: Update, context: Context) -> None:
     await delete_quietly(who.message)
     api_key, *rest = given.split(maxsplit=1)
     secret = rest[0] if rest else ""
-    register_secret(api_key, secret)
     if secret:
         _end_session(context, who.user_id)
         await _finish(context, who, api_key, secret)
@@ -157,26 +157,30 @@ async def cancel_command(update: Update, context: Context) -> None:
         await send_html(context, who.chat_id, "Cancelled. Nothing was saved.")
 
 
+async def _delete_pasted_key(context: Context, who: Asker, hint: str) -> None:
+    await delete_quietly(who.message)
+    await send_html(context, who.chat_id, f"That looked like a key, so I deleted it. {hint}")
+
+
 async def private_text(update: Update, context: Context) -> None:
-    """A plain message in a private chat: the next step of /connect, or a hint."""
+    """A plain message (or a caption) in a private chat: the next step of /connect, or a hint."""
     who = asker(update)
     if who is None:
         return
-    text = (who.message.text or "").strip()
+    text = typed_text(who.message).strip()
+    if update.edited_message is not None:
+        # Editing an old message is never a step of /connect, but a key edited in is deleted.
+        if LOOKS_LIKE_KEY.search(text):
+            await _delete_pasted_key(context, who, "I read keys only from new messages.")
+        return
     session = context.bot_data.connecting.get(who.user_id)
     if session is None:
         if LOOKS_LIKE_KEY.search(text):
-            await delete_quietly(who.message)
-            await send_html(
-                context,
-                who.chat_id,
-                "That looked like a key, so I deleted it. To connect, send /connect first.",
-            )
+            await _delete_pasted_key(context, who, "To connect, send /connect first.")
         else:
             await send_html(context, who.chat_id, "Send /help to see what I can do.")
         return
     await delete_quietly(who.message)
-    register_secret(text)
     if session.api_key is None:
         if not text or any(char.isspace() for char in text):
             await send_html(
