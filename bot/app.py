@@ -17,6 +17,7 @@ from telegram import (
 )
 from telegram.ext import (
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -55,6 +56,7 @@ from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
 logger = logging.getLogger(__name__)
 
 STARTUP_ERRORS = (ConfigError, MasterKeyError, StorageStartupError)
+CONCURRENT_UPDATES = 1024
 
 
 def _token(settings: Settings) -> str:
@@ -63,7 +65,12 @@ def _token(settings: Settings) -> str:
     return settings.telegram_bot_token.get_secret_value()
 
 
-def build_application(settings: Settings, services: Services) -> BotApplication:
+def build_application(
+    settings: Settings,
+    services: Services,
+    update_processor: BaseUpdateProcessor | None = None,
+) -> BotApplication:
+    """The bot with every handler; `update_processor` lets the stand-ins see updates finish."""
     token = _token(settings)
     application: BotApplication = (
         ApplicationBuilder()
@@ -71,7 +78,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(1024)
+        .concurrent_updates(update_processor or CONCURRENT_UPDATES)
         .rate_limiter(FloodLimiter())
         .connection_pool_size(64)
         .get_updates_connection_pool_size(2)
@@ -119,13 +126,16 @@ async def set_command_menus(application: BotApplication) -> None:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, clock: Clock | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> AsyncIterator[BotApplication]:
     """The bot polling for updates until the block ends; then in-flight work is finished."""
     register_secret(_token(settings))
     services = await Services.open(settings, clock)
     try:
-        application = build_application(settings, services)
+        application = build_application(settings, services, update_processor)
         await application.initialize()
         try:
             await set_command_menus(application)

@@ -134,8 +134,8 @@ async def test_an_alert_checked_by_both_a_manual_and_a_scheduled_refresh_fires_o
     owner = Chat(botapi)
     set_futures(fast, balance="1000")
     for _ in range(4):
-        await owner.say(f"/refresh {FUTURES}", quiet=0.05)
-        await owner.say("/refresh all", quiet=0.05)
+        await owner.say(f"/refresh {FUTURES}")
+        await owner.say("/refresh all")
     await botapi.wait_for(lambda: len(alerts_posted(botapi)) >= 1, timeout=4)
     await asyncio.sleep(1.5)  # more scheduled runs, the condition still true
     assert len(alerts_posted(botapi)) == 1, botapi.describe()
@@ -187,7 +187,7 @@ async def test_an_alert_follows_its_group_to_the_supergroup(fast: Sandbox) -> No
     supergroup = -1001000800
     await group(fast).reply("/alert futures balance < 25000")
     botapi.migrate_group(GROUP, supergroup)
-    await botapi.wait_idle()
+    await botapi.wait_handled()
     set_futures(fast, balance="20000")
     await Chat(botapi).reply(f"/refresh {FUTURES}")
     await botapi.wait_for(lambda: len(alerts_posted(botapi, supergroup)) == 1)

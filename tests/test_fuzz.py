@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import running_bot
 from bot.config import Settings
 from bot.services.accounts import RefreshResult
 from bot.services.summary import AccountSummary
@@ -38,6 +37,7 @@ from bot.telegram.render import (
 from bot.threecommas.errors import ThreeCommasError
 from standins.botapi_standin import MAX_TEXT_LENGTH, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
+from standins.handled import reporting_bot
 from standins.threecommas_standin import demo_account
 
 HOSTILE_PIECES = [
@@ -184,14 +184,14 @@ async def converse(
     async with running_standins(data, base) as sandbox:
         botapi = sandbox.botapi
         sandbox.threecommas.set_accounts(DEMO_API_KEY, accounts)
-        async with running_bot(sandbox.settings):
+        async with reporting_bot(sandbox.settings, botapi):
             botapi.send_text(f"/connect {DEMO_API_KEY} {DEMO_SECRET}", user_id=DEMO_USER_ID)
             await botapi.wait_for_text(DEMO_USER_ID, "Connected", timeout=15)
             unanswered = []
             for command in [*commands, "/refresh all", "/accounts"]:
                 before = [(m.message_id, m.text) for m in botapi.messages(DEMO_USER_ID)]
                 botapi.send_text(command, user_id=DEMO_USER_ID)
-                await botapi.wait_idle(quiet=0.1, timeout=20)
+                await botapi.wait_handled(timeout=20)
                 after = [(m.message_id, m.text) for m in botapi.messages(DEMO_USER_ID)]
                 if after == before:
                     unanswered.append(command)

@@ -100,7 +100,7 @@ async def test_group_member_cannot_press_another_members_refresh_button(
     query_id = running.botapi.press_button(
         summary, summary.button_data("Refresh"), user_id=OTHER_USER, first_name="Bob"
     )
-    await running.botapi.wait_idle(quiet=0.15)
+    await running.botapi.wait_handled()
     assert "belongs to someone else" in (running.botapi.answered_callbacks[query_id] or "")
     assert (summary.text, summary.edits) == before
     assert running.threecommas.upstream_calls("load_balances") == calls
@@ -116,7 +116,7 @@ async def test_group_member_cannot_press_another_members_account_list_button(
         query_id = running.botapi.press_button(
             listing, listing.button_data(label), user_id=OTHER_USER
         )
-        await running.botapi.wait_idle(quiet=0.15)
+        await running.botapi.wait_handled()
         assert "belongs to someone else" in (running.botapi.answered_callbacks[query_id] or "")
     assert len(running.botapi.messages(GROUP)) == messages_before
     assert not listing.edits
@@ -146,7 +146,7 @@ async def test_tampered_callback_data_is_refused(
     for user_id, forged in attempts:
         assert forged != data
         query_id = running.botapi.press_button(summary, forged, user_id=user_id)
-        await running.botapi.wait_idle(quiet=0.15)
+        await running.botapi.wait_handled()
         answer = running.botapi.answered_callbacks[query_id] or ""
         assert "not valid" in answer or "belongs to someone else" in answer, (forged, answer)
     assert running.threecommas.upstream_calls("load_balances") == calls
@@ -194,6 +194,6 @@ async def test_a_user_outside_allowed_user_ids_cannot_press_a_button_in_a_group(
         query_id = sandbox.botapi.press_button(
             summary, summary.button_data("Refresh"), user_id=OTHER_USER
         )
-        await sandbox.botapi.wait_idle(quiet=0.15)
+        await sandbox.botapi.wait_handled()
         assert sandbox.botapi.answered_callbacks[query_id] == "This bot is private."
         assert len(summary.edits) == 1  # only the progress message before the summary

@@ -39,7 +39,7 @@ async def refresh_all(chat: Chat) -> list[SentMessage]:
     before = {m.message_id for m in chat.botapi.messages(chat.chat_id)}
     chat.botapi.send_text("/refresh all", user_id=chat.user_id)
     await chat.botapi.wait_for_text(chat.chat_id, "Total (", timeout=30)
-    await chat.botapi.wait_idle(quiet=0.3)
+    await chat.botapi.wait_handled()
     return [m for m in chat.botapi.messages(chat.chat_id) if m.message_id not in before]
 
 
