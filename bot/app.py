@@ -38,7 +38,7 @@ from bot.telegram.flood import FloodLimiter
 from bot.telegram.handlers.access import on_error, only_allowed_users
 from bot.telegram.handlers.accounts import accounts_command, disconnect_command
 from bot.telegram.handlers.connect import cancel_command, connect_command, private_text
-from bot.telegram.handlers.help import help_command, start
+from bot.telegram.handlers.help import help_command, start, unknown_command
 from bot.telegram.handlers.refresh import refresh_button_pressed, refresh_command
 from bot.telegram.handlers.subscriptions import (
     alert_command,
@@ -106,6 +106,8 @@ def build_application(
             ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             CallbackQueryHandler(refresh_button_pressed, pattern=f"^({REFRESH}|{REFRESH_ALL}):"),
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, private_text),
+            # after every CommandHandler: only a command none of them took gets here
+            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command),
         ]
     )
     application.add_error_handler(on_error)

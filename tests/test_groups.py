@@ -83,11 +83,24 @@ async def test_refresh_in_a_group_uses_the_senders_own_keys(two_users: tuple[Cha
         shown = theirs.plain.replace(f"“{query}”", "")  # the query itself is echoed back
         assert "My Binance US" not in shown and "$31.21" not in shown, theirs.plain
         assert "12345678" not in shown, theirs.plain
-        assert "No account matches" in theirs.plain or "no such account" in theirs.plain
+        assert "No account of yours matches" in theirs.plain or "no such account" in theirs.plain
     own = await bob.reply("/refresh")
     assert "Other Account" in own.plain and "$777.77" in own.plain
     accounts = await bob.reply("/accounts")
     assert "Other Account" in accounts.plain and "My Binance US" not in accounts.plain
+
+
+async def test_a_non_matching_refresh_in_a_group_lists_no_accounts_and_points_to_private(
+    two_users: tuple[Chat, Chat],
+) -> None:
+    alice, _ = two_users
+    answer = await alice.reply("/refresh bitfinex")
+    assert answer.plain == (
+        "No account of yours matches “bitfinex”. "
+        "Send /accounts in a private chat with me to see yours."
+    )
+    assert 'href="https://t.me/threecommas_test_bot"' in answer.text
+    assert answer.buttons == []
 
 
 async def test_group_member_cannot_press_another_members_refresh_button(
@@ -120,6 +133,29 @@ async def test_group_member_cannot_press_another_members_account_list_button(
         assert "belongs to someone else" in (running.botapi.answered_callbacks[query_id] or "")
     assert len(running.botapi.messages(GROUP)) == messages_before
     assert not listing.edits
+
+
+async def test_button_data_replayed_on_a_message_in_another_chat_is_refused(
+    running: Sandbox, two_users: tuple[Chat, Chat]
+) -> None:
+    _, bob = two_users
+    alices = await Chat(running.botapi).reply("/refresh 12345678")  # her private chat
+    bobs = await bob.reply("/refresh 99990001")
+    before = (bobs.text, list(bobs.edits), bobs.buttons)
+    calls = running.threecommas.upstream_calls("load_balances")
+    # Alice is in the group too and presses Bob's summary with her own, validly signed data
+    query_id = running.botapi.press_button(
+        bobs, alices.button_data("Refresh"), user_id=DEMO_USER_ID
+    )
+    await running.botapi.wait_handled()
+    answer = running.botapi.answered_callbacks[query_id]
+    assert answer == "This button is not valid in this chat. Send /refresh instead."
+    assert (bobs.text, bobs.edits, bobs.buttons) == before
+    assert "Other Account" in bobs.plain and "My Binance US" not in bobs.plain
+    assert running.threecommas.upstream_calls("load_balances") == calls
+    # in its own chat the same data still works: the summary goes through progress again
+    await Chat(running.botapi).press(alices, "Refresh")
+    assert "Refreshing" in alices.edits[-1] and "$31.21" in alices.plain
 
 
 def tampered(data: str) -> list[str]:

@@ -78,10 +78,12 @@ class Database:
     async def close(self) -> None:
         await self._worker.close()
 
-    async def forget_user(self, user_id: int) -> None:
-        """Delete every row that belongs to the user, their private chat's settings included."""
+    async def forget_user(self, user_id: int) -> int:
+        """Delete every row that belongs to the user, their private chat's settings included;
+        returns how many rows there were."""
 
-        def write(db: sqlite_utils.Database) -> None:
+        def write(db: sqlite_utils.Database) -> int:
+            deleted = 0
             for statement in (
                 "DELETE FROM credentials WHERE user_id = ?",
                 "DELETE FROM accounts WHERE user_id = ?",
@@ -91,9 +93,10 @@ class Database:
                 # A private chat's id is the user's id.
                 "DELETE FROM chat_settings WHERE chat_id = ?",
             ):
-                db.execute(statement, [user_id])
+                deleted += db.execute(statement, [user_id]).rowcount
+            return deleted
 
-        await self._worker.write(write)
+        return await self._worker.write(write)
 
     async def backup(self, destination: Path) -> None:
         """Write a consistent copy with SQLite's online backup API; replaces `destination`

@@ -17,7 +17,7 @@ from bot.services.errors import (
     ServiceError,
 )
 from bot.services.schedules import BadSchedule, BadTimezone
-from bot.telegram.html import clean_name
+from bot.telegram.html import clean_name, echo
 from bot.threecommas.errors import (
     AccountNotFound,
     ExchangeKeysInvalid,
@@ -97,7 +97,7 @@ def error_sentence(error: Exception) -> str:
         case ConnectAgain():
             return "I can no longer read your stored 3Commas keys. Please connect again with /connect in a private chat with me."
         case InvalidKeyFormat():
-            return "That is neither a 3Commas API secret nor an RSA private key in PEM form. Nothing was saved; send /connect to try again."
+            return "That is neither a 3Commas API secret nor an RSA private key in PEM form. Send /connect to try again."
         case CooldownActive(seconds_left=seconds):
             return f"You refreshed this a moment ago. Try again in {human_duration(seconds)}."
         case NoAccounts():
@@ -133,13 +133,21 @@ def _service_sentence(error: ServiceError) -> str | None:
     """Sentences of the subscription and alert commands, whose errors say how to fix them."""
     match error:
         case AccountNotMatched(query=query, candidates=[]):
-            return f"No account matches “{query}”. Send /accounts to see yours."
+            return f"No account matches “{echo(query)}”. Send /accounts to see yours."
         case AccountNotMatched(query=query, candidates=candidates):
-            return f"Several accounts match “{query}”: {', '.join(candidates)}. Be more specific."
+            return f"Several accounts match “{echo(query)}”: {_some(candidates)}. Be more specific."
+        case BadTimezone(given=given):
+            return f"“{echo(given)}” is not a time zone. Use Area/City, like Europe/Berlin."
         case NoSuchEntry():
             return "There is no entry with that number here. Send /subscriptions to see the list."
         case NotYours():
             return "Only the one who created it, or a group administrator, may remove it."
-        case BadSchedule() | BadTimezone() | BadAlert():
+        case BadSchedule() | BadAlert():
             return str(error)
     return None
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """`a, b, c` or, for many, `a, b, c, d, e and 7 more`."""
+    listed = ", ".join(clean_name(name, limit=40) for name in names[:shown])
+    return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"
