@@ -31,8 +31,10 @@ from bot.telegram.render import (
     render_connected,
     render_error,
     render_no_match,
+    render_no_match_in_group,
     render_progress,
     render_refresh_all,
+    render_unknown_command,
 )
 from bot.threecommas.errors import ThreeCommasError
 from standins.botapi_standin import MAX_TEXT_LENGTH, parse_telegram_html
@@ -135,7 +137,7 @@ def known(summary: AccountSummary) -> KnownAccount:
 @settings(max_examples=150, derandomize=True, deadline=None)
 @given(summary=summaries)
 def test_an_account_summary_renders_as_valid_telegram_html(summary: AccountSummary) -> None:
-    assert_sendable(render_account_summary(summary))
+    assert_sendable(render_account_summary(summary, timezone="Asia/Kathmandu"))
     assert_sendable(render_progress(summary.name))
     assert_sendable(render_error(summary.name, ThreeCommasError(summary.name or "x")))
 
@@ -152,10 +154,12 @@ def test_lists_and_totals_render_as_valid_telegram_html(
         for n, s in enumerate(group)
     ]
     accounts = [known(s) for s in group]
-    assert_sendable(render_refresh_all(results))
+    assert_sendable(render_refresh_all(results, timezone="America/St_Johns"))
     assert_sendable(render_account_list(accounts))
     assert_sendable(render_connected(accounts))
     assert_sendable(render_no_match(query, accounts))
+    assert_sendable(render_no_match_in_group(query, "threecommas_test_bot"))
+    assert_sendable(render_unknown_command(query, ["refresh", "help"]))
 
 
 # -- end to end ---------------------------------------------------------------------------
@@ -250,4 +254,4 @@ def test_a_huge_currency_code_from_the_api_still_renders_as_valid_html() -> None
         None,
         None,
     )
-    assert_sendable(render_account_summary(summary))
+    assert_sendable(render_account_summary(summary, timezone="UTC"))

@@ -15,6 +15,7 @@ from bot.services.summary import AccountSummary
 from bot.storage.records import Alert, KnownAccount, Subscription
 from bot.telegram.html import clean_name, echo, escape
 from bot.telegram.numbers import (
+    currency_code,
     format_btc,
     format_money,
     format_number,
@@ -199,7 +200,8 @@ def render_alert_fired(alert: Alert, summary: AccountSummary, *, timezone: str) 
         rule = f"balance {escape(alert.operator)} {escape(threshold)}"
     else:
         shown = format_percentage(alert.threshold)
-        rule = f"today {escape(alert.operator)} {escape(shown)} in {escape(summary.currency)}"
+        currency = currency_code(summary.currency)
+        rule = f"today {escape(alert.operator)} {escape(shown)} in {escape(currency)}"
     headline = f"🔔 <b>Alert: {escape(clean_name(summary.name))}</b> · {rule}"
     return f"{headline}\n\n{render_account_summary(summary, timezone=timezone)}"
 

@@ -61,7 +61,8 @@ I delete the messages with your keys right after reading them and store the keys
 /refresh all - every account and the total
 /subscribe &lt;account|all&gt; every 1h - post the summary here on a schedule \
 (or <code>daily 09:00</code>)
-/timezone Europe/Berlin - this chat's time zone for daily summaries (UTC by default)
+/timezone Europe/Berlin - this chat's time zone for daily summaries and the times shown \
+(UTC by default)
 /alert &lt;account&gt; balance &lt; 25000 - a word here when it happens (also <code>day &lt; -5%</code>, and &gt;)
 /subscriptions - this chat's subscriptions and alerts
 /unsubscribe &lt;number&gt; - remove one (its creator or a group admin)

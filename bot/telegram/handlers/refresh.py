@@ -43,7 +43,7 @@ from bot.threecommas.errors import ThreeCommasError
 logger = logging.getLogger(__name__)
 
 FAILURES = (ServiceError, ThreeCommasError)
-# Also what a button's data copied from a message in another chat gets (callback_data).
+# For tampered data, and for data copied onto a message in another chat (callback_data).
 BUTTON_NOT_VALID = "This button is not valid in this chat. Send /refresh instead."
 
 
