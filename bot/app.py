@@ -18,6 +18,7 @@ from telegram import (
 )
 from telegram.ext import (
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -38,7 +39,7 @@ from bot.telegram.flood import FloodLimiter
 from bot.telegram.handlers.access import on_error, only_allowed_users
 from bot.telegram.handlers.accounts import accounts_command, disconnect_command
 from bot.telegram.handlers.connect import cancel_command, connect_command, private_text
-from bot.telegram.handlers.help import help_command, start
+from bot.telegram.handlers.help import help_command, start, unknown_command
 from bot.telegram.handlers.refresh import refresh_button_pressed, refresh_command
 from bot.telegram.handlers.subscriptions import (
     alert_command,
@@ -69,6 +70,7 @@ ALLOWED_UPDATES = Update.ALL_TYPES
 CONNECTIONS = 64  # to the Bot API; the flood limiter keeps no more requests in flight
 SETTLE_SECONDS = 5.0  # at shutdown, for interrupted progress messages to say so
 CONNECT_CAPTION = r"^/connect(@\w+)?(\s|$)"
+CONCURRENT_UPDATES = 1024
 
 
 def _token(settings: Settings) -> str:
@@ -78,8 +80,12 @@ def _token(settings: Settings) -> str:
 
 
 def build_application(
-    settings: Settings, services: Services, last_update: LastUpdate
+    settings: Settings,
+    services: Services,
+    last_update: LastUpdate,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> BotApplication:
+    """The bot with every handler; `update_processor` lets the stand-ins see updates finish."""
     token = _token(settings)
     application: BotApplication = (
         ApplicationBuilder()
@@ -87,7 +93,7 @@ def build_application(
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(1024)
+        .concurrent_updates(update_processor or CONCURRENT_UPDATES)
         .rate_limiter(
             FloodLimiter(
                 chat_limit=settings.telegram_chat_burst,
@@ -128,6 +134,8 @@ def build_application(
             MessageHandler(
                 private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, private_text
             ),
+            # after every CommandHandler: only a command none of them took gets here
+            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command),
         ]
     )
     application.add_error_handler(on_error)
@@ -148,7 +156,10 @@ async def set_command_menus(application: BotApplication) -> None:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, clock: Clock | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> AsyncIterator[BotApplication]:
     """The bot taking updates until the block ends (from its webhook when WEBHOOK_URL is set,
     else by polling); then in-flight work is finished."""
@@ -156,7 +167,7 @@ async def running_bot(
     services = await Services.open(settings, clock)
     try:
         last_update = LastUpdate()
-        application = build_application(settings, services, last_update)
+        application = build_application(settings, services, last_update, update_processor)
         server = _http_server(settings, application, services, last_update)
         await connect(
             application, settings.telegram_api_url, settings.telegram_startup_retry_seconds

@@ -492,9 +492,11 @@ class BotApiStandIn:
         self.deliveries: list[WebhookDelivery] = []
         self._webhook_wake = asyncio.Event()
         self._delivery: asyncio.Task[None] | None = None
-        # activity, for wait_for / wait_idle
+        # activity, for wait_for; updates the bot has not reported handled, for wait_handled
         self._activity = asyncio.Event()
-        self._last_activity = time.monotonic()
+        self._unhandled: set[int] = set()
+        self.last_update_id = 0
+        self.background_work: Callable[[], Awaitable[None]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._methods: dict[str, tuple[str, Handler]] = {
@@ -825,6 +827,10 @@ class BotApiStandIn:
         """Queued updates the bot has not fetched yet."""
         return sum(1 for u in self._updates if u["update_id"] > self._delivered_up_to)
 
+    def unconfirmed_updates(self) -> list[JSONDict]:
+        """Updates the bot has not confirmed (asked for updates past them): a new run gets them."""
+        return list(self._updates)
+
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until ``predicate()`` holds; it is checked after every bot call."""
         deadline = time.monotonic() + timeout
@@ -881,20 +887,33 @@ class BotApiStandIn:
             ) from None
         return found[-1]
 
-    async def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Wait until the bot fetched every queued update and made no call for ``quiet`` s."""
-        deadline = time.monotonic() + timeout
-        while True:
-            now = time.monotonic()
-            idle_for = now - self._last_activity
-            if self.pending_updates() == 0 and idle_for >= quiet:
-                return
-            if now >= deadline:
-                raise TimeoutError(
-                    f"bot not idle within {timeout} s ({self.pending_updates()} updates pending)\n"
-                    f"{self.describe()}"
-                )
-            await asyncio.sleep(min(max(quiet - idle_for, 0.01), deadline - now))
+    def report_handled(self, update_id: int) -> None:
+        """The bot finished with an update (its update processor says so: standins/handled.py)."""
+        self._unhandled.discard(update_id)
+        self._note_activity()
+
+    async def wait_handled(
+        self,
+        update_id: int | None = None,
+        timeout: float = 15.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until the bot handled ``update_id`` (default: every update queued so far),
+        then until the work it left running in the background is done."""
+        started = time.monotonic()
+
+        def handled() -> bool:
+            return update_id not in self._unhandled if update_id else not self._unhandled
+
+        try:
+            await self.wait_for(handled, timeout)
+        except TimeoutError:
+            owed = update_id or sorted(self._unhandled)
+            raise TimeoutError(
+                f"the bot did not finish update(s) {owed} within {timeout} s\n{self.describe()}"
+            ) from None
+        if self.background_work is not None:
+            remaining = max(timeout - (time.monotonic() - started), 0.01)
+            await asyncio.wait_for(self.background_work(), remaining)
 
     def describe(self, last: int = 10) -> str:
         """Recent bot messages and call counts, for failure messages."""
@@ -952,7 +971,6 @@ class BotApiStandIn:
         return _json_response(error.to_json(), failure.status)
 
     def _note_activity(self) -> None:
-        self._last_activity = time.monotonic()
         self._activity.set()
         self._activity = asyncio.Event()
 
@@ -1016,6 +1034,8 @@ class BotApiStandIn:
     def _drop_unwanted(self, allowed: set[str]) -> None:
         kept = [u for u in self._updates if not (set(u) - {"update_id"}).isdisjoint(allowed)]
         if len(kept) != len(self._updates):
+            self._unhandled.difference_update(u["update_id"] for u in self._updates)
+            self._unhandled.update(u["update_id"] for u in kept)
             self._updates = collections.deque(kept)
 
     async def _send_message(self, params: JSONDict) -> JSONDict:
@@ -1231,6 +1251,7 @@ class BotApiStandIn:
             )
 
     def _drop_pending(self) -> None:
+        self._unhandled.difference_update(u["update_id"] for u in self._updates)
         self._updates.clear()
         self._delivered_up_to = self._next_update_id - 1
 
@@ -1291,7 +1312,9 @@ class BotApiStandIn:
         chat_id = _update_chat_id(body)
         if chat_id is not None:
             self._last_update_from[chat_id] = time.monotonic()
-        self._updates.append({"update_id": self._next_update_id, **body})
+        self.last_update_id = self._next_update_id
+        self._updates.append({"update_id": self.last_update_id, **body})
+        self._unhandled.add(self.last_update_id)
         self._next_update_id += 1
         self._wake_polls()
 

@@ -8,12 +8,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.app import STARTUP_ERRORS, running_bot
+from bot.app import STARTUP_ERRORS
 from bot.config import Settings
 from bot.logs import configure_logging
 from standins.botapi_standin import BotApiStandIn
 from standins.chat_text import render_for_terminal
 from standins.demo import DEMO_USER_ID, running_standins
+from standins.handled import reporting_bot
 
 BANNER = (
     "Sandbox mode: no TELEGRAM_BOT_TOKEN is set, so the bot runs against local stand-ins of "
@@ -24,7 +25,7 @@ TRY = (
     "/refresh 12345678, /refresh binance, /refresh all, /help. End with Ctrl-D."
 )
 UPSTREAM_LATENCY = 0.2
-QUIET = 0.6
+ANSWER_TIMEOUT = 60.0
 
 
 class TerminalChat:
@@ -48,7 +49,7 @@ async def _chat(settings: Settings) -> None:
     with tempfile.TemporaryDirectory(prefix="bot-sandbox-") as data:
         async with (
             running_standins(Path(data), settings, latency=UPSTREAM_LATENCY) as sandbox,
-            running_bot(sandbox.settings),
+            reporting_bot(sandbox.settings, sandbox.botapi),
         ):
             await _converse(sandbox.botapi)
 
@@ -68,7 +69,7 @@ async def _converse(botapi: BotApiStandIn) -> None:
         if not interactive:
             print(f"you> {line.rstrip()}", flush=True)
         incoming = botapi.send_text(line.rstrip("\n"), user_id=DEMO_USER_ID)
-        await botapi.wait_idle(quiet=QUIET, timeout=60)
+        await botapi.wait_handled(botapi.last_update_id, timeout=ANSWER_TIMEOUT)
         if (DEMO_USER_ID, incoming) in botapi.deleted_incoming:
             print("(the bot deleted your message: it carried key material)", flush=True)
         chat.print_changes()

@@ -68,7 +68,7 @@ async def test_a_balance_alert_fires_once_per_crossing_on_manual_refreshes(fast:
     await refresh()
     fired = alerts_posted(botapi)
     assert len(fired) == 1, botapi.describe()
-    assert "balance < 25,000" in fired[0].plain and "$24,000.00" in fired[0].plain
+    assert "balance < $25,000.00" in fired[0].plain and "$24,000.00" in fired[0].plain
     assert "Binance Futures" in fired[0].plain
     assert not any(m.plain.startswith("🔔 Alert:") for m in botapi.messages(DEMO_USER_ID))
     await refresh()  # still true: nothing new
@@ -137,8 +137,8 @@ async def test_an_alert_checked_by_both_a_manual_and_a_scheduled_refresh_fires_o
     owner = Chat(botapi)
     set_futures(fast, balance="1000")
     for _ in range(4):
-        await owner.say(f"/refresh {FUTURES}", quiet=0.05)
-        await owner.say("/refresh all", quiet=0.05)
+        await owner.say(f"/refresh {FUTURES}")
+        await owner.say("/refresh all")
     await botapi.wait_for(lambda: len(alerts_posted(botapi)) >= 1, timeout=4)
     await asyncio.sleep(1.5)  # more scheduled runs, the condition still true
     assert len(alerts_posted(botapi)) == 1, botapi.describe()
@@ -169,6 +169,11 @@ async def test_alerts_are_listed_and_removed(fast: Sandbox) -> None:
         ("/alert futures day < -5", "A day alert is a percentage"),
         ("/alert binance balance < 1", "Several accounts match “binance”"),
         ("/alert nosuch balance < 1", "No account matches “nosuch”"),
+        ("/alert all balance < 1", "Alerts are per account: set one for each account"),
+        ("/alert ALL day < -5%", "Alerts are per account"),
+        ("/alert futures balance < " + "9" * 400, "The threshold must be below"),
+        ("/alert futures balance > 1000000000000000", "The threshold must be below"),
+        ("/alert futures day < -0." + "0" * 399 + "1%", "with at most 8 decimals"),
     ],
 )
 async def test_bad_alerts_get_a_sentence_and_store_nothing(
@@ -177,6 +182,23 @@ async def test_bad_alerts_get_a_sentence_and_store_nothing(
     answer = await group(fast).reply(text)
     assert sentence in answer.plain, answer.plain
     assert "Alert set" not in answer.plain
+
+
+async def test_a_fired_alert_names_the_account_and_its_currency_in_the_chats_time(
+    fast: Sandbox,
+) -> None:
+    owner = Chat(fast.botapi)  # alerts set in the private chat are posted there
+    await owner.reply("/timezone Asia/Kathmandu")
+    await owner.reply("/alert kraken balance < 2000")
+    await owner.reply("/alert kraken day < 1%")
+    await owner.reply("/refresh kraken")
+    fired = alerts_posted(fast.botapi, DEMO_USER_ID)
+    headlines = sorted(m.plain.splitlines()[0] for m in fired)
+    assert headlines == [
+        "🔔 Alert: Kraken Main · balance < €2,000.00",
+        "🔔 Alert: Kraken Main · today < +1.00% in EUR",
+    ]
+    assert all(m.plain.rstrip().endswith("Asia/Kathmandu") for m in fired), fired
 
 
 async def test_an_alert_without_a_key_says_to_connect(fast: Sandbox) -> None:
@@ -190,7 +212,7 @@ async def test_an_alert_follows_its_group_to_the_supergroup(fast: Sandbox) -> No
     supergroup = -1001000800
     await group(fast).reply("/alert futures balance < 25000")
     botapi.migrate_group(GROUP, supergroup)
-    await botapi.wait_idle()
+    await botapi.wait_handled()
     set_futures(fast, balance="20000")
     await Chat(botapi).reply(f"/refresh {FUTURES}")
     await botapi.wait_for(lambda: len(alerts_posted(botapi, supergroup)) == 1)

@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from standins.botapi_standin import BotApiStandIn, SentMessage, parse_telegram_html
 from standins.chat_text import html_to_text, render_for_terminal
+from standins.handled import HandledReporter
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -87,6 +88,7 @@ async def running_app(server: BotApiStandIn) -> Application:  # type: ignore[typ
         .token(server.token)
         .base_url(f"{server.root_url}/bot")
         .base_file_url(f"{server.root_url}/file/bot")
+        .concurrent_updates(HandledReporter(server))
         .build()
     )
     app.add_handler(CommandHandler("echo", echo))
@@ -133,7 +135,7 @@ async def test_command_addressed_to_bot_in_group_works(
     reply = await standin.next_message(-500)
     assert reply.text == "echo: hi"
     standin.send_text("/echo@other_bot ignored", chat_id=-500, chat_type="group")
-    await standin.wait_idle(quiet=0.1)
+    await standin.wait_handled()
     assert len(standin.messages(-500)) == 1
 
 
@@ -502,7 +504,7 @@ async def test_many_users_at_once_all_get_replies(
     for user_id in range(2000, 2200):
         standin.send_text(f"/echo {user_id}", user_id=user_id)
     await standin.wait_for(lambda: all(standin.messages(u) for u in range(2000, 2200)), timeout=10)
-    await standin.wait_idle(quiet=0.05)
+    await standin.wait_handled()
     assert standin.pending_updates() == 0
 
 

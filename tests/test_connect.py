@@ -80,6 +80,7 @@ async def test_malformed_private_key_is_explained_and_nothing_saved(chat: Chat) 
         "/connect demo-key -----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----"
     )
     assert "neither a 3Commas API secret nor an RSA private key" in answer.plain
+    assert answer.plain.count("Nothing was saved") == 1, answer.plain
     assert chat.incoming_deleted()
 
 

@@ -42,7 +42,7 @@ async def refresh_until(chat: Chat, text: str, expected: str) -> SentMessage:
     """Send a refresh and wait until a message of the chat says `expected`."""
     chat.botapi.send_text(text, user_id=chat.user_id, chat_id=chat.chat_id)
     message = await chat.botapi.wait_for_text(chat.chat_id, expected, timeout=10.0)
-    await chat.botapi.wait_idle(quiet=0.15)
+    await chat.botapi.wait_handled()
     return message
 
 

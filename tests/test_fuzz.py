@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import running_bot
 from bot.config import Settings
 from bot.services.accounts import RefreshResult
 from bot.services.summary import AccountSummary
@@ -32,12 +31,15 @@ from bot.telegram.render import (
     render_connected,
     render_error,
     render_no_match,
+    render_no_match_in_group,
     render_progress,
     render_refresh_all,
+    render_unknown_command,
 )
 from bot.threecommas.errors import ThreeCommasError
 from standins.botapi_standin import MAX_TEXT_LENGTH, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
+from standins.handled import reporting_bot
 from standins.threecommas_standin import demo_account
 
 HOSTILE_PIECES = [
@@ -135,7 +137,7 @@ def known(summary: AccountSummary) -> KnownAccount:
 @settings(max_examples=150, derandomize=True, deadline=None)
 @given(summary=summaries)
 def test_an_account_summary_renders_as_valid_telegram_html(summary: AccountSummary) -> None:
-    assert_sendable(render_account_summary(summary))
+    assert_sendable(render_account_summary(summary, timezone="Asia/Kathmandu"))
     assert_sendable(render_progress(summary.name))
     assert_sendable(render_error(summary.name, ThreeCommasError(summary.name or "x")))
 
@@ -152,10 +154,12 @@ def test_lists_and_totals_render_as_valid_telegram_html(
         for n, s in enumerate(group)
     ]
     accounts = [known(s) for s in group]
-    assert_sendable(render_refresh_all(results))
+    assert_sendable(render_refresh_all(results, timezone="America/St_Johns"))
     assert_sendable(render_account_list(accounts))
     assert_sendable(render_connected(accounts))
     assert_sendable(render_no_match(query, accounts))
+    assert_sendable(render_no_match_in_group(query, "threecommas_test_bot"))
+    assert_sendable(render_unknown_command(query, ["refresh", "help"]))
 
 
 # -- end to end ---------------------------------------------------------------------------
@@ -184,14 +188,14 @@ async def converse(
     async with running_standins(data, base) as sandbox:
         botapi = sandbox.botapi
         sandbox.threecommas.set_accounts(DEMO_API_KEY, accounts)
-        async with running_bot(sandbox.settings):
+        async with reporting_bot(sandbox.settings, botapi):
             botapi.send_text(f"/connect {DEMO_API_KEY} {DEMO_SECRET}", user_id=DEMO_USER_ID)
             await botapi.wait_for_text(DEMO_USER_ID, "Connected", timeout=15)
             unanswered = []
             for command in [*commands, "/refresh all", "/accounts"]:
                 before = [(m.message_id, m.text) for m in botapi.messages(DEMO_USER_ID)]
                 botapi.send_text(command, user_id=DEMO_USER_ID)
-                await botapi.wait_idle(quiet=0.1, timeout=20)
+                await botapi.wait_handled(timeout=20)
                 after = [(m.message_id, m.text) for m in botapi.messages(DEMO_USER_ID)]
                 if after == before:
                     unanswered.append(command)
@@ -250,4 +254,4 @@ def test_a_huge_currency_code_from_the_api_still_renders_as_valid_html() -> None
         None,
         None,
     )
-    assert_sendable(render_account_summary(summary))
+    assert_sendable(render_account_summary(summary, timezone="UTC"))

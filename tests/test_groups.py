@@ -97,11 +97,24 @@ async def test_refresh_in_a_group_uses_the_senders_own_keys(two_users: tuple[Cha
         shown = theirs.plain.replace(f"“{query}”", "")  # the query itself is echoed back
         assert "My Binance US" not in shown and "$31.21" not in shown, theirs.plain
         assert "12345678" not in shown, theirs.plain
-        assert "No account matches" in theirs.plain or "no such account" in theirs.plain
+        assert "No account of yours matches" in theirs.plain or "no such account" in theirs.plain
     own = await bob.reply("/refresh")
     assert "Other Account" in own.plain and "$777.77" in own.plain
     accounts = await bob.reply("/accounts")
     assert "Other Account" in accounts.plain and "My Binance US" not in accounts.plain
+
+
+async def test_a_non_matching_refresh_in_a_group_lists_no_accounts_and_points_to_private(
+    two_users: tuple[Chat, Chat],
+) -> None:
+    alice, _ = two_users
+    answer = await alice.reply("/refresh bitfinex")
+    assert answer.plain == (
+        "No account of yours matches “bitfinex”. "
+        "Send /accounts in a private chat with me to see yours."
+    )
+    assert 'href="https://t.me/threecommas_test_bot"' in answer.text
+    assert answer.buttons == []
 
 
 async def test_group_member_cannot_press_another_members_refresh_button(
@@ -114,7 +127,7 @@ async def test_group_member_cannot_press_another_members_refresh_button(
     query_id = running.botapi.press_button(
         summary, summary.button_data("Refresh"), user_id=OTHER_USER, first_name="Bob"
     )
-    await running.botapi.wait_idle(quiet=0.15)
+    await running.botapi.wait_handled()
     assert "belongs to someone else" in (running.botapi.answered_callbacks[query_id] or "")
     assert (summary.text, summary.edits) == before
     assert running.threecommas.upstream_calls("load_balances") == calls
@@ -130,10 +143,33 @@ async def test_group_member_cannot_press_another_members_account_list_button(
         query_id = running.botapi.press_button(
             listing, listing.button_data(label), user_id=OTHER_USER
         )
-        await running.botapi.wait_idle(quiet=0.15)
+        await running.botapi.wait_handled()
         assert "belongs to someone else" in (running.botapi.answered_callbacks[query_id] or "")
     assert len(running.botapi.messages(GROUP)) == messages_before
     assert not listing.edits
+
+
+async def test_button_data_replayed_on_a_message_in_another_chat_is_refused(
+    running: Sandbox, two_users: tuple[Chat, Chat]
+) -> None:
+    _, bob = two_users
+    alices = await Chat(running.botapi).reply("/refresh 12345678")  # her private chat
+    bobs = await bob.reply("/refresh 99990001")
+    before = (bobs.text, list(bobs.edits), bobs.buttons)
+    calls = running.threecommas.upstream_calls("load_balances")
+    # Alice is in the group too and presses Bob's summary with her own, validly signed data
+    query_id = running.botapi.press_button(
+        bobs, alices.button_data("Refresh"), user_id=DEMO_USER_ID
+    )
+    await running.botapi.wait_handled()
+    answer = running.botapi.answered_callbacks[query_id]
+    assert answer == "This button is not valid in this chat. Send /refresh instead."
+    assert (bobs.text, bobs.edits, bobs.buttons) == before
+    assert "Other Account" in bobs.plain and "My Binance US" not in bobs.plain
+    assert running.threecommas.upstream_calls("load_balances") == calls
+    # in its own chat the same data still works: the summary goes through progress again
+    await Chat(running.botapi).press(alices, "Refresh")
+    assert "Refreshing" in alices.edits[-1] and "$31.21" in alices.plain
 
 
 def tampered(data: str) -> list[str]:
@@ -160,7 +196,7 @@ async def test_tampered_callback_data_is_refused(
     for user_id, forged in attempts:
         assert forged != data
         query_id = running.botapi.press_button(summary, forged, user_id=user_id)
-        await running.botapi.wait_idle(quiet=0.15)
+        await running.botapi.wait_handled()
         answer = running.botapi.answered_callbacks[query_id] or ""
         assert "not valid" in answer or "belongs to someone else" in answer, (forged, answer)
     assert running.threecommas.upstream_calls("load_balances") == calls
@@ -208,6 +244,6 @@ async def test_a_user_outside_allowed_user_ids_cannot_press_a_button_in_a_group(
         query_id = sandbox.botapi.press_button(
             summary, summary.button_data("Refresh"), user_id=OTHER_USER
         )
-        await sandbox.botapi.wait_idle(quiet=0.15)
+        await sandbox.botapi.wait_handled()
         assert sandbox.botapi.answered_callbacks[query_id] == "This bot is private."
         assert len(summary.edits) == 1  # only the progress message before the summary

@@ -43,7 +43,7 @@ async def refresh_all(chat: Chat) -> list[SentMessage]:
     before = {m.message_id for m in chat.botapi.messages(chat.chat_id)}
     chat.botapi.send_text("/refresh all", user_id=chat.user_id)
     await chat.botapi.wait_for_text(chat.chat_id, "Total (", timeout=30)
-    await chat.botapi.wait_idle(quiet=0.3)
+    await chat.botapi.wait_handled()
     return [m for m in chat.botapi.messages(chat.chat_id) if m.message_id not in before]
 
 
@@ -129,7 +129,7 @@ async def test_long_answers_are_split_on_line_boundaries_and_nothing_is_lost(
             for name in names:
                 # every account on a whole line of its own message: nothing cut or lost
                 assert sum(1 for line in lines if name in line) == 1, name
-        assert "Total (150 of 150 accounts)" in everything[-1].plain
+        assert "Total (150 accounts)" in everything[-1].plain
         assert everything[-1].buttons  # the keyboard goes on the last part
 
 
@@ -332,6 +332,26 @@ async def test_absurdly_large_figures_are_shown_instead_of_failing(sandbox: Sand
         assert "My Binance US" in summary.plain and "Balance:" in summary.plain
         assert "+$2.63" in summary.plain  # the ordinary figures are still exact
         everything = await refresh_all(chat)
-        assert "Total (2 of 2 accounts)" in everything[-1].plain
+        assert "Total (2 accounts)" in everything[-1].plain
         for message in everything:
             assert_valid_html(message)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/timezone Europe/" + "x" * 4073,  # a 4,080-character zone
+        "/refresh " + "bitfinex " * 450,
+        "/subscribe " + "x" * 4000 + " every 1h",
+        "/alert " + "x" * 4000 + " balance < 1",
+    ],
+)
+async def test_what_a_user_wrote_is_echoed_cut_short_with_an_ellipsis(
+    chat: Chat, command: str
+) -> None:
+    await chat.connect()
+    changed = await chat.say(command)
+    assert len(changed) == 1, [m.plain[:80] for m in changed]
+    quoted = changed[0].plain.split("“", 1)[1].split("”", 1)[0]
+    assert quoted.endswith("…") and len(quoted) <= 64, quoted
+    assert len(changed[0].plain) < 1000

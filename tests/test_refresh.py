@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from standins.botapi_standin import SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
-from standins.threecommas_standin import demo_account
+from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running
 
 
@@ -76,6 +78,18 @@ async def test_unknown_account_answers_with_the_list_of_accounts(chat: Chat) -> 
     assert "No account matches" in answer.plain and "bitfinex" in answer.plain
     for name in ("My Binance US", "Binance Futures", "Kraken Main"):
         assert name in answer.plain
+    assert "Tap one to refresh it" in answer.plain
+    assert len(answer.buttons) == 4  # what "Tap one" promises: three accounts and "All"
+    changed = await chat.press(answer, "Kraken Main")
+    assert any("€1,204.10" in m.plain for m in changed), [m.plain for m in changed]
+
+
+async def test_tap_one_is_never_said_without_buttons(chat: Chat) -> None:
+    await chat.connect()
+    for command in ("/accounts", "/refresh bitfinex", "/refresh 999", "/refresh"):
+        await chat.reply(command)
+    tapping = [m for m in chat.botapi.messages(chat.chat_id) if "Tap one" in m.plain]
+    assert len(tapping) >= 3 and all(m.buttons for m in tapping), chat.botapi.describe()
 
 
 async def test_no_argument_with_several_accounts_offers_buttons(chat: Chat) -> None:
@@ -103,7 +117,45 @@ async def test_refresh_all_answers_in_one_message_with_a_total(chat: Chat) -> No
         assert name in text
     # USD: 31.210986... + 25312.4517 + 1301.63 = 26645.29...; BTC: 0.000489798... + 0.39721864
     # + 0.02042551 = 0.41813395
-    assert "Total (3 of 3 accounts): $26,645.29 · 0.41813395 BTC" in text, text
+    assert "Total (3 accounts): $26,645.29 · 0.41813395 BTC" in text, text
+    # the euro account shows the dollars the total counts, so the lines add up on screen
+    assert "Balance: €1,204.10 (≈ $1,301.63) · 0.02042551 BTC" in text, text
+    assert "Balance: $25,312.45 · 0.39721864 BTC" in text, text  # a USD account needs none
+
+
+async def test_an_account_alone_shows_no_dollars_twice(chat: Chat) -> None:
+    await chat.connect()
+    summary = await chat.reply("/refresh Kraken Main")
+    assert "Balance: €1,204.10 · 0.02042551 BTC" in summary.plain, summary.plain
+
+
+async def test_the_total_names_how_many_accounts_it_counts(sandbox: Sandbox) -> None:
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, [demo_account(12345678, "My Binance US")])
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        summary = await chat.reply("/refresh all")
+        assert "Total (1 account): $31.21" in summary.plain, summary.plain
+        sandbox.threecommas.set_accounts(
+            DEMO_API_KEY,
+            [demo_account(12345678, "My Binance US"), demo_account(12345679, "Second")],
+        )
+        await chat.reply("/accounts")
+        sandbox.threecommas.inject(Fault.NOT_FOUND, account_id=12345679)
+        summary = await chat.reply("/refresh all")
+        assert "Total (1 of 2 accounts): $31.21" in summary.plain, summary.plain
+
+
+async def test_updated_is_shown_in_the_chats_time_zone(chat: Chat) -> None:
+    await chat.connect()
+    await chat.reply("/timezone Asia/Kathmandu")  # UTC+05:45 all year
+    summary = await chat.reply("/refresh 12345678")
+    (line,) = [line for line in summary.plain.splitlines() if line.startswith("Updated ")]
+    assert line.endswith(" Asia/Kathmandu"), line
+    wall = datetime.strptime(line[len("Updated ") : -len(" Asia/Kathmandu")], "%Y-%m-%d %H:%M")
+    shown = wall.replace(tzinfo=ZoneInfo("Asia/Kathmandu"))
+    # the stand-in stamps a refresh with the current time
+    assert abs(datetime.now(UTC) - shown) < timedelta(minutes=2), line
 
 
 async def test_refresh_button_reruns_in_place(chat: Chat) -> None:
@@ -156,6 +208,8 @@ async def test_disconnect_forgets_the_keys_and_every_row(running: Sandbox) -> No
     assert snapshot_rows(running) == 0
     refresh = await chat.reply("/refresh 12345678")
     assert "You have not connected a 3Commas API key yet" in refresh.plain
+    again = await chat.reply("/disconnect")
+    assert again.plain == "Nothing was stored for you. Send /connect to connect a 3Commas key."
 
 
 async def test_cooldown_answers_with_the_seconds_left(sandbox: Sandbox) -> None:
@@ -170,6 +224,26 @@ async def test_cooldown_answers_with_the_seconds_left(sandbox: Sandbox) -> None:
         assert sandbox.threecommas.upstream_calls("load_balances") == calls
         other = await chat.reply("/refresh 23456789")  # another account has its own cooldown
         assert "$25,312.45" in other.plain
+
+
+async def test_a_refresh_that_failed_starts_no_cooldown(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, refresh_cooldown_seconds=30):
+        chat = Chat(sandbox.botapi)
+        for _ in range(2):
+            refused = await chat.reply("/refresh all")
+            assert "You have not connected a 3Commas API key yet" in refused.plain
+            assert refused.buttons == []  # no "Refresh all" under "not connected"
+        await chat.connect()
+        summary = await chat.reply("/refresh all")
+        assert "Total (3 accounts)" in summary.plain, summary.plain
+        # 3Commas failing does not count either: trying again at once is allowed
+        sandbox.threecommas.inject(Fault.NOT_FOUND, account_id=12345678)
+        failed = await chat.reply("/refresh 12345678")
+        assert "3Commas has no such account" in failed.plain, failed.plain
+        summary = await chat.reply("/refresh 12345678")
+        assert "$31.21" in summary.plain, summary.plain
+        again = await chat.reply("/refresh 12345678")  # a refresh that worked does count
+        assert "You refreshed this a moment ago" in again.plain, again.plain
 
 
 async def test_cooldown_zero_turns_it_off(sandbox: Sandbox) -> None:

@@ -33,12 +33,12 @@ def account_id(index: int) -> int:
     return 60_000_000 + index
 
 
+def connected_answers(botapi: BotApiStandIn, uid: int) -> int:
+    return sum(1 for m in botapi.messages(uid) if "Connected" in m.plain)
+
+
 def acknowledged(botapi: BotApiStandIn, users: range) -> set[int]:
-    return {
-        index
-        for index in users
-        if any("Connected" in m.plain for m in botapi.messages(user_id(index)))
-    }
+    return {index for index in users if connected_answers(botapi, user_id(index))}
 
 
 def stored_users(database: Path) -> set[int]:
@@ -88,10 +88,18 @@ async def test_sigkill_during_connects_loses_no_acknowledged_connect(tmp_path: P
         print(f"{len(done)} of {total} connects acknowledged; {killed_mid_way} kills mid-way")
         assert killed_mid_way, "no kill landed between two acknowledged connects"
 
-        # A new run: the acknowledged users refresh with their stored keys.
+        # A new run: the acknowledged users refresh with their stored keys, once the connects
+        # the killed runs did not confirm were delivered again and answered.
+        redelivered = {update["message"]["from"]["id"] for update in botapi.unconfirmed_updates()}
+        answered_before = {uid: connected_answers(botapi, uid) for uid in redelivered}
         async with bot_process(sandbox.settings, tmp_path / "after") as bot:
             await first_poll(botapi)
-            await botapi.wait_idle(quiet=0.5, timeout=30)  # re-delivered updates settle
+            await botapi.wait_for(
+                lambda: all(
+                    connected_answers(botapi, uid) > answered_before[uid] for uid in redelivered
+                ),
+                timeout=30,
+            )
             for index in sorted(done):
                 botapi.send_text(f"/refresh {account_id(index)}", user_id=user_id(index))
             await botapi.wait_for(

@@ -120,7 +120,7 @@ async def test_a_thousand_refreshes_under_30_percent_faults_each_get_one_answer(
         warm_rss = rss_mb()
         durations += await batch(botapi, REFRESHES - WARM_UP)
         end_rss = rss_mb()
-        await botapi.wait_idle(quiet=0.5, timeout=30)  # nothing more arrives afterwards
+        await botapi.wait_handled(timeout=30)
 
         assert application.running and application.updater is not None
         assert application.updater.running, "the bot stopped polling"

@@ -195,9 +195,9 @@ async def test_the_default_minimum_interval_is_enforced_with_a_sentence(running:
 @pytest.mark.parametrize(
     ("text", "sentence"),
     [
-        ("/subscribe", "Write it as /subscribe <account|all> every <N><m|h|d>"),
-        ("/subscribe all hourly", "Write it as /subscribe <account|all> every <N><m|h|d>"),
-        ("/subscribe all every 5x", "Write it as /subscribe <account|all> every <N><m|h|d>"),
+        ("/subscribe", "Write it as /subscribe <account|all> every <N><s|m|h|d>"),
+        ("/subscribe all hourly", "Write it as /subscribe <account|all> every <N><s|m|h|d>"),
+        ("/subscribe all every 5x", "Write it as /subscribe <account|all> every <N><s|m|h|d>"),
         ("/subscribe all daily 25:00", "A daily time is HH:MM between 00:00 and 23:59."),
         ("/subscribe binance every 1s", "Several accounts match “binance”"),
         ("/subscribe nosuch every 1s", "No account matches “nosuch”"),

@@ -142,9 +142,17 @@ class AccountService:
             resolution = resolve_account(await self.accounts(user_id, reload=True), query)
         return resolution
 
-    def claim_refresh(self, user_id: int, target: int | str) -> None:
-        """Start the user's cooldown for an account id (or "all"), or raise CooldownActive."""
+    async def claim_refresh(self, user_id: int, target: int | str) -> None:
+        """Start the user's cooldown for an account id (or "all"), or raise CooldownActive.
+
+        A user without readable keys is told so (NotConnected, ConnectAgain) before any cooldown.
+        """
+        await self.credentials(user_id)
         self._cooldown.start((user_id, target))
+
+    def release_refresh(self, user_id: int, target: int | str) -> None:
+        """The claimed refresh failed: the user may try again at once."""
+        self._cooldown.release((user_id, target))
 
     async def refresh(self, user_id: int, account_id: int) -> AccountSummary:
         """Load fresh balances from the exchange; the snapshot and the listeners follow.
@@ -204,6 +212,8 @@ class AccountService:
             return RefreshResult(account=account, error=error)
         return RefreshResult(account=account, summary=summary)
 
-    async def disconnect(self, user_id: int) -> None:
-        await self._db.forget_user(user_id)
-        logger.info("user %s disconnected; their rows are deleted", user_id)
+    async def disconnect(self, user_id: int) -> bool:
+        """Forget everything stored for the user; False when nothing was."""
+        deleted = await self._db.forget_user(user_id)
+        logger.info("user %s disconnected; %d rows deleted", user_id, deleted)
+        return deleted > 0

@@ -11,13 +11,18 @@ from bot.services.errors import DuplicateEntry, ServiceError
 from bot.services.limits import EntryLimits
 from bot.services.summary import AccountSummary
 from bot.storage.database import Database
-from bot.storage.records import Alert
+from bot.storage.records import ALL_ACCOUNTS, Alert
 
 _ALERT = re.compile(
     r"^(?P<account>.+?)\s+(?P<metric>balance|day)\s*(?P<operator>[<>])\s*"
     r"(?P<value>[+-]?[\d,]*\.?\d+)\s*(?P<percent>%?)$",
     re.I,
 )
+
+
+# A threshold a balance or a day's percentage can meet; longer numbers are typos or attacks.
+MAX_THRESHOLD = Decimal("1e15")
+MAX_THRESHOLD_PLACES = 8
 
 
 class BadAlert(ServiceError):
@@ -38,6 +43,11 @@ def parse_alert(text: str) -> AlertRequest:
         raise BadAlert(
             "Write it as /alert <account> balance < 25000 or /alert <account> day < -5% (or >)."
         )
+    if match["account"].casefold() == ALL_ACCOUNTS:
+        raise BadAlert(
+            "Alerts are per account: set one for each account you want to watch, like "
+            "/alert <account> balance < 25000. Send /accounts to see yours."
+        )
     metric = match["metric"].lower()
     percent = bool(match["percent"])
     if metric == "day" and not percent:
@@ -48,7 +58,18 @@ def parse_alert(text: str) -> AlertRequest:
         threshold = Decimal(match["value"].replace(",", ""))
     except InvalidOperation:
         raise BadAlert("The threshold must be a number.") from None
+    if not _within_bounds(threshold):
+        raise BadAlert(
+            "The threshold must be below 1,000,000,000,000,000 "
+            f"with at most {MAX_THRESHOLD_PLACES} decimals."
+        )
     return AlertRequest(match["account"], metric, match["operator"], threshold)
+
+
+def _within_bounds(threshold: Decimal) -> bool:
+    exponent = threshold.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) else 0
+    return threshold.copy_abs() < MAX_THRESHOLD and places <= MAX_THRESHOLD_PLACES
 
 
 def measured(alert: Alert, summary: AccountSummary) -> Decimal | None:

@@ -26,6 +26,10 @@ class Cooldown:
             self._forget_expired(now)
         self._last[key] = now
 
+    def release(self, key: Hashable) -> None:
+        """Forget the refresh recorded for `key`: it failed, so it does not count."""
+        self._last.pop(key, None)
+
     def _forget_expired(self, now: float) -> None:
         expired = [key for key, last in self._last.items() if now - last >= self._seconds]
         for key in expired:

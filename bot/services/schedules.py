@@ -27,7 +27,11 @@ class BadSchedule(ServiceError):
 
 
 class BadTimezone(ServiceError):
-    pass
+    """`given` names no time zone."""
+
+    def __init__(self, given: str) -> None:
+        super().__init__("not a time zone")
+        self.given = given
 
 
 class Unschedulable(ServiceError):
@@ -68,7 +72,7 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
             raise BadSchedule("A daily time is HH:MM between 00:00 and 23:59.")
         return ScheduleRequest(daily["account"], "daily", daily_time=f"{hour:02d}:{minute:02d}")
     raise BadSchedule(
-        "Write it as /subscribe <account|all> every <N><m|h|d> or /subscribe <account|all> daily HH:MM."
+        "Write it as /subscribe <account|all> every <N><s|m|h|d> or /subscribe <account|all> daily HH:MM."
     )
 
 
@@ -91,13 +95,11 @@ def parse_timezone(name: str) -> str:
     lookup = {zone_name.casefold(): zone_name for zone_name in available_timezones()}
     found = lookup.get(name.casefold())
     if found is None:
-        raise BadTimezone(f"“{name}” is not a time zone. Use Area/City, like Europe/Berlin.")
+        raise BadTimezone(name)
     try:
         ZoneInfo(found)
     except ZoneInfoNotFoundError:
-        raise BadTimezone(
-            f"“{name}” is not a time zone. Use Area/City, like Europe/Berlin."
-        ) from None
+        raise BadTimezone(name) from None
     return found
 
 

@@ -114,10 +114,12 @@ class Database:
     async def close(self) -> None:
         await self._worker.close()
 
-    async def forget_user(self, user_id: int) -> None:
-        """Delete every row that belongs to the user, their private chat's settings included."""
+    async def forget_user(self, user_id: int) -> int:
+        """Delete every row that belongs to the user, their private chat's settings included;
+        returns how many rows there were."""
 
-        def write(db: sqlite_utils.Database) -> None:
+        def write(db: sqlite_utils.Database) -> int:
+            deleted = 0
             for statement in (
                 "DELETE FROM credentials WHERE user_id = ?",
                 "DELETE FROM accounts WHERE user_id = ?",
@@ -127,9 +129,10 @@ class Database:
                 # A private chat's id is the user's id.
                 "DELETE FROM chat_settings WHERE chat_id = ?",
             ):
-                db.execute(statement, [user_id])
+                deleted += db.execute(statement, [user_id]).rowcount
+            return deleted
 
-        await self._worker.write(write)
+        return await self._worker.write(write)
 
     async def rotate_keys(self) -> int:
         """Re-encrypt every value not under the first key; returns how many values moved.

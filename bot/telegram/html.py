@@ -35,6 +35,11 @@ def clean_name(name: str | None, *, fallback: str = "(unnamed)", limit: int = NA
     return visible if len(visible) <= limit else visible[: limit - 1].rstrip() + "…"
 
 
+def echo(text: str) -> str:
+    """What a user wrote, quoted back: cleaned and cut with an ellipsis (plain text)."""
+    return clean_name(text, fallback="", limit=NAME_LIMIT)
+
+
 def html_to_plain(text: str) -> str:
     """The visible text of an HTML message, for the plain-text fallback."""
     return html.unescape(_TAG.sub("", text))

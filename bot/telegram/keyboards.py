@@ -15,31 +15,39 @@ REFRESH_ALL = "ra"
 MAX_ACCOUNT_BUTTONS = 50
 
 
-def refresh_button(signer: CallbackSigner, owner_id: int, account_id: int) -> InlineKeyboardMarkup:
-    data = signer.pack(REFRESH, owner_id, account_id)
+def refresh_button(
+    signer: CallbackSigner, owner_id: int, account_id: int, *, chat_id: int
+) -> InlineKeyboardMarkup:
+    data = signer.pack(REFRESH, owner_id, account_id, chat_id=chat_id)
     return InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Refresh", callback_data=data)]])
 
 
-def refresh_all_button(signer: CallbackSigner, owner_id: int) -> InlineKeyboardMarkup:
-    data = signer.pack(REFRESH_ALL, owner_id)
+def refresh_all_button(
+    signer: CallbackSigner, owner_id: int, *, chat_id: int
+) -> InlineKeyboardMarkup:
+    data = signer.pack(REFRESH_ALL, owner_id, chat_id=chat_id)
     return InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Refresh all", callback_data=data)]])
 
 
 def account_buttons(
-    signer: CallbackSigner, owner_id: int, accounts: Sequence[KnownAccount]
+    signer: CallbackSigner, owner_id: int, accounts: Sequence[KnownAccount], *, chat_id: int
 ) -> InlineKeyboardMarkup:
     """One refresh button per account (the first 50), then one for all of them."""
     rows = [
         [
             InlineKeyboardButton(
                 f"🔄 {clean_name(account.name, limit=40)}",
-                callback_data=signer.pack(REFRESH, owner_id, account.account_id),
+                callback_data=signer.pack(REFRESH, owner_id, account.account_id, chat_id=chat_id),
             )
         ]
         for account in accounts[:MAX_ACCOUNT_BUTTONS]
     ]
     if len(accounts) > 1:
         rows.append(
-            [InlineKeyboardButton("🔄 All", callback_data=signer.pack(REFRESH_ALL, owner_id))]
+            [
+                InlineKeyboardButton(
+                    "🔄 All", callback_data=signer.pack(REFRESH_ALL, owner_id, chat_id=chat_id)
+                )
+            ]
         )
     return InlineKeyboardMarkup(rows)

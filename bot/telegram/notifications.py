@@ -148,14 +148,15 @@ class Notifier:
                 await self._tell_owner(subscription.owner_user_id, text)
             return posted
         signer = self._application.bot_data.signer
-        owner = subscription.owner_user_id
+        owner, chat_id = subscription.owner_user_id, subscription.chat_id
+        timezone = await self._services.subscriptions.timezone_name(chat_id)
         if outcome.results is not None:
-            text = render_refresh_all(outcome.results)
-            markup = refresh_all_button(signer, owner)
+            text = render_refresh_all(outcome.results, timezone=timezone)
+            markup = refresh_all_button(signer, owner, chat_id=chat_id)
         else:
             assert outcome.summary is not None
-            text = render_account_summary(outcome.summary)
-            markup = refresh_button(signer, owner, outcome.summary.account_id)
+            text = render_account_summary(outcome.summary, timezone=timezone)
+            markup = refresh_button(signer, owner, outcome.summary.account_id, chat_id=chat_id)
         if outcome.recovered:
             text = "✅ Working again.\n\n" + text
         return await self.post(
@@ -239,11 +240,12 @@ class Notifier:
     async def _check_alerts(self, owner_id: int, summary: AccountSummary) -> None:
         alerts = self._services.alerts
         for alert in await alerts.newly_true(owner_id, summary):
+            timezone = await self._services.subscriptions.timezone_name(alert.chat_id)
             posted = False
             try:
                 posted = await self.post(
                     alert.chat_id,
-                    render_alert_fired(alert, summary),
+                    render_alert_fired(alert, summary, timezone=timezone),
                     topic=alert.message_thread_id,
                 )
             finally:

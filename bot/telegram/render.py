@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,8 +13,9 @@ from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
 from bot.storage.records import Alert, KnownAccount, Subscription
-from bot.telegram.html import clean_name, escape
+from bot.telegram.html import clean_name, echo, escape
 from bot.telegram.numbers import (
+    currency_code,
     format_btc,
     format_money,
     format_number,
@@ -45,18 +47,24 @@ def _change(label: str, amount: Decimal | None, percentage: Decimal | None, curr
     return f"{label}: " + " ".join(parts)
 
 
-def _updated(moment: datetime | None) -> str:
+def _updated(moment: datetime | None, timezone: str) -> str:
     if moment is None:
         return "Updated just now"
     try:
-        return f"Updated {moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        return f"Updated {_when(moment, timezone)}"
     except (OverflowError, ValueError):  # a date at the edge of the calendar
         return f"Updated {escape(moment.isoformat(timespec='minutes'))}"
 
 
-def render_account_summary(summary: AccountSummary) -> str:
+def render_account_summary(
+    summary: AccountSummary, *, timezone: str, with_usd: bool = False
+) -> str:
+    """One account; `with_usd` adds the USD value a total in USD counts (when not shown)."""
     lines = [account_title(summary.name, summary.exchange)]
     balance = "n/a" if summary.balance is None else format_money(summary.balance, summary.currency)
+    shown_in_usd = summary.currency == "USD" or summary.balance is None
+    if with_usd and not shown_in_usd and summary.balance_usd is not None:
+        balance += f" (≈ {format_money(summary.balance_usd, 'USD')})"
     if summary.balance_btc is not None and summary.currency != "BTC":
         balance += f" · {format_btc(summary.balance_btc)}"
     lines.append(f"Balance: <b>{escape(balance)}</b>")
@@ -73,7 +81,7 @@ def render_account_summary(summary: AccountSummary) -> str:
                 )
             )
         )
-    lines.append(f"<i>{_updated(summary.updated_at)}</i>")
+    lines.append(f"<i>{_updated(summary.updated_at, timezone)}</i>")
     return "\n".join(lines)
 
 
@@ -85,7 +93,13 @@ def render_error(name: str | None, error: Exception) -> str:
     return f"{account_title(name, None)}\n❌ {escape(error_sentence(error))}"
 
 
-def render_refresh_all(results: Sequence[RefreshResult]) -> str:
+def _counted(answered: int, total: int) -> str:
+    """`3 accounts`, `1 account`, or `2 of 3 accounts` when some did not answer."""
+    accounts = f"{total} account" + ("" if total == 1 else "s")
+    return accounts if answered == total else f"{answered} of {accounts}"
+
+
+def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> str:
     """Every account's summary, then the total in USD and BTC of those that answered."""
     blocks: list[str] = []
     total_usd = Decimal(0)
@@ -95,18 +109,19 @@ def render_refresh_all(results: Sequence[RefreshResult]) -> str:
         if result.summary is None:
             blocks.append(render_error(result.account.name, result.error or Exception()))
             continue
-        blocks.append(render_account_summary(result.summary))
+        blocks.append(render_account_summary(result.summary, timezone=timezone, with_usd=True))
         answered += 1
         total_usd += result.summary.balance_usd or 0
         total_btc += result.summary.balance_btc or 0
     if not results:
         return "You have no exchange accounts in 3Commas."
-    total = f"<b>Total</b> ({answered} of {len(results)} accounts): "
+    total = f"<b>Total</b> ({_counted(answered, len(results))}): "
     total += f"<b>{escape(format_money(total_usd, 'USD'))}</b> · {escape(format_btc(total_btc))}"
     return "\n\n".join([*blocks, total])
 
 
 def render_account_list(accounts: Sequence[KnownAccount]) -> str:
+    """The accounts, for a message that carries their buttons (account_buttons)."""
     if not accounts:
         return "Your 3Commas key sees no exchange accounts. Connect an exchange in 3Commas first."
     lines = ["<b>Your accounts</b>"]
@@ -124,8 +139,26 @@ def render_connected(accounts: Sequence[KnownAccount]) -> str:
 
 
 def render_no_match(query: str, accounts: Sequence[KnownAccount]) -> str:
-    shown = escape(clean_name(query, fallback=""))
-    return f"No account matches “{shown}”.\n\n" + render_account_list(accounts)
+    """In a private chat, with the account buttons."""
+    return f"No account matches “{escape(echo(query))}”.\n\n" + render_account_list(accounts)
+
+
+def render_no_match_in_group(query: str, bot_username: str) -> str:
+    """In a group: the sender's accounts are not listed for everyone to read."""
+    link = escape(f"https://t.me/{bot_username}")
+    return (
+        f"No account of yours matches “{escape(echo(query))}”. "
+        f'Send /accounts in <a href="{link}">a private chat with me</a> to see yours.'
+    )
+
+
+def render_unknown_command(name: str, commands: Sequence[str]) -> str:
+    """`/refersh` -> "Did you mean /refresh?"; with nothing close, /help."""
+    shown = escape(echo(f"/{name}"))
+    closest = difflib.get_close_matches(name.casefold(), commands, n=1)
+    if closest:
+        return f"I don't know {shown}. Did you mean /{closest[0]}? Send /help to see every command."
+    return f"I don't know {shown}. Send /help to see every command."
 
 
 def _when(moment: datetime, timezone: str) -> str:
@@ -160,8 +193,17 @@ def render_alert_added(alert: Alert, name: str) -> str:
     )
 
 
-def render_alert_fired(alert: Alert, summary: AccountSummary) -> str:
-    return f"🔔 <b>Alert</b>: {render_alert_rule(alert)}\n\n{render_account_summary(summary)}"
+def render_alert_fired(alert: Alert, summary: AccountSummary, *, timezone: str) -> str:
+    """`🔔 Alert: Kraken Main · balance < €1,000.00`, then the account's summary."""
+    if alert.metric == "balance":
+        threshold = format_money(alert.threshold, summary.currency)
+        rule = f"balance {escape(alert.operator)} {escape(threshold)}"
+    else:
+        shown = format_percentage(alert.threshold)
+        currency = currency_code(summary.currency)
+        rule = f"today {escape(alert.operator)} {escape(shown)} in {escape(currency)}"
+    headline = f"🔔 <b>Alert: {escape(clean_name(summary.name))}</b> · {rule}"
+    return f"{headline}\n\n{render_account_summary(summary, timezone=timezone)}"
 
 
 def render_subscription_unschedulable(subscription: Subscription, name: str) -> str:

@@ -23,7 +23,7 @@ from bot.services.errors import (
     ServiceError,
 )
 from bot.services.schedules import BadSchedule, BadTimezone
-from bot.telegram.html import clean_name
+from bot.telegram.html import clean_name, echo
 from bot.threecommas.errors import (
     AccountNotFound,
     ExchangeKeysInvalid,
@@ -68,7 +68,8 @@ I delete the messages with your keys right after reading them and store the keys
 /refresh all - every account and the total
 /subscribe &lt;account|all&gt; every 1h - post the summary here on a schedule \
 (or <code>daily 09:00</code>)
-/timezone Europe/Berlin - this chat's time zone for daily summaries (UTC by default)
+/timezone Europe/Berlin - this chat's time zone for daily summaries and the times shown \
+(UTC by default)
 /alert &lt;account&gt; balance &lt; 25000 - a word here when it happens (also <code>day &lt; -5%</code>, and &gt;)
 /subscriptions - this chat's subscriptions and alerts
 /unsubscribe &lt;number&gt; - remove one (its creator or a group admin)
@@ -105,7 +106,7 @@ def error_sentence(error: Exception) -> str:
         case ConnectAgain():
             return "I can no longer read your stored 3Commas keys. Please connect again with /connect in a private chat with me."
         case InvalidKeyFormat():
-            return "That is neither a 3Commas API secret nor an RSA private key in PEM form. Nothing was saved; send /connect to try again."
+            return "That is neither a 3Commas API secret nor an RSA private key in PEM form. Send /connect to try again."
         case CooldownActive(seconds_left=seconds):
             return f"You refreshed this a moment ago. Try again in {human_duration(seconds)}."
         case NoAccounts():
@@ -143,9 +144,11 @@ def _service_sentence(error: ServiceError) -> str | None:
     """Sentences of the subscription and alert commands, whose errors say how to fix them."""
     match error:
         case AccountNotMatched(query=query, candidates=[]):
-            return f"No account matches “{query}”. Send /accounts to see yours."
+            return f"No account matches “{echo(query)}”. Send /accounts to see yours."
         case AccountNotMatched(query=query, candidates=candidates):
-            return f"Several accounts match “{query}”: {', '.join(candidates)}. Be more specific."
+            return f"Several accounts match “{echo(query)}”: {_some(candidates)}. Be more specific."
+        case BadTimezone(given=given):
+            return f"“{echo(given)}” is not a time zone. Use Area/City, like Europe/Berlin."
         case RequestLimitReached(requests_per_minute=limit):
             return f"Not refreshed: 3Commas allows {limit} requests a minute per API key, and this minute's are used up. Send /refresh all again in a minute: the accounts left out go first."
         case NoSuchEntry():
@@ -162,6 +165,12 @@ def _service_sentence(error: ServiceError) -> str | None:
             return "Only a group administrator may change this group's time zone."
         case NoHistory():
             return "3Commas has no balance history for this account in that period yet."
-        case BadSchedule() | BadTimezone() | BadAlert() | BadPeriod():
+        case BadSchedule() | BadAlert() | BadPeriod():
             return str(error)
     return None
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """`a, b, c` or, for many, `a, b, c, d, e and 7 more`."""
+    listed = ", ".join(clean_name(name, limit=40) for name in names[:shown])
+    return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"

@@ -6,13 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bot.app import running_bot
 from bot.services.clock import Clock
 from bot.telegram.context import BotApplication
 from standins.botapi_standin import BotApiStandIn, SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
-
-QUIET = 0.15
+from standins.handled import reporting_bot
 
 
 class Chat:
@@ -40,11 +38,10 @@ class Chat:
     def _changed_since(self, seen: dict[int, str]) -> list[SentMessage]:
         return [m for m in self.botapi.messages(self.chat_id) if seen.get(m.message_id) != m.text]
 
-    async def say(
-        self, text: str, *, quiet: float = QUIET, timeout: float = 15.0
-    ) -> list[SentMessage]:
-        """Send `text`; return the bot messages that appeared or changed, once the bot is idle."""
+    async def say(self, text: str, *, timeout: float = 15.0) -> list[SentMessage]:
+        """Send `text`; return the bot messages that appeared or changed once it was handled."""
         seen = self._seen()
+        queued_before = self.botapi.last_update_id
         self.last_incoming_id = self.botapi.send_text(
             text,
             user_id=self.user_id,
@@ -52,7 +49,7 @@ class Chat:
             chat_type=self.chat_type,
             first_name=self.first_name,
         )
-        await self.botapi.wait_idle(quiet=quiet, timeout=timeout)
+        await self._handled(queued_before, timeout)
         return self._changed_since(seen)
 
     async def reply(self, text: str, **options: Any) -> SentMessage:
@@ -61,15 +58,19 @@ class Chat:
         assert changed, f"no answer to {text!r}\n{self.botapi.describe()}"
         return changed[-1]
 
-    async def press(
-        self, message: SentMessage, label: str, *, quiet: float = QUIET
-    ) -> list[SentMessage]:
+    async def press(self, message: SentMessage, label: str) -> list[SentMessage]:
         seen = self._seen()
+        queued_before = self.botapi.last_update_id
         self.botapi.press_button(
             message, message.button_data(label), user_id=self.user_id, first_name=self.first_name
         )
-        await self.botapi.wait_idle(quiet=quiet, timeout=15.0)
+        await self._handled(queued_before, 15.0)
         return self._changed_since(seen)
+
+    async def _handled(self, queued_before: int, timeout: float) -> None:
+        """Wait for the update just sent; privacy mode may have kept it from the bot."""
+        if self.botapi.last_update_id != queued_before:
+            await self.botapi.wait_handled(self.botapi.last_update_id, timeout)
 
     def incoming_deleted(self, message_id: int | None = None) -> bool:
         wanted = self.last_incoming_id if message_id is None else message_id
@@ -86,5 +87,7 @@ async def bot_running(
     sandbox: Sandbox, *, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[BotApplication]:
     """The real application against the sandbox's stand-ins, with settings overridden."""
-    async with running_bot(sandbox.settings.model_copy(update=settings), clock) as application:
+    async with reporting_bot(
+        sandbox.settings.model_copy(update=settings), sandbox.botapi, clock
+    ) as application:
         yield application

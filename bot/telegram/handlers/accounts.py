@@ -22,7 +22,11 @@ async def accounts_command(update: Update, context: Context) -> None:
     except (ServiceError, ThreeCommasError) as error:
         await reply_error(context, who, error)
         return
-    markup = account_buttons(context.bot_data.signer, who.user_id, accounts) if accounts else None
+    markup = (
+        account_buttons(context.bot_data.signer, who.user_id, accounts, chat_id=who.chat_id)
+        if accounts
+        else None
+    )
     await send_html(
         context,
         who.chat_id,
@@ -37,12 +41,12 @@ async def disconnect_command(update: Update, context: Context) -> None:
     if who is None:
         return
     await context.bot_data.notifier.end_for_owner(who.user_id)
-    await context.bot_data.services.accounts.disconnect(who.user_id)
+    forgot = await context.bot_data.services.accounts.disconnect(who.user_id)
     context.bot_data.connecting.pop(who.user_id, None)
-    await send_html(
-        context,
-        who.chat_id,
+    text = (
         "🗑 Done: I forgot your 3Commas keys and everything stored for you. "
-        "You may also delete the key in 3Commas. Send /connect to start again.",
-        reply_to=who.message.message_id,
+        "You may also delete the key in 3Commas. Send /connect to start again."
+        if forgot
+        else "Nothing was stored for you. Send /connect to connect a 3Commas key."
     )
+    await send_html(context, who.chat_id, text, reply_to=who.message.message_id)

@@ -87,7 +87,11 @@ async def _finish(context: Context, who: Asker, api_key: str, secret: str) -> No
             await edit_html(context, who.chat_id, progress.message_id, text)
             return
         signer = context.bot_data.signer
-        markup = account_buttons(signer, who.user_id, accounts) if accounts else None
+        markup = (
+            account_buttons(signer, who.user_id, accounts, chat_id=who.chat_id)
+            if accounts
+            else None
+        )
         await edit_html(
             context,
             who.chat_id,

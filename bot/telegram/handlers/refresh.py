@@ -32,6 +32,7 @@ from bot.telegram.render import (
     render_account_summary,
     render_error,
     render_no_match,
+    render_no_match_in_group,
     render_progress,
     render_refresh_all,
 )
@@ -42,30 +43,48 @@ from bot.threecommas.errors import ThreeCommasError
 logger = logging.getLogger(__name__)
 
 FAILURES = (ServiceError, ThreeCommasError)
+# For tampered data, and for data copied onto a message in another chat (callback_data).
+BUTTON_NOT_VALID = "This button is not valid in this chat. Send /refresh instead."
 
 
-Outcome = tuple[str, InlineKeyboardMarkup]
+Outcome = tuple[str, InlineKeyboardMarkup | None]
 
 
-async def _account_outcome(context: Context, owner_id: int, account: KnownAccount) -> Outcome:
+def _retry(error: Exception, button: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:
+    """A Refresh button under an error only when 3Commas failed: trying again may help."""
+    return button if isinstance(error, ThreeCommasError) else None
+
+
+async def _timezone(context: Context, chat_id: int) -> str:
+    return await context.bot_data.services.subscriptions.timezone_name(chat_id)
+
+
+async def _account_outcome(
+    context: Context, chat_id: int, owner_id: int, account: KnownAccount
+) -> Outcome:
     """The account's fresh summary (or its error), with its Refresh button."""
+    accounts = context.bot_data.services.accounts
+    button = refresh_button(context.bot_data.signer, owner_id, account.account_id, chat_id=chat_id)
     try:
-        summary = await context.bot_data.services.accounts.refresh(owner_id, account.account_id)
+        summary = await accounts.refresh(owner_id, account.account_id)
     except FAILURES as error:
-        text = render_error(account.name, error)
-    else:
-        text = render_account_summary(summary)
-    return text, refresh_button(context.bot_data.signer, owner_id, account.account_id)
+        accounts.release_refresh(owner_id, account.account_id)
+        return render_error(account.name, error), _retry(error, button)
+    timezone = await _timezone(context, chat_id)
+    return render_account_summary(summary, timezone=timezone), button
 
 
-async def _all_outcome(context: Context, owner_id: int) -> Outcome:
+async def _all_outcome(context: Context, chat_id: int, owner_id: int) -> Outcome:
+    accounts = context.bot_data.services.accounts
+    button = refresh_all_button(context.bot_data.signer, owner_id, chat_id=chat_id)
     try:
-        results = await context.bot_data.services.accounts.refresh_all(owner_id)
+        results = await accounts.refresh_all(owner_id)
     except FAILURES as error:
-        text = f"❌ {escape(error_sentence(error))}"
-    else:
-        text = render_refresh_all(results)
-    return text, refresh_all_button(context.bot_data.signer, owner_id)
+        accounts.release_refresh(owner_id, "all")
+        return f"❌ {escape(error_sentence(error))}", _retry(error, button)
+    if all(result.summary is None for result in results):
+        accounts.release_refresh(owner_id, "all")
+    return render_refresh_all(results, timezone=await _timezone(context, chat_id)), button
 
 
 async def _settle(
@@ -102,9 +121,9 @@ async def _edit_progress(context: Context, chat_id: int, message_id: int, name: 
 
 
 async def _claimed(context: Context, who: Asker, target: int | str) -> bool:
-    """Start the user's cooldown for `target`; False (and the user told) when they must wait."""
+    """Start the user's cooldown for `target`; False (and the user told) when they cannot."""
     try:
-        context.bot_data.services.accounts.claim_refresh(who.user_id, target)
+        await context.bot_data.services.accounts.claim_refresh(who.user_id, target)
     except ServiceError as error:
         await reply_error(context, who, error)
         return False
@@ -112,10 +131,23 @@ async def _claimed(context: Context, who: Asker, target: int | str) -> bool:
 
 
 async def _choose(context: Context, who: Asker, text: str, accounts: list[KnownAccount]) -> None:
-    markup = account_buttons(context.bot_data.signer, who.user_id, accounts)
+    signer = context.bot_data.signer
+    markup = (
+        account_buttons(signer, who.user_id, accounts, chat_id=who.chat_id) if accounts else None
+    )
     await send_html(
         context, who.chat_id, text, reply_markup=markup, reply_to=who.message.message_id
     )
+
+
+async def _no_match(context: Context, who: Asker, query: str) -> None:
+    """In a private chat the accounts to pick from; in a group they are not shown to all."""
+    if not who.is_private:
+        text = render_no_match_in_group(query, context.bot.username)
+        await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+        return
+    known = await context.bot_data.services.accounts.accounts(who.user_id)
+    await _choose(context, who, render_no_match(query, known), known)
 
 
 async def refresh_command(update: Update, context: Context) -> None:
@@ -131,7 +163,7 @@ async def refresh_command(update: Update, context: Context) -> None:
                     context,
                     who.chat_id,
                     _post_progress(context, who, "all accounts"),
-                    _all_outcome(context, who.user_id),
+                    _all_outcome(context, who.chat_id, who.user_id),
                 )
             return
         if not query:
@@ -150,8 +182,7 @@ async def refresh_command(update: Update, context: Context) -> None:
                 )
                 return
             if resolution.match is None:
-                known = await accounts.accounts(who.user_id)
-                await send_html(context, who.chat_id, render_no_match(query, known))
+                await _no_match(context, who, query)
                 return
             target = resolution.match
     except FAILURES as error:
@@ -162,7 +193,7 @@ async def refresh_command(update: Update, context: Context) -> None:
             context,
             who.chat_id,
             _post_progress(context, who, target.name),
-            _account_outcome(context, who.user_id, target),
+            _account_outcome(context, who.chat_id, who.user_id, target),
         )
 
 
@@ -171,11 +202,12 @@ async def refresh_button_pressed(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.message is None:
         return
+    chat_id, message_id = query.message.chat.id, query.message.message_id
     try:
-        action, args = context.bot_data.signer.unpack(query.data)
+        action, args = context.bot_data.signer.unpack(query.data, chat_id=chat_id)
         owner_id = int(args[0])
     except (TamperedCallback, ValueError, IndexError):
-        await query.answer("This button is not valid. Send /refresh instead.", show_alert=True)
+        await query.answer(BUTTON_NOT_VALID, show_alert=True)
         return
     if query.from_user.id != owner_id:
         await query.answer(
@@ -186,18 +218,17 @@ async def refresh_button_pressed(update: Update, context: Context) -> None:
     target: int | str = int(args[1]) if action == REFRESH and len(args) > 1 else "all"
     accounts = context.bot_data.services.accounts
     try:
-        accounts.claim_refresh(owner_id, target)
+        await accounts.claim_refresh(owner_id, target)
     except ServiceError as error:
         await query.answer(error_sentence(error))
         return
     await query.answer("Refreshing…")
-    chat_id, message_id = query.message.chat.id, query.message.message_id
     if action == REFRESH_ALL or target == "all":
         await _settle(
             context,
             chat_id,
             _edit_progress(context, chat_id, message_id, "all accounts"),
-            _all_outcome(context, owner_id),
+            _all_outcome(context, chat_id, owner_id),
         )
         return
     assert isinstance(target, int)
@@ -207,7 +238,7 @@ async def refresh_button_pressed(update: Update, context: Context) -> None:
         context,
         chat_id,
         _edit_progress(context, chat_id, message_id, account.name),
-        _account_outcome(context, owner_id, account),
+        _account_outcome(context, chat_id, owner_id, account),
     )
 
 
