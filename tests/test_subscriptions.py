@@ -158,14 +158,14 @@ async def test_a_group_subscription_posts_the_refresh_summary_on_schedule(fast: 
         return [line for line in text.splitlines() if not line.startswith("Updated")]
 
     assert without_time(posted[0].plain) == without_time(manual.plain)
-    assert [label for label, _ in posted[0].buttons] == ["🔄 Refresh"]
+    assert [label for label, _ in posted[0].buttons] == ["🔄 Refresh", "🪙 Holdings", "📈 Chart"]
     # each run stored a snapshot (the manual /refresh one more)
     assert snapshot_rows(fast) >= before + 4
     # the Refresh button of a posted summary works for its owner
     target = posted[-1]
     await group.press(target, "Refresh")
-    await fast.botapi.wait_for(lambda: any("Refreshing" in text for text in target.edits))
-    await fast.botapi.wait_for(lambda: "$31.21" in target.plain)
+    assert "Refreshing…" in fast.botapi.answered_callbacks.values()
+    assert "$31.21" in target.plain
 
 
 async def test_a_subscription_to_all_accounts_posts_every_account_and_the_total(
@@ -177,7 +177,11 @@ async def test_a_subscription_to_all_accounts_posts_every_account_and_the_total(
     text = posted[0].plain
     for figure in ("My Binance US", "Binance Futures", "Kraken Main", "$25,312.45", "Total"):
         assert figure in text, (figure, text)
-    assert [label for label, _ in posted[0].buttons] == ["🔄 Refresh all"]
+    assert [label for label, _ in posted[0].buttons] == [
+        "🔄 Refresh all",
+        "🪙 Holdings",
+        "📈 Chart",
+    ]
 
 
 async def test_the_default_minimum_interval_is_enforced_with_a_sentence(running: Sandbox) -> None:

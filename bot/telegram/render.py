@@ -85,8 +85,8 @@ def render_account_summary(
     return "\n".join(lines)
 
 
-def render_progress(name: str | None) -> str:
-    return f"⏳ Refreshing <b>{escape(clean_name(name))}</b>…"
+def render_progress(name: str | None, working: str = "Refreshing") -> str:
+    return f"⏳ {escape(working)} <b>{escape(clean_name(name))}</b>…"
 
 
 def render_error(name: str | None, error: Exception) -> str:

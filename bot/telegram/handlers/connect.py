@@ -19,7 +19,7 @@ from bot.telegram.handlers.common import (
     typed_text,
 )
 from bot.telegram.html import escape
-from bot.telegram.keyboards import account_buttons
+from bot.telegram.keyboards import REFRESH, account_buttons
 from bot.telegram.render import render_connected
 from bot.telegram.replies import edit_html, send_html
 from bot.telegram.texts import error_sentence
@@ -88,7 +88,7 @@ async def _finish(context: Context, who: Asker, api_key: str, secret: str) -> No
             return
         signer = context.bot_data.signer
         markup = (
-            account_buttons(signer, who.user_id, accounts, chat_id=who.chat_id)
+            account_buttons(signer, REFRESH, who.user_id, accounts, chat_id=who.chat_id)
             if accounts
             else None
         )
