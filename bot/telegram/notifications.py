@@ -20,11 +20,11 @@ from telegram.error import (
 )
 from telegram.ext import CallbackContext
 
+from bot.services.records import Subscription
 from bot.services.runtime import Services
 from bot.services.schedules import Unschedulable
 from bot.services.subscriptions import RunOutcome
 from bot.services.summary import AccountSummary
-from bot.storage.records import Subscription
 from bot.telegram.context import BotApplication, Context
 from bot.telegram.keyboards import ALL, summary_buttons
 from bot.telegram.render import (

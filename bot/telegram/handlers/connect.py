@@ -8,7 +8,7 @@ import re
 from telegram import Update
 from telegram.ext import Job
 
-from bot.services.errors import ServiceError
+from bot.services.errors import FAILURES
 from bot.telegram.context import ConnectSession, Context
 from bot.telegram.handlers.common import (
     Asker,
@@ -23,7 +23,6 @@ from bot.telegram.keyboards import REFRESH, account_buttons
 from bot.telegram.render import render_connected
 from bot.telegram.replies import edit_html, send_html
 from bot.telegram.texts import error_sentence
-from bot.threecommas.errors import ThreeCommasError
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ async def _finish(context: Context, who: Asker, api_key: str, secret: str) -> No
             accounts = await context.bot_data.services.accounts.connect(
                 who.user_id, api_key, secret
             )
-        except (ServiceError, ThreeCommasError) as error:
+        except FAILURES as error:
             text = f"❌ {escape(error_sentence(error))}\nNothing was saved."
             await edit_html(context, who.chat_id, progress.message_id, text)
             return
