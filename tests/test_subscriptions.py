@@ -22,7 +22,7 @@ from bot.services.clock import ShiftedClock
 from standins.botapi_standin import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
-from tests.support.bot import Chat, bot_running
+from tests.support.bot import Chat, ask, bot_running
 
 GROUP = -100700
 OTHER_GROUP = -100701
@@ -77,28 +77,6 @@ async def fast(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
     async with bot_running(sandbox, subscription_min_interval_seconds=1):
         await Chat(sandbox.botapi, first_name="Alice").connect()
         yield sandbox
-
-
-async def ask(chat: Chat, text: str, *, topic: int | None = None) -> SentMessage:
-    """Send `text` (in forum topic `topic`) and wait for the bot's reply to that message."""
-    incoming = chat.botapi.send_text(
-        text,
-        user_id=chat.user_id,
-        chat_id=chat.chat_id,
-        chat_type=chat.chat_type,
-        first_name=chat.first_name,
-        message_thread_id=topic,
-    )
-    found: list[SentMessage] = []
-
-    def answered() -> bool:
-        found[:] = [
-            m for m in chat.botapi.messages(chat.chat_id) if m.reply_to_message_id == incoming
-        ]
-        return bool(found)
-
-    await chat.botapi.wait_for(answered, timeout=10)
-    return found[0]
 
 
 async def ask_help(chat: Chat, *, topic: int | None = None) -> SentMessage:
