@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.storage.columns import time_text
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
-from standins.botapi_standin import BotApiStandIn
+from standins.botapi import BotApiStandIn
 from standins.threecommas_standin import ThreeCommasStandIn, demo_account
 
 REPO = Path(__file__).resolve().parent.parent

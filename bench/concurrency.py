@@ -26,7 +26,7 @@ from bench.common import (
 from bot.config import Settings
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
-from standins.botapi_standin import BotApiStandIn
+from standins.botapi import BotApiStandIn
 from standins.demo import running_standins
 from standins.threecommas_standin import ThreeCommasStandIn
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import BotProcess, Row, bot_process, first_poll, floor_process, percentile
 from bot.config import Settings
-from standins.botapi_standin import BotApiStandIn
+from standins.botapi import BotApiStandIn
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
 
 UPSTREAM_LATENCY = 0.010  # the 3Commas stand-in's configured latency, subtracted below

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from standins.botapi_standin import HtmlParseError, SentMessage, parse_telegram_html
+from standins.botapi import HtmlParseError, SentMessage, parse_telegram_html
 
 _TAG = re.compile(r"<[^>]*>")
 

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.storage.encryption import generate_key_text
-from standins.botapi_standin import BotApiStandIn
+from standins.botapi import BotApiStandIn
 from standins.threecommas_standin import ThreeCommasStandIn, demo_account
 
 DEMO_USER_ID = 1001

@@ -17,7 +17,7 @@ from bot.app import CONCURRENT_UPDATES, running_bot
 from bot.config import Settings
 from bot.services.clock import Clock
 from bot.telegram.context import BotApplication
-from standins.botapi_standin import BotApiStandIn
+from standins.botapi import BotApiStandIn
 
 
 class HandledReporter(SimpleUpdateProcessor):

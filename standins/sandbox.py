@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.app import STARTUP_ERRORS
 from bot.config import Settings
 from bot.logs import configure_logging
-from standins.botapi_standin import BotApiStandIn
+from standins.botapi import BotApiStandIn
 from standins.chat_text import render_for_terminal
 from standins.demo import DEMO_USER_ID, running_standins
 from standins.handled import reporting_bot

@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from standins.botapi_standin import BotApiStandIn, SentMessage, parse_telegram_html
+from standins.botapi import BotApiStandIn, SentMessage, parse_telegram_html
 from standins.chat_text import html_to_text, render_for_terminal
 from standins.handled import HandledReporter
 

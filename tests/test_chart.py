@@ -25,7 +25,7 @@ from bot.services.history import BalanceHistory, BalanceSample, build_history
 from bot.telegram import chart
 from bot.telegram.numbers import format_money, format_percentage
 from bot.telegram.render_history import CAPTION_LIMIT, chart_caption, render_chart
-from standins.botapi_standin import BotApiStandIn, parse_telegram_html
+from standins.botapi import BotApiStandIn, parse_telegram_html
 from tests.support.services import API_KEY, NOW, TODAY, USER_ID, dec, services
 from tests.support.storage import REPO_ROOT
 

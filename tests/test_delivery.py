@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
 from tests.support.bot import Chat, bot_running
 from tests.support.clock import ClockFromFirstCall

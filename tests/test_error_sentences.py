@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.telegram.texts import error_sentence
 from bot.threecommas.errors import PermissionDenied
-from standins.botapi_standin import SentMessage
+from standins.botapi import SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running

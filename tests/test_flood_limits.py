@@ -16,7 +16,7 @@ import pytest
 from bench.common import account_id, add_keys, seed_users, user_id
 from bench.fanout import group_chat_id, seed_subscriptions
 from bot.config import Settings
-from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import Sandbox, running_standins
 from tests.support.bot import bot_running
 from tests.support.clock import ClockFromFirstCall

@@ -37,7 +37,7 @@ from bot.telegram.render import (
     render_unknown_command,
 )
 from bot.threecommas.errors import ThreeCommasError
-from standins.botapi_standin import MAX_TEXT_LENGTH, parse_telegram_html
+from standins.botapi import MAX_TEXT_LENGTH, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
 from standins.handled import reporting_bot
 from standins.threecommas_standin import demo_account

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from standins.botapi_standin import SentMessage
+from standins.botapi import SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import SEED_ACCOUNT, demo_account
 from tests.support.bot import Chat, bot_running

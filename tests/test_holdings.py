@@ -24,7 +24,7 @@ from bot.telegram.html import MESSAGE_LIMIT
 from bot.telegram.render_holdings import WIDTH, render_holdings
 from bot.threecommas.errors import RateLimited
 from bot.threecommas.signing import sign
-from standins.botapi_standin import parse_telegram_html
+from standins.botapi import parse_telegram_html
 from standins.threecommas_standin import JsonNumber
 from tests.support.services import API_KEY, USER_ID, dec, services
 from tests.support.threecommas import HMAC_CREDENTIALS

@@ -14,7 +14,7 @@ import pytest
 
 from bot.logs import configure_logging
 from bot.telegram.replies import send_html
-from standins.botapi_standin import SentMessage, parse_telegram_html
+from standins.botapi import SentMessage, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
 from standins.threecommas_standin import SEED_ACCOUNT, demo_account
 from tests.support.answers import answer_to

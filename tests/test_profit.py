@@ -19,7 +19,7 @@ from bot.services.history import BalanceSample
 from bot.services.profit import ProfitTable, parse_grouping, period_days, profit_table
 from bot.telegram.render_history import WIDTH, render_profit
 from bot.telegram.texts import error_sentence
-from standins.botapi_standin import parse_telegram_html
+from standins.botapi import parse_telegram_html
 from tests.support.services import API_KEY, NOW, USER_ID, dec, services
 
 NEW_YORK = "America/New_York"  # UTC-4 in May

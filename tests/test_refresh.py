@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from standins.botapi_standin import SentMessage
+from standins.botapi import SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running

@@ -16,7 +16,7 @@ import pytest
 
 from bench.common import bot_process, first_poll
 from bot.config import Settings
-from standins.botapi_standin import BotApiStandIn
+from standins.botapi import BotApiStandIn
 from standins.demo import running_standins
 from standins.threecommas_standin import demo_account
 

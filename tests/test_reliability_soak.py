@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from bot.config import Settings
-from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import Sandbox, running_standins
 from standins.threecommas_standin import TRANSIENT_FAULTS, Fault, demo_account
 from tests.support.bot import bot_running

@@ -19,7 +19,7 @@ import pytest
 
 from bot.config import Settings
 from bot.services.clock import ShiftedClock
-from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, ask, bot_running

@@ -13,7 +13,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from bot.config import Settings
-from standins.botapi_standin import WEBHOOK_SECRET_HEADER, BotApiStandIn
+from standins.botapi import WEBHOOK_SECRET_HEADER, BotApiStandIn
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from tests.support.bot import bot_running
 from tests.support.process import bot_run, finished, free_port, process_env

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.botapi import BotApiStandIn, SentMessage
 
 
 async def answer_to(

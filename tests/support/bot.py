@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.services.clock import Clock
 from bot.telegram.context import BotApplication
-from standins.botapi_standin import BotApiStandIn, SentMessage
+from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
 from standins.handled import reporting_bot
 
