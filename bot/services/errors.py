@@ -85,3 +85,7 @@ class BadPeriod(ServiceError):
 
 class NoHistory(ServiceError):
     """3Commas has no balance history for the account in the asked period."""
+
+
+class KeyPairGone(ServiceError):
+    """The key pair made with `/connect new` expired (or cannot be read): a new one is needed."""
