@@ -38,7 +38,13 @@ from bot.telegram.context import CONTEXT_TYPES, BotApplication
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.handlers.access import on_error, only_allowed_users
 from bot.telegram.handlers.accounts import accounts_command, disconnect_command
-from bot.telegram.handlers.connect import cancel_command, connect_command, private_text
+from bot.telegram.handlers.connect import (
+    cancel_command,
+    connect_choice_pressed,
+    connect_command,
+    private_text,
+    schedule_key_pair_expiry,
+)
 from bot.telegram.handlers.help import help_command, start, unknown_command
 from bot.telegram.handlers.refresh import refresh_button_pressed, refresh_command
 from bot.telegram.handlers.subscriptions import (
@@ -50,7 +56,7 @@ from bot.telegram.handlers.subscriptions import (
     timezone_command,
     unsubscribe_command,
 )
-from bot.telegram.keyboards import REFRESH, REFRESH_ALL
+from bot.telegram.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR, REFRESH, REFRESH_ALL
 from bot.telegram.notifications import Notifier
 from bot.telegram.replies import remember_topic
 from bot.telegram.startup import (
@@ -129,6 +135,9 @@ def build_application(
             MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
             ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             CallbackQueryHandler(refresh_button_pressed, pattern=f"^({REFRESH}|{REFRESH_ALL}):"),
+            CallbackQueryHandler(
+                connect_choice_pressed, pattern=f"^({MAKE_KEY_PAIR}|{HAVE_A_KEY}):"
+            ),
             # Keys get pasted into captions too.
             MessageHandler(filters.CaptionRegex(CONNECT_CAPTION), connect_command),
             MessageHandler(
@@ -139,6 +148,7 @@ def build_application(
         ]
     )
     application.add_error_handler(on_error)
+    schedule_key_pair_expiry(application)
     return application
 
 

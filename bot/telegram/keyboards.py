@@ -12,6 +12,10 @@ from bot.telegram.html import clean_name
 
 REFRESH = "rf"
 REFRESH_ALL = "ra"
+MAKE_KEY_PAIR = "kp"
+HAVE_A_KEY = "hk"
+MAKE_KEY_PAIR_LABEL = "🔐 Make a key pair for me (recommended)"
+HAVE_A_KEY_LABEL = "I already have a key"
 MAX_ACCOUNT_BUTTONS = 50
 
 
@@ -51,3 +55,23 @@ def account_buttons(
             ]
         )
     return InlineKeyboardMarkup(rows)
+
+
+def connect_choices(signer: CallbackSigner, owner_id: int, *, chat_id: int) -> InlineKeyboardMarkup:
+    """The two ways to connect, the recommended one first."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    MAKE_KEY_PAIR_LABEL,
+                    callback_data=signer.pack(MAKE_KEY_PAIR, owner_id, chat_id=chat_id),
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    HAVE_A_KEY_LABEL,
+                    callback_data=signer.pack(HAVE_A_KEY, owner_id, chat_id=chat_id),
+                )
+            ],
+        ]
+    )
