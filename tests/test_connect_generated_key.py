@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.config import ConfigError, load_settings
 from bot.logs import configure_logging
 from bot.services.keypairs import PENDING_LIFETIME, KeyPairService, make_key_pair
 from bot.storage.database import Database
@@ -228,6 +229,31 @@ async def test_connect_offers_both_ways_and_the_buttons_start_them(running: Sand
     assert "whitelist" not in ask[-1].plain  # no BOT_PUBLIC_IP set
     assert "Now send the secret" in (await chat.reply("demo-key")).plain
     assert "Connected" in (await chat.reply("demo-secret")).plain
+
+
+async def test_connect_with_a_pair_pending_takes_the_next_message_as_the_pairs_api_key(
+    running: Sandbox,
+) -> None:
+    chat = Chat(running.botapi)
+    register(running, GENERATED_API_KEY, await new_pair(chat))
+    offer = await chat.reply("/connect")
+    assert "The key pair I made for you is waiting" in offer.plain
+    assert [label for label, _ in offer.buttons] == [MAKE_PAIR, HAVE_A_KEY]
+    assert "Connected" in (await chat.reply(GENERATED_API_KEY)).plain
+    # The other way still needs only its button.
+    await chat.reply("/connect new")
+    ask = await chat.press(await chat.reply("/connect"), HAVE_A_KEY)
+    assert "Send me your 3Commas API key" in ask[-1].plain
+    assert "Now send the secret" in (await chat.reply("demo-key")).plain
+    assert "Connected" in (await chat.reply("demo-secret")).plain
+    assert db_value(running, "SELECT COUNT(*) FROM pending_keys") == 0
+
+
+def test_a_malformed_bot_public_ip_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"^BOT_PUBLIC_IP: expected an IPv4 or IPv6 address"):
+        load_settings(_env_file=None, bot_public_ip="my-server")
+    assert load_settings(_env_file=None, bot_public_ip=" ").bot_public_ip is None
+    assert load_settings(_env_file=None, bot_public_ip="2001:DB8::1").bot_public_ip == "2001:db8::1"
 
 
 async def test_bot_public_ip_asks_keepers_of_a_system_key_to_whitelist_it(

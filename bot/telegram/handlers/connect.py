@@ -13,6 +13,7 @@ from telegram.ext import Job
 
 from bot.services.errors import KeyPairGone, ServiceError
 from bot.services.keypairs import PendingState
+from bot.storage.errors import StorageError
 from bot.storage.records import KnownAccount
 from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import BotApplication, ConnectSession, Context
@@ -33,12 +34,14 @@ from bot.threecommas.errors import InvalidApiKey, ThreeCommasError
 
 logger = logging.getLogger(__name__)
 
-OFFER = (
-    "How would you like to connect 3Commas?\n\n"
+OFFER_KEY_PAIR = (
     "🔐 <b>Make a key pair for me</b> (recommended, same as /connect new): I make an RSA key "
     "pair and give you only its public key for 3Commas. No secret ever crosses this chat, and "
-    "3Commas needs no IP whitelisting for such a key.\n\n"
-    "<b>I already have a key</b>: send me its API key now, then its secret. Send /cancel to stop."
+    "3Commas needs no IP whitelisting for such a key."
+)
+PAIR_WAITING = (
+    "🔐 The key pair I made for you is waiting: send me the API key 3Commas gave for its "
+    "public key. Or choose again:"
 )
 ASK_API_KEY = (
     "Send me your 3Commas <b>API key</b> (the public part).\n"
@@ -233,13 +236,33 @@ async def _refuse_in_group(context: Context, who: Asker, carried_keys: bool, com
 
 
 async def begin_connect(update: Update, context: Context) -> None:
-    """The two ways to connect; an API key sent now starts the second."""
+    """The two ways to connect. An API key sent now starts the second, unless a key pair is
+    pending: then it is the pair's, and the second way needs its button."""
     who = asker(update)
     if who is None:
         return
-    _start_session(context, who, ConnectSession())
+    pair_waiting = (
+        await context.bot_data.services.keypairs.state(who.user_id) is PendingState.WAITING
+    )
+    if pair_waiting:
+        _end_session(context, who.user_id)
+    else:
+        _start_session(context, who, ConnectSession())
     markup = connect_choices(context.bot_data.signer, who.user_id, chat_id=who.chat_id)
-    await send_html(context, who.chat_id, OFFER + _whitelist_note(context), reply_markup=markup)
+    text = _offer(pair_waiting) + _whitelist_note(context)
+    await send_html(context, who.chat_id, text, reply_markup=markup)
+
+
+def _offer(pair_waiting: bool) -> str:
+    own_key = (
+        "press its button, then send me the API key and its secret"
+        if pair_waiting
+        else "send me its API key now, then its secret"
+    )
+    return (
+        f"{PAIR_WAITING if pair_waiting else 'How would you like to connect 3Commas?'}\n\n"
+        f"{OFFER_KEY_PAIR}\n\n<b>I already have a key</b>: {own_key}. Send /cancel to stop."
+    )
 
 
 async def connect_command(update: Update, context: Context) -> None:
@@ -375,7 +398,10 @@ async def _outside_session(context: Context, who: Asker, text: str) -> None:
 
 
 async def _expire_key_pairs(context: Context) -> None:
-    await context.bot_data.services.keypairs.expire()
+    try:
+        await context.bot_data.services.keypairs.expire()
+    except StorageError as error:  # the next sweep tries again
+        logger.warning("could not erase expired key pairs: %s", error)
 
 
 def schedule_key_pair_expiry(application: BotApplication) -> None:
