@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(PY) -m ruff check bot standins bench tests
 	$(PY) -m ruff format --check bot standins bench tests
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -34,29 +34,24 @@ from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
 from bot.storage.errors import StorageStartupError
 from bot.telegram.callback_data import CallbackSigner
+from bot.telegram.commands import (
+    ACCOUNT_COMMANDS,
+    COMMANDS,
+    GROUP_COMMANDS,
+    Command,
+    unknown_command,
+)
 from bot.telegram.context import CONTEXT_TYPES, BotApplication
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.handlers.access import on_error, only_allowed_users
-from bot.telegram.handlers.accounts import accounts_command, disconnect_command
 from bot.telegram.handlers.connect import (
-    cancel_command,
     connect_choice_pressed,
     connect_command,
     private_text,
     schedule_key_pair_expiry,
 )
-from bot.telegram.handlers.help import help_command, start, unknown_command
-from bot.telegram.handlers.refresh import refresh_button_pressed, refresh_command
-from bot.telegram.handlers.subscriptions import (
-    alert_command,
-    chat_migrated,
-    membership_changed,
-    subscribe_command,
-    subscriptions_command,
-    timezone_command,
-    unsubscribe_command,
-)
-from bot.telegram.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR, REFRESH, REFRESH_ALL
+from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
+from bot.telegram.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
 from bot.telegram.notifications import Notifier
 from bot.telegram.replies import remember_topic
 from bot.telegram.startup import (
@@ -65,7 +60,6 @@ from bot.telegram.startup import (
     connect,
     telegram_step,
 )
-from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
 from bot.telegram.webhook import BotHttpServer, LastUpdate, webhook_secret
 
 logger = logging.getLogger(__name__)
@@ -119,22 +113,14 @@ def build_application(
     application.add_handler(TypeHandler(Update, remember_topic), group=-2)
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
     application.add_handlers(
-        [
-            CommandHandler("start", start),
-            CommandHandler("help", help_command),
-            CommandHandler("connect", connect_command),
-            CommandHandler("cancel", cancel_command),
-            CommandHandler("accounts", accounts_command),
-            CommandHandler("refresh", refresh_command),
-            CommandHandler("disconnect", disconnect_command),
-            CommandHandler("subscribe", subscribe_command),
-            CommandHandler("subscriptions", subscriptions_command),
-            CommandHandler("unsubscribe", unsubscribe_command),
-            CommandHandler("alert", alert_command),
-            CommandHandler("timezone", timezone_command),
+        [CommandHandler(command.name, command.callback) for command in COMMANDS]
+        + [
+            CallbackQueryHandler(command.button_handler(), pattern=f"^{command.action}:")
+            for command in ACCOUNT_COMMANDS
+        ]
+        + [
             MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
             ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
-            CallbackQueryHandler(refresh_button_pressed, pattern=f"^({REFRESH}|{REFRESH_ALL}):"),
             CallbackQueryHandler(
                 connect_choice_pressed, pattern=f"^({MAKE_KEY_PAIR}|{HAVE_A_KEY}):"
             ),
@@ -153,8 +139,8 @@ def build_application(
 
 
 async def set_command_menus(application: BotApplication) -> None:
-    def commands(pairs: list[tuple[str, str]]) -> list[BotCommand]:
-        return [BotCommand(name, description) for name, description in pairs]
+    def commands(listed: list[Command]) -> list[BotCommand]:
+        return [BotCommand(command.name, command.does) for command in listed]
 
     await application.bot.set_my_commands(
         commands(COMMANDS), scope=BotCommandScopeAllPrivateChats()

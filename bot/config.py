@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     telegram_chat_burst: int = Field(default=5, ge=1)
     connect_timeout_seconds: float = Field(default=300.0, gt=0)
+    progress_delay_ms: int = Field(default=500, ge=0, le=60_000)
     telegram_startup_retry_seconds: float = Field(default=60.0, gt=0)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -12,7 +12,7 @@ import pytest
 
 from standins.botapi_standin import BotApiStandIn, SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
-from tests.support.bot import Chat, bot_running
+from tests.support.bot import Chat, ask, bot_running
 
 GROUP = -100800
 OTHER_GROUP = -100801
@@ -218,28 +218,6 @@ async def test_an_alert_follows_its_group_to_the_supergroup(fast: Sandbox) -> No
     await botapi.wait_for(lambda: len(alerts_posted(botapi, supergroup)) == 1)
     assert alerts_posted(botapi, GROUP) == []
     assert "$20,000.00" in alerts_posted(botapi, supergroup)[0].plain
-
-
-async def ask(chat: Chat, text: str, *, topic: int | None = None) -> SentMessage:
-    """Send `text` (in forum topic `topic`) and wait for the bot's reply to that message."""
-    incoming = chat.botapi.send_text(
-        text,
-        user_id=chat.user_id,
-        chat_id=chat.chat_id,
-        chat_type=chat.chat_type,
-        first_name=chat.first_name,
-        message_thread_id=topic,
-    )
-    found: list[SentMessage] = []
-
-    def answered() -> bool:
-        found[:] = [
-            m for m in chat.botapi.messages(chat.chat_id) if m.reply_to_message_id == incoming
-        ]
-        return bool(found)
-
-    await chat.botapi.wait_for(answered, timeout=10)
-    return found[0]
 
 
 async def test_identical_alerts_are_refused_as_duplicates(fast: Sandbox) -> None:

@@ -53,6 +53,13 @@ async def alerting(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
+async def chat(sandbox: Sandbox) -> AsyncIterator[Chat]:
+    """The demo user's private chat; every refresh shows its progress message first."""
+    async with bot_running(sandbox, progress_delay_ms=0):
+        yield Chat(sandbox.botapi)
+
+
+@pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same number of attempts, without seconds of backoff between them."""
     monkeypatch.setattr("bot.telegram.replies.RETRY_DELAYS", (0.01, 0.01, 0.01, 0.01))

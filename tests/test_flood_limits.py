@@ -96,7 +96,8 @@ async def test_one_chat_gets_a_burst_then_one_message_a_second(limited: Sandbox)
     botapi, refreshes = limited.botapi, 4
     add_keys(limited.threecommas, 1)
     await seed_users(limited.settings, 1)
-    async with bot_running(limited):
+    # every refresh shows its progress message: two messages each
+    async with bot_running(limited, progress_delay_ms=0):
         asked = {
             botapi.send_text(f"/refresh {account_id(0)}", user_id=user_id(0))
             for _ in range(refreshes)
@@ -120,7 +121,8 @@ async def test_with_random_429s_every_answer_and_every_post_arrives_exactly_once
     await seed_users(limited.settings, users)
     seed_subscriptions(limited.settings.database_path, subscriptions, DUE)
     botapi.set_random_429s(0.1, seed=20260601, retry_after=1)
-    async with bot_running(limited, clock=due_soon()):
+    # every refresh shows its progress message first: twice the sends exposed to the 429s
+    async with bot_running(limited, clock=due_soon(), progress_delay_ms=0):
         await botapi.wait_for(lambda: bool(summary_of(botapi, 0)), timeout=20)
         asked: dict[int, set[int]] = {}
         asked_at = time.monotonic()

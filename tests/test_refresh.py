@@ -32,9 +32,22 @@ async def test_refresh_by_id_shows_the_exact_figures_of_the_seed_account(chat: C
     assert "⚠️" not in text  # the seed's key state is ok: nothing shown
 
 
-async def test_progress_message_is_posted_first_then_edited_into_the_summary(chat: Chat) -> None:
+async def test_a_quick_answer_is_the_one_reply_with_no_progress_message(chat: Chat) -> None:
     await chat.connect()
-    summary = await chat.reply("/refresh 12345678")
+    answer = await chat.say("/refresh 12345678")
+    assert len(answer) == 1, [m.plain for m in answer]
+    assert not answer[0].edits
+    assert "$31.21" in answer[0].plain
+
+
+async def test_a_slow_answer_shows_progress_first_then_edits_it_into_the_summary(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.threecommas.latency = 0.3
+    async with bot_running(sandbox, progress_delay_ms=100):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        summary = await chat.reply("/refresh 12345678")
     assert summary.edits, "the summary should be an edit of the progress message"
     assert "Refreshing" in summary.edits[0]
     assert "$31.21" in summary.plain
@@ -158,12 +171,15 @@ async def test_updated_is_shown_in_the_chats_time_zone(chat: Chat) -> None:
     assert abs(datetime.now(UTC) - shown) < timedelta(minutes=2), line
 
 
-async def test_refresh_button_reruns_in_place(chat: Chat) -> None:
-    await chat.connect()
-    summary = await chat.reply("/refresh 12345678")
-    edits_before = len(summary.edits)
-    count_before = len(chat.botapi.messages(chat.chat_id))
-    await chat.press(summary, "Refresh")
+async def test_refresh_button_reruns_in_place(sandbox: Sandbox) -> None:
+    sandbox.threecommas.latency = 0.3  # slower than the progress delay: progress shows
+    async with bot_running(sandbox, progress_delay_ms=100):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        summary = await chat.reply("/refresh 12345678")
+        edits_before = len(summary.edits)
+        count_before = len(chat.botapi.messages(chat.chat_id))
+        await chat.press(summary, "Refresh")
     # edited in place: no new message, the same message went through progress to the summary
     assert len(chat.botapi.messages(chat.chat_id)) == count_before
     again = next(

@@ -16,6 +16,7 @@ from bot.storage.database import Database, backup_file
 from bot.storage.encryption import MasterKeys
 from bot.storage.records import KnownAccount, Snapshot
 from bot.storage.schema import MIGRATIONS, encrypt_key_check
+from bot.storage.snapshots import KEPT_PER_ACCOUNT
 from tests.support.storage import new_keys, snapshot_for
 
 BIG_USER = 2**32 + 12345
@@ -85,6 +86,17 @@ async def test_latest_snapshot_is_the_newest_and_count_is_per_user(database: Dat
     assert await database.snapshots.latest(1, 10) is None
     assert await database.snapshots.count(1) == 4
     assert await database.snapshots.count() == 5
+
+
+async def test_only_the_last_snapshots_of_an_account_are_kept(database: Database) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for minute in range(KEPT_PER_ACCOUNT + 5):
+        await database.snapshots.add(full_snapshot(1, 9, start + timedelta(minutes=minute)))
+    await database.snapshots.add(full_snapshot(1, 10, start))  # another account: its own count
+    assert await database.snapshots.count(1) == KEPT_PER_ACCOUNT + 1
+    latest = await database.snapshots.latest(1, 9)
+    assert latest is not None
+    assert latest.taken_at == start + timedelta(minutes=KEPT_PER_ACCOUNT + 4)
 
 
 async def test_snapshot_refuses_float_money_and_naive_times(database: Database) -> None:

@@ -22,7 +22,7 @@ from bot.services.clock import ShiftedClock
 from standins.botapi_standin import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
-from tests.support.bot import Chat, bot_running
+from tests.support.bot import Chat, ask, bot_running
 
 GROUP = -100700
 OTHER_GROUP = -100701
@@ -77,28 +77,6 @@ async def fast(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
     async with bot_running(sandbox, subscription_min_interval_seconds=1):
         await Chat(sandbox.botapi, first_name="Alice").connect()
         yield sandbox
-
-
-async def ask(chat: Chat, text: str, *, topic: int | None = None) -> SentMessage:
-    """Send `text` (in forum topic `topic`) and wait for the bot's reply to that message."""
-    incoming = chat.botapi.send_text(
-        text,
-        user_id=chat.user_id,
-        chat_id=chat.chat_id,
-        chat_type=chat.chat_type,
-        first_name=chat.first_name,
-        message_thread_id=topic,
-    )
-    found: list[SentMessage] = []
-
-    def answered() -> bool:
-        found[:] = [
-            m for m in chat.botapi.messages(chat.chat_id) if m.reply_to_message_id == incoming
-        ]
-        return bool(found)
-
-    await chat.botapi.wait_for(answered, timeout=10)
-    return found[0]
 
 
 async def ask_help(chat: Chat, *, topic: int | None = None) -> SentMessage:
@@ -158,14 +136,14 @@ async def test_a_group_subscription_posts_the_refresh_summary_on_schedule(fast: 
         return [line for line in text.splitlines() if not line.startswith("Updated")]
 
     assert without_time(posted[0].plain) == without_time(manual.plain)
-    assert [label for label, _ in posted[0].buttons] == ["🔄 Refresh"]
+    assert [label for label, _ in posted[0].buttons] == ["🔄 Refresh", "🪙 Holdings", "📈 Chart"]
     # each run stored a snapshot (the manual /refresh one more)
     assert snapshot_rows(fast) >= before + 4
     # the Refresh button of a posted summary works for its owner
     target = posted[-1]
     await group.press(target, "Refresh")
-    await fast.botapi.wait_for(lambda: any("Refreshing" in text for text in target.edits))
-    await fast.botapi.wait_for(lambda: "$31.21" in target.plain)
+    assert "Refreshing…" in fast.botapi.answered_callbacks.values()
+    assert "$31.21" in target.plain
 
 
 async def test_a_subscription_to_all_accounts_posts_every_account_and_the_total(
@@ -177,7 +155,11 @@ async def test_a_subscription_to_all_accounts_posts_every_account_and_the_total(
     text = posted[0].plain
     for figure in ("My Binance US", "Binance Futures", "Kraken Main", "$25,312.45", "Total"):
         assert figure in text, (figure, text)
-    assert [label for label, _ in posted[0].buttons] == ["🔄 Refresh all"]
+    assert [label for label, _ in posted[0].buttons] == [
+        "🔄 Refresh all",
+        "🪙 Holdings",
+        "📈 Chart",
+    ]
 
 
 async def test_the_default_minimum_interval_is_enforced_with_a_sentence(running: Sandbox) -> None:

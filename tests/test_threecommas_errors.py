@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from bot.telegram.texts import error_sentence
 from bot.threecommas.errors import (
     AccountNotFound,
     ExchangeKeysInvalid,
@@ -48,7 +49,7 @@ def test_status_and_code_map_to_error_class(
     error = error_from_response(status, body, {})
     assert type(error) is expected
     assert error.status == status
-    assert error.user_message
+    assert error_sentence(error).endswith(".")
 
 
 def test_exchange_keys_invalid_keeps_code_and_description() -> None:
@@ -57,14 +58,12 @@ def test_exchange_keys_invalid_keeps_code_and_description() -> None:
     assert isinstance(error, ExchangeKeysInvalid)
     assert error.code == "invalid_api_key"
     assert error.description == "API keys are no longer valid or incorrect."
-    assert "3Commas" in error.user_message
+    assert "Fix the exchange connection in 3Commas" in error_sentence(error)
 
 
-def test_invalid_api_key_user_message_is_the_agreed_sentence() -> None:
+def test_invalid_api_key_sentence_names_every_cause() -> None:
     error = error_from_response(401, _body("signature_invalid"), {})
-    assert error.user_message == (
-        "Your 3Commas API key was refused: it is wrong, expired, or limited to other IP addresses."
-    )
+    assert "wrong, expired, or limited to other IP addresses" in error_sentence(error)
 
 
 def test_permission_denied_carries_a_permission_hint_when_given() -> None:
@@ -87,7 +86,7 @@ def test_rate_limit_honours_retry_after_or_blocks_300_seconds() -> None:
     without = error_from_response(429, b"", {})
     assert isinstance(without, RateLimited)
     assert without.retry_after == 300.0
-    assert "300" in without.user_message
+    assert "5 min" in error_sentence(without)
 
 
 def test_ban_is_rate_limited_with_banned_flag_and_120_seconds_by_default() -> None:
@@ -115,14 +114,16 @@ def test_error_text_never_contains_the_raw_body() -> None:
     assert "leaky-value-123" not in repr(error)
 
 
-def test_every_error_class_has_a_user_message() -> None:
-    for cls in (
-        ThreeCommasError,
-        InvalidApiKey,
-        PermissionDenied,
-        AccountNotFound,
-        ExchangeKeysInvalid,
-        Unavailable,
+def test_every_error_class_has_one_sentence_in_the_front_end() -> None:
+    """Sentences have one home (bot/telegram/texts.py); the client only says what happened."""
+    for error in (
+        ThreeCommasError(),
+        InvalidApiKey(),
+        PermissionDenied(),
+        AccountNotFound(),
+        ExchangeKeysInvalid(),
+        Unavailable(),
+        RateLimited(retry_after=3),
     ):
-        assert cls.user_message.endswith(".")
-    assert RateLimited(retry_after=3).user_message.endswith(".")
+        assert error_sentence(error).endswith("."), type(error)
+        assert not hasattr(error, "user_message")

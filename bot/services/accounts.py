@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +30,8 @@ from bot.threecommas.models import Account
 from bot.threecommas.signing import InvalidSecret, secret_forms, sign
 
 logger = logging.getLogger(__name__)
+
+CREDENTIAL_CACHE_SIZE = 10_000  # users; a refresh of one more decrypts once again
 
 RefreshListener = Callable[[int, AccountSummary], Awaitable[None]]
 
@@ -91,11 +94,46 @@ def _staleness(account: KnownAccount) -> tuple[bool, datetime]:
     return refreshed_at is not None, refreshed_at or datetime.min.replace(tzinfo=UTC)
 
 
+class CredentialCache:
+    """Decrypted credentials of the users seen lately, in memory only (never written anywhere).
+
+    A command reads the user's key several times (the cooldown check, the account list, each
+    account of `/refresh all`); one decryption, off the event loop, serves them all. Connecting
+    and disconnecting forget the entry.
+    """
+
+    def __init__(self, db: Database, size: int = CREDENTIAL_CACHE_SIZE) -> None:
+        self._db = db
+        self._size = size
+        self._entries: OrderedDict[int, Credentials] = OrderedDict()
+
+    async def get(self, user_id: int) -> Credentials:
+        cached = self._entries.get(user_id)
+        if cached is not None:
+            self._entries.move_to_end(user_id)
+            return cached
+        credentials = await load_credentials(self._db, user_id)
+        self._entries[user_id] = credentials
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return credentials
+
+    def forget(self, user_id: int) -> None:
+        self._entries.pop(user_id, None)
+
+
 class AccountService:
-    def __init__(self, db: Database, client: ThreeCommasClient, cooldown: Cooldown) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: ThreeCommasClient,
+        cooldown: Cooldown,
+        credentials: CredentialCache,
+    ) -> None:
         self._db = db
         self._client = client
         self._cooldown = cooldown
+        self._credentials = credentials
         self._listeners: list[RefreshListener] = []
         self._recording: set[asyncio.Task[None]] = set()
 
@@ -104,7 +142,7 @@ class AccountService:
         self._listeners.append(listener)
 
     async def credentials(self, user_id: int) -> Credentials:
-        return await load_credentials(self._db, user_id)
+        return await self._credentials.get(user_id)
 
     async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
         """Check the keys with a signed account list, then store them in place of any earlier
@@ -125,6 +163,7 @@ class AccountService:
             user_id, credentials.api_key, credentials.secret, credentials.key_type.value
         )
         await self._db.credentials.mark_validated(user_id)
+        self._credentials.forget(user_id)
         await self._db.accounts.replace(user_id, known)
         await self._db.pending_keys.delete(user_id)
         logger.info("user %s connected a %s key", user_id, credentials.key_type.value)
@@ -147,17 +186,16 @@ class AccountService:
             resolution = resolve_account(await self.accounts(user_id, reload=True), query)
         return resolution
 
-    async def claim_refresh(self, user_id: int, target: int | str) -> None:
-        """Start the user's cooldown for an account id (or "all"), or raise CooldownActive.
-
-        A user without readable keys is told so (NotConnected, ConnectAgain) before any cooldown.
-        """
+    async def claim(self, user_id: int, what: Hashable) -> None:
+        """Start the user's cooldown for `what` (a command and its account), or raise
+        CooldownActive. A user without readable keys is told so (NotConnected, ConnectAgain)
+        before any cooldown starts."""
         await self.credentials(user_id)
-        self._cooldown.start((user_id, target))
+        self._cooldown.start((user_id, what))
 
-    def release_refresh(self, user_id: int, target: int | str) -> None:
-        """The claimed refresh failed: the user may try again at once."""
-        self._cooldown.release((user_id, target))
+    def release(self, user_id: int, what: Hashable) -> None:
+        """The claimed command failed: the user may try again at once."""
+        self._cooldown.release((user_id, what))
 
     async def refresh(self, user_id: int, account_id: int) -> AccountSummary:
         """Load fresh balances from the exchange; the snapshot and the listeners follow.
@@ -219,6 +257,7 @@ class AccountService:
 
     async def disconnect(self, user_id: int) -> bool:
         """Forget everything stored for the user; False when nothing was."""
+        self._credentials.forget(user_id)
         deleted = await self._db.forget_user(user_id)
         logger.info("user %s disconnected; %d rows deleted", user_id, deleted)
         return deleted > 0

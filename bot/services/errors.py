@@ -1,6 +1,31 @@
-"""What can go wrong in the bot's own logic (3Commas errors come from bot.threecommas.errors)."""
+"""What can go wrong, for the front end: the bot's own errors and the 3Commas errors it passes on.
+
+The front end tells the user one sentence for each; it imports them from here alone.
+"""
 
 from __future__ import annotations
+
+from bot.threecommas.errors import (
+    AccountNotFound,
+    ExchangeKeysInvalid,
+    InvalidApiKey,
+    PermissionDenied,
+    RateLimited,
+    ThreeCommasError,
+    Unavailable,
+    UnexpectedResponse,
+)
+
+__all__ = [
+    "AccountNotFound",
+    "ExchangeKeysInvalid",
+    "InvalidApiKey",
+    "PermissionDenied",
+    "RateLimited",
+    "ThreeCommasError",
+    "Unavailable",
+    "UnexpectedResponse",
+]
 
 
 class ServiceError(Exception):
@@ -89,3 +114,15 @@ class NoHistory(ServiceError):
 
 class KeyPairGone(ServiceError):
     """The key pair made with `/connect new` expired (or cannot be read): a new one is needed."""
+
+
+class PerAccountOnly(ServiceError):
+    """The command works on one account at a time, not on `all`."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(f"/{command} takes one account")
+        self.command = command
+
+
+# Everything a command may fail with that the user is told in a sentence.
+FAILURES = (ServiceError, ThreeCommasError)

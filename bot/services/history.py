@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bot.services.accounts import load_credentials
+from bot.services.accounts import CredentialCache
 from bot.services.clock import Clock, SystemClock
 from bot.services.errors import BadPeriod, NoHistory
 from bot.services.targets import Target, account_ref
-from bot.storage.database import Database
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.models import BalancePoint
 
@@ -132,7 +131,7 @@ def build_history(target: Target, period: str, samples: Sequence[BalanceSample])
 
 
 async def fetch_samples(
-    db: Database,
+    credentials_cache: CredentialCache,
     client: ThreeCommasClient,
     user_id: int,
     target: Target,
@@ -140,14 +139,16 @@ async def fetch_samples(
     date_to: datetime,
 ) -> list[BalanceSample]:
     """The user's balance samples of an account (or all) between two moments, oldest first."""
-    credentials = await load_credentials(db, user_id)
+    credentials = await credentials_cache.get(user_id)
     points = await client.balance_chart_data(credentials, account_ref(target), date_from, date_to)
     return samples_from(points)
 
 
 class HistoryService:
-    def __init__(self, db: Database, client: ThreeCommasClient, clock: Clock | None = None) -> None:
-        self._db = db
+    def __init__(
+        self, credentials: CredentialCache, client: ThreeCommasClient, clock: Clock | None = None
+    ) -> None:
+        self._credentials = credentials
         self._client = client
         self._clock = clock or SystemClock()
 
@@ -159,7 +160,9 @@ class HistoryService:
         now = to_the_minute(self._clock.now())
         first_day = now.date() - timedelta(days=PERIOD_DAYS[chosen])
         date_from = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
-        samples = await fetch_samples(self._db, self._client, user_id, target, date_from, now)
+        samples = await fetch_samples(
+            self._credentials, self._client, user_id, target, date_from, now
+        )
         return build_history(target, chosen, samples)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.services.accounts import load_credentials
+from bot.services.accounts import CredentialCache
 from bot.services.targets import Target, account_ref
 from bot.storage.database import Database
 from bot.storage.records import ALL_ACCOUNTS
@@ -54,12 +54,15 @@ class DisplayCurrency:
 
 
 class HoldingsService:
-    def __init__(self, db: Database, client: ThreeCommasClient) -> None:
+    def __init__(
+        self, db: Database, client: ThreeCommasClient, credentials: CredentialCache
+    ) -> None:
         self._db = db
         self._client = client
+        self._credentials = credentials
 
     async def holdings(self, user_id: int, target: Target) -> Holdings:
-        credentials = await load_credentials(self._db, user_id)
+        credentials = await self._credentials.get(user_id)
         rows = await self._client.account_table_data(credentials, account_ref(target))
         return build_holdings(target, rows, await self._display_currency(user_id, target))
 

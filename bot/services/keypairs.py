@@ -17,7 +17,7 @@ from bot.services.accounts import AccountService
 from bot.services.clock import Clock
 from bot.services.errors import KeyPairGone
 from bot.storage.database import Database
-from bot.storage.errors import CredentialsUnreadable
+from bot.storage.errors import CredentialsUnreadable, StorageError
 from bot.storage.records import KnownAccount, PendingKey
 from bot.threecommas.signing import secret_forms
 
@@ -110,9 +110,13 @@ class KeyPairService:
     async def expire(self) -> int:
         """Erase the private keys of pairs older than PENDING_LIFETIME; returns how many."""
         now = self._clock.now()
-        erased = await self._db.pending_keys.expire(
-            now - PENDING_LIFETIME, now - PENDING_LIFETIME - REMEMBER_EXPIRED
-        )
+        try:
+            erased = await self._db.pending_keys.expire(
+                now - PENDING_LIFETIME, now - PENDING_LIFETIME - REMEMBER_EXPIRED
+            )
+        except StorageError as error:  # the next sweep tries again
+            logger.warning("could not erase expired key pairs: %s", error)
+            return 0
         if erased:
             logger.info("erased %d expired key pairs", erased)
         return erased

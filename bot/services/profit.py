@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.services.accounts import CredentialCache
 from bot.services.clock import Clock, SystemClock
 from bot.services.errors import BadPeriod, NoHistory
 from bot.services.history import (
@@ -27,7 +28,6 @@ from bot.services.history import (
 )
 from bot.services.schedules import zone
 from bot.services.targets import Target
-from bot.storage.database import Database
 from bot.threecommas.client import ThreeCommasClient
 
 PERIOD_COUNTS = {"days": 7, "weeks": 8, "months": 6}
@@ -114,8 +114,10 @@ def profit_table(
 
 
 class ProfitService:
-    def __init__(self, db: Database, client: ThreeCommasClient, clock: Clock | None = None) -> None:
-        self._db = db
+    def __init__(
+        self, credentials: CredentialCache, client: ThreeCommasClient, clock: Clock | None = None
+    ) -> None:
+        self._credentials = credentials
         self._client = client
         self._clock = clock or SystemClock()
 
@@ -130,7 +132,9 @@ class ProfitService:
         chosen = parse_grouping(grouping)
         now = to_the_minute(self._clock.now())
         date_from = first_period_start(now, chosen, timezone) - LOOKBACK
-        samples = await fetch_samples(self._db, self._client, user_id, target, date_from, now)
+        samples = await fetch_samples(
+            self._credentials, self._client, user_id, target, date_from, now
+        )
         table = profit_table(target, samples, chosen, timezone, now)
         if table.total is None:
             raise NoHistory

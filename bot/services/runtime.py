@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.services.accounts import AccountService
+from bot.services.accounts import AccountService, CredentialCache
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
@@ -43,7 +43,10 @@ class Services:
             requests_per_minute=settings.threecommas_requests_per_minute,
         )
         await client.start()
-        accounts = AccountService(db, client, Cooldown(settings.refresh_cooldown_seconds))
+        credentials = CredentialCache(db)
+        accounts = AccountService(
+            db, client, Cooldown(settings.refresh_cooldown_seconds), credentials
+        )
         alerts = AlertService(
             db, EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user)
         )
@@ -63,9 +66,9 @@ class Services:
             accounts,
             alerts,
             subscriptions,
-            holdings=HoldingsService(db, client),
-            history=HistoryService(db, client, clock),
-            profit=ProfitService(db, client, clock),
+            holdings=HoldingsService(db, client, credentials),
+            history=HistoryService(credentials, client, clock),
+            profit=ProfitService(credentials, client, clock),
             keypairs=KeyPairService(db, accounts, clock),
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.storage.columns import decimal_text, now_text, parse_time
-from bot.storage.records import ALERT_METRICS, ALERT_OPERATORS, Alert
+from bot.storage.records import ALERT_METRICS, ALERT_OPERATORS, Alert, AlertMetric, AlertOperator
 from bot.storage.schema import next_entry_id
 from bot.storage.worker import SqlWorker
 
@@ -19,8 +19,8 @@ def _alert(row: dict[str, Any]) -> Alert:
         chat_id=row["chat_id"],
         owner_user_id=row["owner_user_id"],
         account_id=row["account_id"],
-        metric=row["metric"],
-        operator=row["operator"],
+        metric=AlertMetric(row["metric"]),
+        operator=AlertOperator(row["operator"]),
         threshold=Decimal(row["threshold"]),
         triggered=bool(row["triggered"]),
         created_at=parse_time(row["created_at"]),

@@ -9,7 +9,7 @@ import sqlite_utils
 from bot.storage.columns import now_text, parse_optional_time, parse_time
 from bot.storage.encryption import DecryptionError, MasterKeys
 from bot.storage.errors import CredentialsUnreadable
-from bot.storage.records import KEY_TYPES, StoredCredentials
+from bot.storage.records import KEY_TYPES, KeyType, StoredCredentials
 from bot.storage.worker import SqlWorker
 
 
@@ -58,7 +58,7 @@ class CredentialStore:
             user_id=user_id,
             api_key=api_key,
             secret=secret,
-            key_type=row["key_type"],
+            key_type=KeyType(row["key_type"]),
             created_at=parse_time(row["created_at"]),
             updated_at=parse_time(row["updated_at"]),
             last_validated_at=parse_optional_time(row["last_validated_at"]),

@@ -6,12 +6,35 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import Final
 
-KEY_TYPES = ("hmac", "rsa")
-SCHEDULE_KINDS = ("interval", "daily")
-ALERT_METRICS = ("balance", "day")
-ALERT_OPERATORS = ("<", ">")
-ALL_ACCOUNTS = "all"
+
+class KeyType(StrEnum):
+    HMAC = "hmac"
+    RSA = "rsa"
+
+
+class ScheduleKind(StrEnum):
+    INTERVAL = "interval"
+    DAILY = "daily"
+
+
+class AlertMetric(StrEnum):
+    BALANCE = "balance"
+    DAY = "day"  # the day's profit in %
+
+
+class AlertOperator(StrEnum):
+    BELOW = "<"
+    ABOVE = ">"
+
+
+KEY_TYPES = tuple(KeyType)
+SCHEDULE_KINDS = tuple(ScheduleKind)
+ALERT_METRICS = tuple(AlertMetric)
+ALERT_OPERATORS = tuple(AlertOperator)
+ALL_ACCOUNTS: Final = "all"
 # The longest interval a subscription may have: a year, leap day included.
 MAX_INTERVAL_SECONDS = 366 * 86400
 # A daily subscription's time: HH:MM on a 24-hour clock.
@@ -23,7 +46,7 @@ class StoredCredentials:
     user_id: int
     api_key: str = field(repr=False)
     secret: str = field(repr=False)
-    key_type: str
+    key_type: KeyType
     created_at: datetime
     updated_at: datetime
     last_validated_at: datetime | None
@@ -68,7 +91,7 @@ class Subscription:
     chat_id: int
     owner_user_id: int
     account_selector: str
-    schedule_kind: str
+    schedule_kind: ScheduleKind
     interval_seconds: int | None
     daily_time: str | None
     paused: bool
@@ -83,8 +106,8 @@ class Alert:
     chat_id: int
     owner_user_id: int
     account_id: int
-    metric: str
-    operator: str
+    metric: AlertMetric
+    operator: AlertOperator
     threshold: Decimal
     triggered: bool
     created_at: datetime

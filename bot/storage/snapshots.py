@@ -39,12 +39,23 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
     )
 
 
+# Snapshots give an account's latest balance in its display currency (holdings use its rate);
+# 3Commas keeps the long history. A bounded number per account keeps the table from growing.
+KEPT_PER_ACCOUNT = 30
+_PRUNE = (
+    "DELETE FROM snapshots WHERE user_id = ? AND account_id = ? AND id NOT IN "
+    "(SELECT id FROM snapshots WHERE user_id = ? AND account_id = ? "
+    "ORDER BY taken_at DESC, id DESC LIMIT ?)"
+)
+
+
 class SnapshotStore:
     def __init__(self, worker: SqlWorker) -> None:
         self._worker = worker
 
     async def add(self, snapshot: Snapshot, account: KnownAccount | None = None) -> None:
-        """Store a snapshot; with `account`, also its name and refresh time, in one commit."""
+        """Store a snapshot, keeping the account's last KEPT_PER_ACCOUNT; with `account`, also
+        its name and refresh time, in one commit."""
         values = [
             snapshot.user_id,
             snapshot.account_id,
@@ -57,6 +68,8 @@ class SnapshotStore:
             if account is not None:
                 db.execute(UPSERT_ACCOUNT, account_values(snapshot.user_id, account))
             db.execute(_INSERT, values)
+            owner = [snapshot.user_id, snapshot.account_id]
+            db.execute(_PRUNE, [*owner, *owner, KEPT_PER_ACCOUNT])
 
         await self._worker.write(write)
 

@@ -10,7 +10,13 @@ from typing import Any
 import sqlite_utils
 
 from bot.storage.columns import now_text, parse_time, time_text
-from bot.storage.records import DAILY_TIME, MAX_INTERVAL_SECONDS, SCHEDULE_KINDS, Subscription
+from bot.storage.records import (
+    DAILY_TIME,
+    MAX_INTERVAL_SECONDS,
+    SCHEDULE_KINDS,
+    ScheduleKind,
+    Subscription,
+)
 from bot.storage.schema import next_entry_id
 from bot.storage.worker import SqlWorker
 
@@ -23,7 +29,7 @@ def _subscription(row: dict[str, Any]) -> Subscription:
         chat_id=row["chat_id"],
         owner_user_id=row["owner_user_id"],
         account_selector=row["account_selector"],
-        schedule_kind=row["schedule_kind"],
+        schedule_kind=ScheduleKind(row["schedule_kind"]),
         interval_seconds=row["interval_seconds"],
         daily_time=row["daily_time"],
         paused=bool(row["paused"]),

@@ -36,6 +36,8 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.sliding_window import SlidingWindow
+
 logger = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
@@ -65,54 +67,6 @@ def _retry_after(error: RetryAfter) -> float:
 
 def _counts_as_message(endpoint: str) -> bool:
     return endpoint.startswith(_MESSAGE_CALLS) and endpoint not in _NOT_MESSAGES
-
-
-class SlidingWindow:
-    """At most `limit` requests in any `period` seconds, counted as the server sees them.
-
-    A request's slot is taken when it is sent and dated when its answer arrives: Telegram
-    counted it somewhere in between, so dating it by the answer never lets the next request
-    reach Telegram less than `period` after it (dating it at the send did: requests that took
-    longer to arrive than the next one met 429s when 300 were due at once).
-    """
-
-    def __init__(self, limit: int, period: float) -> None:
-        self._limit = limit
-        self._period = period
-        self._times: deque[float] = deque()  # answers, in order of arrival
-        self._in_flight = 0
-        self._paused_until = 0.0
-
-    def ready_at(self, now: float) -> float:
-        """When one more request may go: `now` if it may now; inf until an answer arrives."""
-        while self._times and now - self._times[0] >= self._period:
-            self._times.popleft()
-        if self._paused_until > now:
-            return self._paused_until
-        excess = len(self._times) + self._in_flight - self._limit + 1
-        if excess <= 0:
-            return now
-        if excess > len(self._times):
-            return math.inf
-        return self._times[excess - 1] + self._period
-
-    def take(self) -> None:
-        self._in_flight += 1
-
-    def release(self, now: float) -> None:
-        """The answer to a taken slot arrived (or the request failed): date the slot `now`."""
-        self._in_flight -= 1
-        self._times.append(now)
-
-    def give_back(self) -> None:
-        """A taken slot that was never sent."""
-        self._in_flight -= 1
-
-    def pause_until(self, moment: float) -> None:
-        self._paused_until = max(self._paused_until, moment)
-
-    def idle(self, now: float) -> bool:
-        return self.ready_at(now) <= now and not self._in_flight and not self._times
 
 
 @dataclass(eq=False)

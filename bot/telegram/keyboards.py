@@ -1,17 +1,26 @@
-"""Inline keyboards. Button data is namespaced `action:...` and signed (see callback_data)."""
+"""Inline keyboards. Button data is `action:owner:target:option:place`, signed for its chat.
+
+`target` is an account id or `all`; `option` a command's last word (`90d`), or empty; `place`
+says whether pressing it answers in place (`e`, the pressed message is edited) or anew (`n`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
+from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.storage.records import KnownAccount
+from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
 from bot.telegram.callback_data import CallbackSigner
 from bot.telegram.html import clean_name
 
+ALL: Final = ALL_ACCOUNTS
 REFRESH = "rf"
-REFRESH_ALL = "ra"
+HOLDINGS = "ho"
+CHART = "ch"
+PROFIT = "pr"
 MAKE_KEY_PAIR = "kp"
 HAVE_A_KEY = "hk"
 MAKE_KEY_PAIR_LABEL = "🔐 Make a key pair for me (recommended)"
@@ -19,41 +28,86 @@ HAVE_A_KEY_LABEL = "I already have a key"
 MAX_ACCOUNT_BUTTONS = 50
 
 
-def refresh_button(
-    signer: CallbackSigner, owner_id: int, account_id: int, *, chat_id: int
-) -> InlineKeyboardMarkup:
-    data = signer.pack(REFRESH, owner_id, account_id, chat_id=chat_id)
-    return InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Refresh", callback_data=data)]])
+class Place(StrEnum):
+    EDIT = "e"  # the answer replaces the message whose button was pressed
+    NEW = "n"  # the answer is a new message under it
 
 
-def refresh_all_button(
-    signer: CallbackSigner, owner_id: int, *, chat_id: int
+def command_button(
+    signer: CallbackSigner,
+    action: str,
+    label: str,
+    *,
+    owner_id: int,
+    chat_id: int,
+    target: Target,
+    option: str | None = None,
+    place: Place = Place.NEW,
+) -> InlineKeyboardButton:
+    data = signer.pack(action, owner_id, target, option or "", place.value, chat_id=chat_id)
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def unpack_target(args: Sequence[str]) -> tuple[int, Target, str | None, Place]:
+    """(owner, target, option, place) of a command button's arguments; ValueError if malformed."""
+    owner, target, option, place = args
+    return int(owner), ALL if target == ALL else int(target), option or None, Place(place)
+
+
+def summary_buttons(
+    signer: CallbackSigner, owner_id: int, target: Target, *, chat_id: int
 ) -> InlineKeyboardMarkup:
-    data = signer.pack(REFRESH_ALL, owner_id, chat_id=chat_id)
-    return InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Refresh all", callback_data=data)]])
+    """Under every summary: refresh it in place, or ask for its holdings or its chart."""
+
+    def button(action: str, label: str, place: Place) -> InlineKeyboardButton:
+        return command_button(
+            signer, action, label, owner_id=owner_id, chat_id=chat_id, target=target, place=place
+        )
+
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(REFRESH, "🔄 Refresh all" if target == ALL else "🔄 Refresh", Place.EDIT),
+                button(HOLDINGS, "🪙 Holdings", Place.NEW),
+                button(CHART, "📈 Chart", Place.NEW),
+            ]
+        ]
+    )
 
 
 def account_buttons(
-    signer: CallbackSigner, owner_id: int, accounts: Sequence[KnownAccount], *, chat_id: int
+    signer: CallbackSigner,
+    action: str,
+    owner_id: int,
+    accounts: Sequence[KnownAccount],
+    *,
+    chat_id: int,
+    option: str | None = None,
+    with_all: bool = True,
 ) -> InlineKeyboardMarkup:
-    """One refresh button per account (the first 50), then one for all of them."""
-    rows = [
-        [
-            InlineKeyboardButton(
-                f"🔄 {clean_name(account.name, limit=40)}",
-                callback_data=signer.pack(REFRESH, owner_id, account.account_id, chat_id=chat_id),
+    """One button per account (the first 50), then one for all of them; each answers in place."""
+
+    def button(label: str, target: Target) -> list[InlineKeyboardButton]:
+        return [
+            command_button(
+                signer,
+                action,
+                label,
+                owner_id=owner_id,
+                chat_id=chat_id,
+                target=target,
+                option=option,
+                place=Place.EDIT,
             )
         ]
+
+    icon = "🔄" if action == REFRESH else "▫️"
+    rows = [
+        button(f"{icon} {clean_name(account.name, limit=40)}", account.account_id)
         for account in accounts[:MAX_ACCOUNT_BUTTONS]
     ]
-    if len(accounts) > 1:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    "🔄 All", callback_data=signer.pack(REFRESH_ALL, owner_id, chat_id=chat_id)
-                )
-            ]
-        )
+    if with_all and len(accounts) > 1:
+        rows.append(button(f"{icon} All", ALL))
     return InlineKeyboardMarkup(rows)
 
 

@@ -20,13 +20,13 @@ from telegram.error import (
 )
 from telegram.ext import CallbackContext
 
+from bot.services.records import Subscription
 from bot.services.runtime import Services
 from bot.services.schedules import Unschedulable
 from bot.services.subscriptions import RunOutcome
 from bot.services.summary import AccountSummary
-from bot.storage.records import Subscription
 from bot.telegram.context import BotApplication, Context
-from bot.telegram.keyboards import refresh_all_button, refresh_button
+from bot.telegram.keyboards import ALL, summary_buttons
 from bot.telegram.render import (
     render_account_summary,
     render_alert_fired,
@@ -152,11 +152,11 @@ class Notifier:
         timezone = await self._services.subscriptions.timezone_name(chat_id)
         if outcome.results is not None:
             text = render_refresh_all(outcome.results, timezone=timezone)
-            markup = refresh_all_button(signer, owner, chat_id=chat_id)
+            markup = summary_buttons(signer, owner, ALL, chat_id=chat_id)
         else:
             assert outcome.summary is not None
             text = render_account_summary(outcome.summary, timezone=timezone)
-            markup = refresh_button(signer, owner, outcome.summary.account_id, chat_id=chat_id)
+            markup = summary_buttons(signer, owner, outcome.summary.account_id, chat_id=chat_id)
         if outcome.recovered:
             text = "✅ Working again.\n\n" + text
         return await self.post(

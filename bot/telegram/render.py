@@ -9,10 +9,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
+from bot.services.records import Alert, KnownAccount, Subscription
 from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
-from bot.storage.records import Alert, KnownAccount, Subscription
 from bot.telegram.html import clean_name, echo, escape
 from bot.telegram.numbers import (
     currency_code,
@@ -85,8 +85,8 @@ def render_account_summary(
     return "\n".join(lines)
 
 
-def render_progress(name: str | None) -> str:
-    return f"⏳ Refreshing <b>{escape(clean_name(name))}</b>…"
+def render_progress(name: str | None, working: str = "Refreshing") -> str:
+    return f"⏳ {escape(working)} <b>{escape(clean_name(name))}</b>…"
 
 
 def render_error(name: str | None, error: Exception) -> str:

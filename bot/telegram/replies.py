@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.telegram.context import Context
 from bot.telegram.flood import BROADCAST
@@ -199,3 +199,39 @@ async def edit_html(
             _thread_id(chat_id, Topic.OF_UPDATE),
             False,
         )
+
+
+async def send_photo(
+    context: Context,
+    chat_id: int,
+    png: bytes,
+    caption: str,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+    topic: int | Topic | None = Topic.OF_UPDATE,
+    broadcast: bool = False,
+) -> Message:
+    """Send a PNG with an HTML caption (at most 1024 characters: the renderer keeps it so)."""
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    thread_id = _thread_id(chat_id, topic)
+    return await with_retries(
+        lambda: context.bot.send_photo(
+            chat_id,
+            png,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply_markup,
+            reply_parameters=reply,
+            message_thread_id=thread_id,
+            rate_limit_args=BROADCAST if broadcast else None,
+        )
+    )
+
+
+async def delete_message(context: Context, chat_id: int, message_id: int) -> None:
+    """Delete one of the bot's own messages; one that cannot be deleted stays, and is logged."""
+    try:
+        await with_retries(lambda: context.bot.delete_message(chat_id, message_id))
+    except TelegramError as error:
+        logger.info("could not delete message %s in chat %s: %s", message_id, chat_id, error)

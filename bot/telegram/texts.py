@@ -6,12 +6,15 @@ import math
 
 from bot.services.alerts import BadAlert
 from bot.services.errors import (
+    AccountNotFound,
     AccountNotMatched,
     AdminsOnly,
     BadPeriod,
     ConnectAgain,
     CooldownActive,
     DuplicateEntry,
+    ExchangeKeysInvalid,
+    InvalidApiKey,
     InvalidKeyFormat,
     LimitReached,
     NoAccounts,
@@ -19,42 +22,23 @@ from bot.services.errors import (
     NoSuchEntry,
     NotConnected,
     NotYours,
-    RequestLimitReached,
-    ServiceError,
-)
-from bot.services.schedules import BadSchedule, BadTimezone
-from bot.telegram.html import clean_name, echo
-from bot.threecommas.errors import (
-    AccountNotFound,
-    ExchangeKeysInvalid,
-    InvalidApiKey,
+    PerAccountOnly,
     PermissionDenied,
     RateLimited,
+    RequestLimitReached,
+    ServiceError,
     ThreeCommasError,
     Unavailable,
     UnexpectedResponse,
 )
+from bot.services.schedules import BadSchedule, BadTimezone
+from bot.telegram.html import clean_name, echo
 
-COMMANDS: list[tuple[str, str]] = [
-    ("start", "what this bot does"),
-    ("help", "how to connect and every command"),
-    ("connect", "connect your 3Commas API key (private chat)"),
-    ("accounts", "your exchange accounts, with refresh buttons"),
-    ("refresh", "balances and profits: /refresh <account|all>"),
-    ("subscribe", "post summaries here on a schedule"),
-    ("subscriptions", "this chat's subscriptions and alerts"),
-    ("unsubscribe", "remove a subscription or alert by its number"),
-    ("alert", "a word here when a balance or day profit crosses a line"),
-    ("timezone", "this chat's time zone for daily summaries"),
-    ("disconnect", "forget your keys and everything stored for you"),
-    ("cancel", "stop connecting"),
-]
-GROUP_COMMANDS = [(name, text) for name, text in COMMANDS if name not in {"connect", "cancel"}]
-
-HELP = """\
+INTRO = """\
 <b>3Commas balances in Telegram</b>
-I show the balances and profits of your 3Commas exchange accounts, in this chat or in your groups.
+I show the balances and profits of your 3Commas exchange accounts, in this chat or in your groups."""
 
+CONNECT_HELP = """\
 <b>Connect</b> (in a private chat with me):
 🔐 <b>Recommended:</b> send /connect new. I make a key pair and give you only its public key \
 for 3Commas (a self-generated key); you send me back the API key 3Commas shows. No secret ever \
@@ -64,24 +48,9 @@ crosses Telegram, and the key needs no IP whitelisting.
 a refresh is refused. Never give it trading or withdrawal rights.
 2. Send /connect and paste the API key, then the secret (or your RSA private key in PEM form). \
 Or in one message: <code>/connect API_KEY SECRET</code>.
-I delete the messages with your keys right after reading them and store the keys encrypted.
+I delete the messages with your keys right after reading them and store the keys encrypted."""
 
-<b>Commands</b>
-/accounts - your accounts, with refresh buttons
-/refresh &lt;account&gt; - balances and profits, by id or (part of the) name
-/refresh all - every account and the total
-/subscribe &lt;account|all&gt; every 1h - post the summary here on a schedule \
-(or <code>daily 09:00</code>)
-/timezone Europe/Berlin - this chat's time zone for daily summaries and the times shown \
-(UTC by default)
-/alert &lt;account&gt; balance &lt; 25000 - a word here when it happens (also <code>day &lt; -5%</code>, and &gt;)
-/subscriptions - this chat's subscriptions and alerts
-/unsubscribe &lt;number&gt; - remove one (its creator or a group admin)
-/disconnect - forget your keys and everything stored for you
-/cancel - stop connecting
-/help - this message
-
-In groups I act only for the person who writes, always with their own keys."""
+IN_GROUPS = "In groups I act only for the person who writes, always with their own keys."
 
 
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
@@ -138,7 +107,7 @@ def error_sentence(error: Exception) -> str:
         case Unavailable():
             return "3Commas or the exchange is not answering right now. Try again in a minute."
         case ThreeCommasError():
-            return error.user_message
+            return "3Commas refused the request. Try again in a minute, or send /help."
         case ServiceError():
             return _service_sentence(error) or "That did not work. Please try again."
     return SOMETHING_WENT_WRONG
@@ -155,6 +124,8 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"“{echo(given)}” is not a time zone. Use Area/City, like Europe/Berlin."
         case RequestLimitReached(requests_per_minute=limit):
             return f"Not refreshed: 3Commas allows {limit} requests a minute per API key, and this minute's are used up. Send /refresh all again in a minute: the accounts left out go first."
+        case PerAccountOnly(command=command):
+            return f"/{command} works per account: name one, like /{command} binance, or send /{command} alone to pick."
         case NoSuchEntry():
             return "There is no entry with that number here. Send /subscriptions to see the list."
         case NotYours():

@@ -9,7 +9,6 @@ or the same history range) share one upstream call.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import random
 import time
@@ -23,6 +22,7 @@ import aiohttp
 import pydantic
 import yarl
 
+from bot.sliding_window import SlidingWindow
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
     RateLimited,
@@ -57,10 +57,10 @@ IDLE_SWEEP_INTERVAL = 60.0
 
 
 class _KeyLimiter:
-    """Sliding 60 s window of request slots for one API key, plus a block after 429/418."""
+    """The requests of one API key in the last 60 s, plus a block after 429/418."""
 
-    def __init__(self) -> None:
-        self.slots: collections.deque[float] = collections.deque()
+    def __init__(self, limit: int) -> None:
+        self.window = SlidingWindow(limit, WINDOW)
         self.blocked_until = 0.0
         self.banned = False
 
@@ -68,24 +68,14 @@ class _KeyLimiter:
         if now < self.blocked_until:
             raise RateLimited(retry_after=self.blocked_until - now, banned=self.banned)
 
-    def free(self, now: float, limit: int) -> int:
-        """How many slots are free now, without waiting."""
-        self._expire(now)
-        return max(0, limit - len(self.slots))
-
-    def reserve(self, now: float, limit: int, max_wait: float) -> float:
-        """Reserve the earliest slot that keeps every 60 s window at `limit`; return the wait."""
-        self._expire(now)
-        at = now if len(self.slots) < limit else self.slots[-limit] + WINDOW
+    def reserve(self, now: float, max_wait: float) -> float:
+        """Reserve the earliest slot that keeps every 60 s window at the limit; return the wait."""
+        at = self.window.ready_at(now)
         wait = max(0.0, at - now)
         if wait > max_wait:
             raise RateLimited(retry_after=wait)
-        self.slots.append(at)
+        self.window.record(at)
         return wait
-
-    def _expire(self, now: float) -> None:
-        while self.slots and self.slots[0] <= now - WINDOW:
-            self.slots.popleft()
 
     def block(self, now: float, seconds: float, banned: bool) -> None:
         until = now + seconds
@@ -94,7 +84,7 @@ class _KeyLimiter:
             self.banned = banned
 
     def idle(self, now: float) -> bool:
-        return now >= self.blocked_until and (not self.slots or self.slots[-1] <= now - WINDOW)
+        return now >= self.blocked_until and self.window.idle(now)
 
 
 class ThreeCommasClient:
@@ -159,7 +149,7 @@ class ThreeCommasClient:
     def requests_free_now(self, credentials: Credentials) -> int:
         """How many calls this key may start now without waiting for its per-minute limit."""
         limiter = self._limiter(credentials.api_key)
-        return limiter.free(time.monotonic(), self._requests_per_minute)
+        return limiter.window.free(time.monotonic())
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -252,7 +242,7 @@ class ThreeCommasClient:
                 del self._limiters[idle_key]
         limiter = self._limiters.get(api_key)
         if limiter is None:
-            limiter = self._limiters[api_key] = _KeyLimiter()
+            limiter = self._limiters[api_key] = _KeyLimiter(self._requests_per_minute)
         return limiter
 
     async def _request(
@@ -283,9 +273,7 @@ class ThreeCommasClient:
             if not skip_block:
                 limiter.check_block(time.monotonic())
             skip_block = False
-            wait = limiter.reserve(
-                time.monotonic(), self._requests_per_minute, self._max_retry_after_wait
-            )
+            wait = limiter.reserve(time.monotonic(), self._max_retry_after_wait)
             if wait > 0:
                 await asyncio.sleep(wait)
 

@@ -23,7 +23,9 @@ _UNAVAILABLE_CODES = frozenset({"unknown_error", "unknown_market_api_error"})
 class ThreeCommasError(Exception):
     """Base of every error the 3Commas client raises."""
 
-    user_message: str = "3Commas refused the request."
+    # What happened, for logs and exception messages; users get their sentence from the front
+    # end (bot/telegram/texts.py), the one home of what the bot says.
+    summary: str = "3Commas refused the request."
 
     def __init__(
         self,
@@ -37,7 +39,7 @@ class ThreeCommasError(Exception):
         self.code = code
         # 3Commas' own error_description: a fixed sentence, kept for logs, never the raw body.
         self.description = description
-        parts = [detail or self.user_message]
+        parts = [detail or self.summary]
         if status is not None:
             parts.append(f"HTTP {status}")
         if code:
@@ -49,13 +51,13 @@ class ThreeCommasError(Exception):
 
 
 class InvalidApiKey(ThreeCommasError):
-    user_message = (
+    summary = (
         "Your 3Commas API key was refused: it is wrong, expired, or limited to other IP addresses."
     )
 
 
 class PermissionDenied(ThreeCommasError):
-    user_message = (
+    summary = (
         "Your 3Commas API key lacks a permission for this: give it Accounts read "
         "(and Accounts write only if refreshing is refused)."
     )
@@ -74,18 +76,18 @@ class PermissionDenied(ThreeCommasError):
 
 
 class AccountNotFound(ThreeCommasError):
-    user_message = "3Commas has no such account for this API key."
+    summary = "3Commas has no such account for this API key."
 
 
 class ExchangeKeysInvalid(ThreeCommasError):
-    user_message = (
+    summary = (
         "The exchange connection's keys stored in 3Commas are no longer valid: "
         "fix them in 3Commas (My Exchanges), not here."
     )
 
 
 class RateLimited(ThreeCommasError):
-    user_message = "3Commas is limiting requests for this API key; please try again later."
+    summary = "3Commas is limiting requests for this API key; please try again later."
 
     def __init__(
         self,
@@ -102,15 +104,6 @@ class RateLimited(ThreeCommasError):
         what = "banned this IP" if banned else "rate limited this API key"
         detail = detail or f"3Commas {what}; retry after {self.retry_after:.1f} s"
         super().__init__(detail, status=status, code=code, description=description)
-        seconds = math.ceil(self.retry_after)
-        if banned:
-            self.user_message = (
-                f"3Commas has temporarily blocked requests; try again in {seconds} s."
-            )
-        else:
-            self.user_message = (
-                f"3Commas is limiting requests for this API key; try again in {seconds} s."
-            )
 
     def __repr__(self) -> str:
         return (
@@ -120,7 +113,7 @@ class RateLimited(ThreeCommasError):
 
 
 class Unavailable(ThreeCommasError):
-    user_message = "3Commas or the exchange is unavailable right now; please try again later."
+    summary = "3Commas or the exchange is unavailable right now; please try again later."
 
 
 class UnexpectedResponse(Unavailable):

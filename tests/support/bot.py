@@ -91,3 +91,25 @@ async def bot_running(
         sandbox.settings.model_copy(update=settings), sandbox.botapi, clock
     ) as application:
         yield application
+
+
+async def ask(chat: Chat, text: str, *, topic: int | None = None) -> SentMessage:
+    """Send `text` (in forum topic `topic`) and wait for the bot's reply to that message."""
+    incoming = chat.botapi.send_text(
+        text,
+        user_id=chat.user_id,
+        chat_id=chat.chat_id,
+        chat_type=chat.chat_type,
+        first_name=chat.first_name,
+        message_thread_id=topic,
+    )
+    found: list[SentMessage] = []
+
+    def answered() -> bool:
+        found[:] = [
+            m for m in chat.botapi.messages(chat.chat_id) if m.reply_to_message_id == incoming
+        ]
+        return bool(found)
+
+    await chat.botapi.wait_for(answered, timeout=10)
+    return found[0]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.services.accounts import CredentialCache
 from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
 from bot.services.profit import ProfitService
@@ -59,14 +60,15 @@ async def services(tmp_path: Path, **client_options: Any) -> AsyncIterator[Setup
         try:
             await db.credentials.save(USER_ID, API_KEY, HMAC_CREDENTIALS.secret, "hmac")
             clock = FixedClock()
+            credentials = CredentialCache(db)
             yield Setup(
                 standin,
                 client,
                 db,
                 clock,
-                HoldingsService(db, client),
-                HistoryService(db, client, clock),
-                ProfitService(db, client, clock),
+                HoldingsService(db, client, credentials),
+                HistoryService(credentials, client, clock),
+                ProfitService(credentials, client, clock),
             )
         finally:
             await db.close()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.services.errors import ServiceError
+from bot.services.errors import FAILURES
 from bot.telegram.context import Context
 from bot.telegram.handlers.common import asker, reply_error
-from bot.telegram.keyboards import account_buttons
+from bot.telegram.keyboards import REFRESH, account_buttons
 from bot.telegram.render import render_account_list
 from bot.telegram.replies import send_html
-from bot.threecommas.errors import ThreeCommasError
 
 
 async def accounts_command(update: Update, context: Context) -> None:
@@ -19,11 +18,13 @@ async def accounts_command(update: Update, context: Context) -> None:
         return
     try:
         accounts = await context.bot_data.services.accounts.accounts(who.user_id, reload=True)
-    except (ServiceError, ThreeCommasError) as error:
+    except FAILURES as error:
         await reply_error(context, who, error)
         return
     markup = (
-        account_buttons(context.bot_data.signer, who.user_id, accounts, chat_id=who.chat_id)
+        account_buttons(
+            context.bot_data.signer, REFRESH, who.user_id, accounts, chat_id=who.chat_id
+        )
         if accounts
         else None
     )

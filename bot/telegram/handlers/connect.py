@@ -11,10 +11,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Job
 
-from bot.services.errors import KeyPairGone, ServiceError
+from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone
 from bot.services.keypairs import PendingState
-from bot.storage.errors import StorageError
-from bot.storage.records import KnownAccount
+from bot.services.records import KnownAccount
 from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import BotApplication, ConnectSession, Context
 from bot.telegram.handlers.common import (
@@ -26,11 +25,10 @@ from bot.telegram.handlers.common import (
     typed_text,
 )
 from bot.telegram.html import escape
-from bot.telegram.keyboards import MAKE_KEY_PAIR, account_buttons, connect_choices
+from bot.telegram.keyboards import MAKE_KEY_PAIR, REFRESH, account_buttons, connect_choices
 from bot.telegram.render import render_connected
 from bot.telegram.replies import edit_html, send_html, with_retries
 from bot.telegram.texts import error_sentence
-from bot.threecommas.errors import InvalidApiKey, ThreeCommasError
 
 logger = logging.getLogger(__name__)
 
@@ -152,12 +150,12 @@ async def _finish(
     async with progress_settles(context, who.chat_id, progress.message_id):
         try:
             accounts = await connect()
-        except (ServiceError, ThreeCommasError) as error:
+        except FAILURES as error:
             await edit_html(context, who.chat_id, progress.message_id, failure(error))
             return
         signer = context.bot_data.signer
         markup = (
-            account_buttons(signer, who.user_id, accounts, chat_id=who.chat_id)
+            account_buttons(signer, REFRESH, who.user_id, accounts, chat_id=who.chat_id)
             if accounts
             else None
         )
@@ -398,10 +396,7 @@ async def _outside_session(context: Context, who: Asker, text: str) -> None:
 
 
 async def _expire_key_pairs(context: Context) -> None:
-    try:
-        await context.bot_data.services.keypairs.expire()
-    except StorageError as error:  # the next sweep tries again
-        logger.warning("could not erase expired key pairs: %s", error)
+    await context.bot_data.services.keypairs.expire()
 
 
 def schedule_key_pair_expiry(application: BotApplication) -> None:

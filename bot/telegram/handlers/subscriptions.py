@@ -8,15 +8,13 @@ from telegram import ChatMember, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from bot.services.errors import ServiceError
+from bot.services.errors import FAILURES
 from bot.telegram.context import Context
 from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
 from bot.telegram.html import escape
 from bot.telegram.render import render_alert_added, render_listing, render_subscribed
 from bot.telegram.replies import send_html
-from bot.threecommas.errors import ThreeCommasError
 
-FAILURES = (ServiceError, ThreeCommasError)
 ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 # An entry's number as /subscriptions shows it (`#12`) or bare; 18 digits fit any stored id.
 _ENTRY_NUMBER = re.compile(r"#?(\d{1,18})", re.ASCII)

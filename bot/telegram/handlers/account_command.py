@@ -1,0 +1,351 @@
+"""The one shape of every per-account command: `/<name> <account|all> [option]` and its buttons.
+
+A command says what it does for one account, or for all of them (`AccountCommand.run`), and
+how the answer looks. Everything else is done here once, for every such command:
+- picking the account: by id, by name or a unique part of one; none given: the only account,
+  or buttons; several match: buttons; none match: the accounts to choose from (in a group only
+  a pointer to the private chat, so nobody's accounts are listed to everyone);
+- `all`, for commands that take it, and an optional last word (`/chart binance 90d`);
+- the per-user cooldown, released when the command fails;
+- the progress message, sent only when the answer takes longer than PROGRESS_DELAY_MS;
+- error sentences, and a button to try again when 3Commas failed;
+- its buttons: signed for their owner and chat, pressed only by the owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.services.errors import (
+    FAILURES,
+    NoAccounts,
+    PerAccountOnly,
+    ServiceError,
+    ThreeCommasError,
+)
+from bot.services.records import KnownAccount, Target
+from bot.telegram.callback_data import TamperedCallback
+from bot.telegram.context import Context
+from bot.telegram.handlers.common import (
+    Asker,
+    argument_text,
+    asker,
+    progress_settles,
+    reply_error,
+)
+from bot.telegram.keyboards import ALL, Place, account_buttons, command_button, unpack_target
+from bot.telegram.render import (
+    render_error,
+    render_no_match,
+    render_no_match_in_group,
+    render_progress,
+)
+from bot.telegram.replies import delete_message, edit_html, send_html, send_photo
+from bot.telegram.texts import error_sentence
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TextReply:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True)
+class PhotoReply:
+    png: bytes
+    caption: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+Reply = TextReply | PhotoReply
+
+
+@dataclass(frozen=True)
+class Request:
+    """One run of a command: whose keys, in which chat, for which account, with which option."""
+
+    context: Context
+    command: AccountCommand
+    owner_id: int
+    chat_id: int
+    account: KnownAccount | None  # None: every account
+    option: str | None = None
+
+    @property
+    def target(self) -> Target:
+        return ALL if self.account is None else self.account.account_id
+
+    @property
+    def name(self) -> str:
+        return "all accounts" if self.account is None else self.account.name
+
+    async def timezone(self) -> str:
+        return await self.context.bot_data.services.subscriptions.timezone_name(self.chat_id)
+
+    def button(
+        self, action: str, label: str, *, option: str | None = None, place: Place = Place.NEW
+    ) -> InlineKeyboardMarkup:
+        """One button row: `action` for this request's owner, chat and account."""
+        return InlineKeyboardMarkup([[self.button_of(action, label, option=option, place=place)]])
+
+    def button_of(
+        self, action: str, label: str, *, option: str | None = None, place: Place = Place.NEW
+    ) -> InlineKeyboardButton:
+        return command_button(
+            self.context.bot_data.signer,
+            action,
+            label,
+            owner_id=self.owner_id,
+            chat_id=self.chat_id,
+            target=self.target,
+            option=option,
+            place=place,
+        )
+
+    def release_cooldown(self) -> None:
+        """The command did not get what it asked for: the user may ask again at once."""
+        accounts = self.context.bot_data.services.accounts
+        accounts.release(self.owner_id, (self.command.name, self.target))
+
+
+@dataclass(frozen=True)
+class AccountCommand:
+    """A per-account command, declared: the rest of this module does the picking and answering."""
+
+    name: str  # the command, without the slash
+    action: str  # its buttons' data namespace (two letters)
+    run: Callable[[Request], Awaitable[Reply]]
+    working: str = "Refreshing"  # the progress message's verb
+    option: re.Pattern[str] | None = None  # a last word of this shape is the option
+    takes_all: bool = True
+
+    def command_handler(self) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+        async def command(update: Update, context: Context) -> None:
+            who = asker(update)
+            if who is not None:
+                await _command(self, context, who)
+
+        return command
+
+    def button_handler(self) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+        async def pressed(update: Update, context: Context) -> None:
+            query = update.callback_query
+            if query is not None and query.message is not None:
+                await _pressed(self, context, query)
+
+        return pressed
+
+
+class _Answered(Exception):
+    """The user was answered while picking (buttons, no match): nothing more to do."""
+
+
+def _split(command: AccountCommand, text: str) -> tuple[str, str | None]:
+    """`binance futures 90d` -> ("binance futures", "90d") for a command with that option."""
+    words = text.split()
+    if command.option is not None and words and command.option.fullmatch(words[-1].casefold()):
+        return " ".join(words[:-1]), words[-1].casefold()
+    return " ".join(words), None
+
+
+async def _command(command: AccountCommand, context: Context, who: Asker) -> None:
+    query, option = _split(command, argument_text(who.message))
+    try:
+        account = await _pick(command, context, who, query, option)
+    except _Answered:
+        return
+    except FAILURES as error:
+        await reply_error(context, who, error)
+        return
+    request = Request(context, command, who.user_id, who.chat_id, account, option)
+    try:
+        await _claim(request)
+    except ServiceError as error:
+        await reply_error(context, who, error)
+        return
+    await _answer(request, reply_to=who.message.message_id, edit=None)
+
+
+async def _pick(
+    command: AccountCommand, context: Context, who: Asker, query: str, option: str | None
+) -> KnownAccount | None:
+    """The account the user means (None: all of them), or _Answered after asking them."""
+    accounts = context.bot_data.services.accounts
+    if query.casefold() == ALL:
+        if not command.takes_all:
+            raise PerAccountOnly(command.name)
+        return None
+    if not query:
+        known = await accounts.accounts(who.user_id)
+        if not known:
+            raise NoAccounts
+        if len(known) > 1:
+            await _choose(command, context, who, "Which account?", known, option)
+            raise _Answered
+        return known[0]
+    resolution = await accounts.resolve(who.user_id, query)
+    if resolution.candidates:
+        text = "Several accounts match. Which one?"
+        await _choose(command, context, who, text, resolution.candidates, option)
+        raise _Answered
+    if resolution.match is None:
+        await _no_match(command, context, who, query, option)
+        raise _Answered
+    return resolution.match
+
+
+async def _choose(
+    command: AccountCommand,
+    context: Context,
+    who: Asker,
+    text: str,
+    accounts: list[KnownAccount],
+    option: str | None,
+) -> None:
+    markup = (
+        account_buttons(
+            context.bot_data.signer,
+            command.action,
+            who.user_id,
+            accounts,
+            chat_id=who.chat_id,
+            option=option,
+            with_all=command.takes_all,
+        )
+        if accounts
+        else None
+    )
+    await send_html(
+        context, who.chat_id, text, reply_markup=markup, reply_to=who.message.message_id
+    )
+
+
+async def _no_match(
+    command: AccountCommand, context: Context, who: Asker, query: str, option: str | None
+) -> None:
+    """In a private chat the accounts to pick from; in a group they are not shown to all."""
+    if not who.is_private:
+        text = render_no_match_in_group(query, context.bot.username)
+        await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+        return
+    known = await context.bot_data.services.accounts.accounts(who.user_id)
+    await _choose(command, context, who, render_no_match(query, known), known, option)
+
+
+async def _claim(request: Request) -> None:
+    """Start the user's cooldown for this command and account, or raise CooldownActive."""
+    accounts = request.context.bot_data.services.accounts
+    await accounts.claim(request.owner_id, (request.command.name, request.target))
+
+
+async def _outcome(request: Request) -> Reply:
+    """The command's reply, or its error sentence (with a retry button when 3Commas failed)."""
+    try:
+        return await request.command.run(request)
+    except FAILURES as error:
+        request.release_cooldown()
+        retry = (
+            request.button(request.command.action, "🔄 Try again", option=request.option)
+            if isinstance(error, ThreeCommasError)
+            else None
+        )
+        name = None if request.account is None else request.account.name
+        return TextReply(render_error(name, error), retry)
+
+
+async def _answer(request: Request, *, reply_to: int | None, edit: int | None) -> None:
+    """Answer with the reply; a progress message first only if it takes longer than the delay.
+
+    `edit`: the message whose button was pressed, answered in place (for text replies).
+    """
+    context, chat_id = request.context, request.chat_id
+    work = asyncio.ensure_future(_outcome(request))
+    delay = context.bot_data.services.settings.progress_delay_ms / 1000
+    try:
+        await asyncio.wait({work}, timeout=delay)
+        if work.done():
+            await _show(context, chat_id, work.result(), reply_to=reply_to, edit=edit)
+            return
+        progress = render_progress(request.name, request.command.working)
+        if edit is not None:
+            await edit_html(context, chat_id, edit, progress)
+            progress_id = edit
+        else:
+            sent = await send_html(context, chat_id, progress, reply_to=reply_to)
+            progress_id = sent.message_id
+    except BaseException:
+        work.cancel()
+        raise
+    async with progress_settles(context, chat_id, progress_id):
+        reply = await work
+        if isinstance(reply, PhotoReply):
+            await _show(context, chat_id, reply, reply_to=reply_to, edit=None)
+            await delete_message(context, chat_id, progress_id)
+        else:
+            await _show(context, chat_id, reply, reply_to=None, edit=progress_id)
+
+
+async def _show(
+    context: Context, chat_id: int, reply: Reply, *, reply_to: int | None, edit: int | None
+) -> None:
+    if isinstance(reply, PhotoReply):
+        await send_photo(
+            context, chat_id, reply.png, reply.caption, reply_markup=reply.markup, reply_to=reply_to
+        )
+    elif edit is not None:
+        await edit_html(context, chat_id, edit, reply.text, reply_markup=reply.markup)
+    else:
+        await send_html(context, chat_id, reply.text, reply_markup=reply.markup, reply_to=reply_to)
+
+
+async def _pressed(command: AccountCommand, context: Context, query: CallbackQuery) -> None:
+    """A button of this command: only its owner may press it, and only in its own chat."""
+    assert query.message is not None
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    try:
+        _, args = context.bot_data.signer.unpack(query.data, chat_id=chat_id)
+        owner_id, target, option, place = unpack_target(args)
+    except (TamperedCallback, ValueError, IndexError):
+        # tampered data, or data copied onto a message in another chat
+        await query.answer(
+            f"This button is not valid in this chat. Send /{command.name} instead.",
+            show_alert=True,
+        )
+        return
+    if query.from_user.id != owner_id:
+        await query.answer(
+            f"This button belongs to someone else. Use /{command.name} with your own keys.",
+            show_alert=True,
+        )
+        return
+    account = await _known_account(context, owner_id, target) if isinstance(target, int) else None
+    request = Request(context, command, owner_id, chat_id, account, option)
+    try:
+        await _claim(request)
+    except ServiceError as error:
+        await query.answer(error_sentence(error))
+        return
+    await query.answer(f"{command.working}…")
+    if place is Place.EDIT:
+        await _answer(request, reply_to=None, edit=message_id)
+    else:
+        await _answer(request, reply_to=message_id, edit=None)
+
+
+async def _known_account(context: Context, owner_id: int, account_id: int) -> KnownAccount:
+    """The pressed button's account by name when it is known, else by its id alone."""
+    try:
+        known = await context.bot_data.services.accounts.accounts(owner_id)
+    except FAILURES:
+        known = []
+    by_id = {account.account_id: account for account in known}
+    return by_id.get(account_id) or KnownAccount(account_id, str(account_id))

@@ -1,0 +1,53 @@
+"""/chart <account|all> [7d|30d|90d|1y] and /profit <account|all> [days|weeks|months]."""
+
+from __future__ import annotations
+
+import re
+
+from bot.telegram.handlers.account_command import (
+    AccountCommand,
+    PhotoReply,
+    Reply,
+    Request,
+    TextReply,
+)
+from bot.telegram.keyboards import CHART, PROFIT
+from bot.telegram.render_history import render_chart, render_profit
+
+
+def _exchange(request: Request) -> str | None:
+    return None if request.account is None else request.account.exchange
+
+
+async def chart(request: Request) -> Reply:
+    services = request.context.bot_data.services
+    history = await services.history.balance_history(
+        request.owner_id, request.target, request.option
+    )
+    drawn = await render_chart(history, request.name, _exchange(request))
+    return PhotoReply(drawn.png, drawn.caption)
+
+
+async def profit(request: Request) -> Reply:
+    services = request.context.bot_data.services
+    table = await services.profit.profit(
+        request.owner_id, request.target, request.option, await request.timezone()
+    )
+    return TextReply(render_profit(table, request.name, _exchange(request)))
+
+
+# The last word is the period when it looks like one; the services say which ones exist.
+CHART_COMMAND = AccountCommand(
+    name="chart",
+    action=CHART,
+    run=chart,
+    working="Drawing the balance of",
+    option=re.compile(r"\d+[a-z]+"),
+)
+PROFIT_COMMAND = AccountCommand(
+    name="profit",
+    action=PROFIT,
+    run=profit,
+    working="Adding up the profit of",
+    option=re.compile(r"(day|week|month)s?"),
+)

@@ -1,0 +1,33 @@
+"""/holdings <account|all>: what an account holds, coin by coin, largest first."""
+
+from __future__ import annotations
+
+import re
+
+from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
+from bot.telegram.keyboards import HOLDINGS, Place
+from bot.telegram.render_holdings import render_holdings
+
+FULL = "full"
+
+
+async def holdings(request: Request) -> Reply:
+    services = request.context.bot_data.services
+    found = await services.holdings.holdings(request.owner_id, request.target)
+    account = request.account
+    exchange = None if account is None else account.exchange
+    full = request.option == FULL
+    text = render_holdings(found, request.name, exchange, full=full)
+    if full or not found.minor:
+        return TextReply(text)
+    label = f"📋 All {len(found.coins)} coins"
+    return TextReply(text, request.button(HOLDINGS, label, option=FULL, place=Place.EDIT))
+
+
+HOLDINGS_COMMAND = AccountCommand(
+    name="holdings",
+    action=HOLDINGS,
+    run=holdings,
+    working="Loading the holdings of",
+    option=re.compile(FULL),
+)
