@@ -44,8 +44,14 @@ from bot.telegram.commands import (
 from bot.telegram.context import CONTEXT_TYPES, BotApplication
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.handlers.access import on_error, only_allowed_users
-from bot.telegram.handlers.connect import connect_command, private_text
+from bot.telegram.handlers.connect import (
+    connect_choice_pressed,
+    connect_command,
+    private_text,
+    schedule_key_pair_expiry,
+)
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
+from bot.telegram.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
 from bot.telegram.notifications import Notifier
 from bot.telegram.replies import remember_topic
 from bot.telegram.startup import (
@@ -115,6 +121,9 @@ def build_application(
         + [
             MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
             ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+            CallbackQueryHandler(
+                connect_choice_pressed, pattern=f"^({MAKE_KEY_PAIR}|{HAVE_A_KEY}):"
+            ),
             # Keys get pasted into captions too.
             MessageHandler(filters.CaptionRegex(CONNECT_CAPTION), connect_command),
             MessageHandler(
@@ -125,6 +134,7 @@ def build_application(
         ]
     )
     application.add_error_handler(on_error)
+    schedule_key_pair_expiry(application)
     return application
 
 

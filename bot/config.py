@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from pathlib import Path
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
+    bot_public_ip: str | None = None
 
     @field_validator(
         "telegram_bot_token",
@@ -60,6 +62,7 @@ class Settings(BaseSettings):
         "webhook_url",
         "webhook_secret",
         "port",
+        "bot_public_ip",
         mode="before",
     )
     @classmethod
@@ -107,6 +110,16 @@ class Settings(BaseSettings):
         if value is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
             raise ValueError("expected 1-256 characters, only A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("bot_public_ip")
+    @classmethod
+    def _public_ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError("expected an IPv4 or IPv6 address, like 203.0.113.7") from None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from enum import Enum
@@ -22,19 +23,24 @@ class _SecretRegistry:
 
     def __init__(self) -> None:
         self._secrets: OrderedDict[str, None] = OrderedDict()
+        # Secrets are added from worker threads too (a key pair is made off the event loop).
+        self._lock = threading.Lock()
 
     def add(self, secret: str | None) -> None:
         if not secret or len(secret) < _MIN_SECRET_LENGTH:
             return
-        self._secrets[secret] = None
-        self._secrets.move_to_end(secret)
-        while len(self._secrets) > _MAX_SECRETS:
-            self._secrets.popitem(last=False)
+        with self._lock:
+            self._secrets[secret] = None
+            self._secrets.move_to_end(secret)
+            while len(self._secrets) > _MAX_SECRETS:
+                self._secrets.popitem(last=False)
 
     def redact(self, text: str) -> str:
         text = _PEM.sub("[redacted key]", text)
         text = _BOT_TOKEN.sub("[redacted token]", text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        with self._lock:
+            known = list(self._secrets)
+        for secret in sorted(known, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, "[redacted]")
         return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from bot.config import Settings
 from bot.logs import configure_logging
 from standins.botapi import BotApiStandIn
 from standins.chat_text import render_for_terminal
-from standins.demo import DEMO_USER_ID, running_standins
+from standins.demo import DEMO_USER_ID, Sandbox, demo_accounts, running_standins
 from standins.handled import reporting_bot
 
 BANNER = (
@@ -21,9 +22,13 @@ BANNER = (
     "Telegram and 3Commas with demo accounts."
 )
 TRY = (
-    "Type messages as the demo user. Try: /connect demo-key demo-secret, /accounts, "
-    "/refresh 12345678, /refresh binance, /refresh all, /help. End with Ctrl-D."
+    "Type messages as the demo user. Try: /connect new (then send sandbox-rsa-key), "
+    "/connect demo-key demo-secret, /accounts, /refresh 12345678, /refresh binance, "
+    "/refresh all, /help. End with Ctrl-D."
 )
+# The API key the sandbox's 3Commas gives for a public key the bot sends (`/connect new`).
+SANDBOX_RSA_API_KEY = "sandbox-rsa-key"
+PUBLIC_KEY = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 UPSTREAM_LATENCY = 0.2
 ANSWER_TIMEOUT = 60.0
 
@@ -37,12 +42,42 @@ class TerminalChat:
         self._shown: dict[int, str] = {}
 
     def print_changes(self) -> None:
+        files = {sent.message.message_id: sent for sent in self._botapi.files_in(self._chat_id)}
         for message in self._botapi.messages(self._chat_id):
             text = render_for_terminal(message)
+            if message.message_id in files:
+                text = f"[file {files[message.message_id].file.filename}] {text}"
             if self._shown.get(message.message_id) == text:
                 continue
             self._shown[message.message_id] = text
             print(f"bot> {text}\n", flush=True)
+
+
+class PublicKeyRegistrar:
+    """Plays the user's part in the 3Commas web app: a public key the bot sends becomes the
+    self-generated key SANDBOX_RSA_API_KEY, seeing the demo accounts."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        self._registered: set[str] = set()
+
+    def register_new(self) -> None:
+        for public_key in self._public_keys_sent():
+            if public_key in self._registered:
+                continue
+            self._registered.add(public_key)
+            self._sandbox.threecommas.add_key(SANDBOX_RSA_API_KEY, public_key, demo_accounts())
+            print(
+                f"(sandbox: the 3Commas stand-in registered that public key as API key "
+                f"{SANDBOX_RSA_API_KEY}, with the demo accounts: send {SANDBOX_RSA_API_KEY})\n",
+                flush=True,
+            )
+
+    def _public_keys_sent(self) -> list[str]:
+        botapi = self._sandbox.botapi
+        texts = [message.plain for message in botapi.messages(DEMO_USER_ID)]
+        texts += [sent.data.decode("ascii", "replace") for sent in botapi.files_in(DEMO_USER_ID)]
+        return [match.strip() for text in texts for match in PUBLIC_KEY.findall(text)]
 
 
 async def _chat(settings: Settings) -> None:
@@ -51,10 +86,10 @@ async def _chat(settings: Settings) -> None:
             running_standins(Path(data), settings, latency=UPSTREAM_LATENCY) as sandbox,
             reporting_bot(sandbox.settings, sandbox.botapi),
         ):
-            await _converse(sandbox.botapi)
+            await _converse(sandbox.botapi, PublicKeyRegistrar(sandbox))
 
 
-async def _converse(botapi: BotApiStandIn) -> None:
+async def _converse(botapi: BotApiStandIn, registrar: PublicKeyRegistrar) -> None:
     chat = TerminalChat(botapi, DEMO_USER_ID)
     print(TRY, flush=True)
     interactive = sys.stdin.isatty()
@@ -73,6 +108,7 @@ async def _converse(botapi: BotApiStandIn) -> None:
         if (DEMO_USER_ID, incoming) in botapi.deleted_incoming:
             print("(the bot deleted your message: it carried key material)", flush=True)
         chat.print_changes()
+        registrar.register_new()
 
 
 def run_sandbox(settings: Settings) -> int:

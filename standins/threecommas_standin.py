@@ -29,12 +29,13 @@ from typing import Any
 
 from aiohttp import web
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bot.threecommas.signing import KeyType, key_type_of, load_rsa_private_key
 
 API_PREFIX = "/public/api/ver1"
+PUBLIC_KEY_PEM = "-----BEGIN PUBLIC KEY-----"
 MAX_RECORDED = 10_000
 
 # The example Account of the load_balances page, field for field (its api_key included: the
@@ -410,7 +411,11 @@ class ThreeCommasStandIn:
     # -- configuration -----------------------------------------------------------------------
 
     def add_key(self, api_key: str, secret: str, accounts: list[dict[str, Any]]) -> None:
-        if key_type_of(secret) is KeyType.RSA:
+        """`secret`: an HMAC secret, an RSA private key, or the public key of a self-generated
+        key (PEM, as the user pastes it into 3Commas)."""
+        if PUBLIC_KEY_PEM in secret:
+            self._keys[api_key] = _Key(None, _rsa_public_key(secret), {})
+        elif key_type_of(secret) is KeyType.RSA:
             # Like 3Commas: keep only the public key.
             public = load_rsa_private_key(secret).public_key()
             self._keys[api_key] = _Key(None, public, {})
@@ -714,6 +719,13 @@ def _account_id_of(path: str) -> int | None:
     if len(parts) >= 2 and parts[0] == "accounts" and parts[1].isdigit():
         return int(parts[1])
     return None
+
+
+def _rsa_public_key(pem: str) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(pem.strip().encode())
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("not an RSA public key")
+    return key
 
 
 def _signature_ok(key: _Key, raw_path: str, body: bytes, signature: str) -> bool:

@@ -27,7 +27,7 @@ from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import ThreeCommasError
 from bot.threecommas.models import Account
-from bot.threecommas.signing import InvalidSecret, sign
+from bot.threecommas.signing import InvalidSecret, secret_forms, sign
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ async def load_credentials(db: Database, user_id: int) -> Credentials:
         raise ConnectAgain from None
     if stored is None:
         raise NotConnected
+    # Registered again after every restart: the log filter knows only what this process saw.
+    register_secret(stored.api_key, *secret_forms(stored.secret))
     return Credentials(stored.api_key, stored.secret)
 
 
@@ -143,10 +145,12 @@ class AccountService:
         return await self._credentials.get(user_id)
 
     async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
-        """Check the keys with a signed account list, then store them; returns the accounts."""
+        """Check the keys with a signed account list, then store them in place of any earlier
+        key (the user's accounts, subscriptions and alerts stay) and of a pending key pair;
+        returns the accounts."""
         credentials = Credentials(api_key.strip(), secret.strip())
         # Only what is tried as a key is redacted from logs; any other text stays readable.
-        register_secret(credentials.api_key, credentials.secret)
+        register_secret(credentials.api_key, *secret_forms(credentials.secret))
         if not credentials.api_key or not credentials.secret:
             raise InvalidKeyFormat
         try:
@@ -161,6 +165,7 @@ class AccountService:
         await self._db.credentials.mark_validated(user_id)
         self._credentials.forget(user_id)
         await self._db.accounts.replace(user_id, known)
+        await self._db.pending_keys.delete(user_id)
         logger.info("user %s connected a %s key", user_id, credentials.key_type.value)
         return known
 

@@ -112,6 +112,10 @@ class NoHistory(ServiceError):
     """3Commas has no balance history for the account in the asked period."""
 
 
+class KeyPairGone(ServiceError):
+    """The key pair made with `/connect new` expired (or cannot be read): a new one is needed."""
+
+
 class PerAccountOnly(ServiceError):
     """The command works on one account at a time, not on `all`."""
 

@@ -11,6 +11,7 @@ from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
 from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
+from bot.services.keypairs import KeyPairService
 from bot.services.limits import EntryLimits
 from bot.services.profit import ProfitService
 from bot.services.subscriptions import SubscriptionService
@@ -30,6 +31,7 @@ class Services:
     holdings: HoldingsService
     history: HistoryService
     profit: ProfitService
+    keypairs: KeyPairService
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -67,6 +69,7 @@ class Services:
             holdings=HoldingsService(db, client, credentials),
             history=HistoryService(credentials, client, clock),
             profit=ProfitService(credentials, client, clock),
+            keypairs=KeyPairService(db, accounts, clock),
         )
 
     async def close(self) -> None:

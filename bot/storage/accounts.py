@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,8 @@ from bot.storage.worker import SqlWorker
 UPSERT_ACCOUNT = (
     "INSERT INTO accounts (user_id, account_id, name, exchange, refreshed_at) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, account_id) DO UPDATE SET "
-    "name = excluded.name, exchange = excluded.exchange, refreshed_at = excluded.refreshed_at"
+    "name = excluded.name, exchange = excluded.exchange, "
+    "refreshed_at = COALESCE(excluded.refreshed_at, accounts.refreshed_at)"
 )
 
 
@@ -34,11 +36,17 @@ class AccountStore:
         self._worker = worker
 
     async def replace(self, user_id: int, accounts: Sequence[KnownAccount]) -> None:
-        """Make `accounts` the user's whole list, in one transaction."""
+        """Make `accounts` the user's whole list, in one transaction; an account listed again
+        keeps when it was last refreshed (a reconnect must not make every account look new)."""
         rows = [account_values(user_id, account) for account in accounts]
+        kept = [account.account_id for account in accounts]
 
         def write(db: sqlite_utils.Database) -> None:
-            db.execute("DELETE FROM accounts WHERE user_id = ?", [user_id])
+            db.execute(
+                "DELETE FROM accounts WHERE user_id = ? AND account_id NOT IN "
+                "(SELECT value FROM json_each(?))",
+                [user_id, json.dumps(kept)],
+            )
             for row in rows:
                 db.execute(UPSERT_ACCOUNT, row)
 

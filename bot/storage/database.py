@@ -19,6 +19,7 @@ from bot.storage.chats import ChatSettingsStore
 from bot.storage.credentials import CredentialStore
 from bot.storage.encryption import DecryptionError, MasterKeys, stored_key_id
 from bot.storage.errors import StorageError
+from bot.storage.pending_keys import PendingKeyStore
 from bot.storage.schema import (
     ENCRYPTED_COLUMNS,
     encrypt_key_check,
@@ -94,6 +95,7 @@ class Database:
         self._keys = keys
         self._path = path
         self.credentials = CredentialStore(worker, keys)
+        self.pending_keys = PendingKeyStore(worker, keys)
         self.accounts = AccountStore(worker)
         self.snapshots = SnapshotStore(worker)
         self.subscriptions = SubscriptionStore(worker)
@@ -122,6 +124,7 @@ class Database:
             deleted = 0
             for statement in (
                 "DELETE FROM credentials WHERE user_id = ?",
+                "DELETE FROM pending_keys WHERE user_id = ?",
                 "DELETE FROM accounts WHERE user_id = ?",
                 "DELETE FROM snapshots WHERE user_id = ?",
                 "DELETE FROM subscriptions WHERE owner_user_id = ?",
@@ -219,7 +222,9 @@ def _main_file(connection: sqlite3.Connection) -> str:
 def _rotate(db: sqlite_utils.Database, keys: MasterKeys) -> int:
     moved = 0
     for table, column in ENCRYPTED_COLUMNS:
-        rows = db.execute(f"SELECT user_id, {column} FROM {table}").fetchall()  # noqa: S608
+        # An expired pending key is NULL: nothing to re-encrypt.
+        query = f"SELECT user_id, {column} FROM {table} WHERE {column} IS NOT NULL"  # noqa: S608
+        rows = db.execute(query).fetchall()
         for user_id, stored in rows:
             try:
                 if stored_key_id(stored) == keys.primary_key_id:

@@ -53,6 +53,16 @@ class StoredCredentials:
 
 
 @dataclass(frozen=True)
+class PendingKey:
+    """A key pair the bot made for a user, waiting for the API key 3Commas gives for it."""
+
+    user_id: int
+    # None once expired: the row then only remembers that a pair was made, to say so.
+    private_key: str | None = field(repr=False)
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class KnownAccount:
     account_id: int
     name: str

@@ -17,7 +17,11 @@ KEY_CHECK_PLAINTEXT = "threecommas-telegram-bot key check"
 # meta key: the last id given to a subscription or an alert
 LAST_ENTRY_ID = "last_entry_id"
 # Every column holding ciphertext, as (table, column); rotation and the start-up check use it.
-ENCRYPTED_COLUMNS = (("credentials", "api_key"), ("credentials", "secret"))
+ENCRYPTED_COLUMNS = (
+    ("credentials", "api_key"),
+    ("credentials", "secret"),
+    ("pending_keys", "private_key"),
+)
 
 
 def _create_tables(db: sqlite_utils.Database) -> None:
@@ -100,10 +104,23 @@ def _topics_and_entry_ids(db: sqlite_utils.Database) -> None:
     _set_meta(db, LAST_ENTRY_ID, str(_largest_entry_id(db)))
 
 
+def _pending_keys(db: sqlite_utils.Database) -> None:
+    """Key pairs the bot made for users (`/connect new`), waiting for 3Commas' API key; the
+    private key is NULL once expired, so the row only remembers to tell its user."""
+    db.execute(
+        """CREATE TABLE pending_keys (
+            user_id INTEGER PRIMARY KEY,
+            private_key TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
     _topics_and_entry_ids,
+    _pending_keys,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -21,6 +21,10 @@ REFRESH = "rf"
 HOLDINGS = "ho"
 CHART = "ch"
 PROFIT = "pr"
+MAKE_KEY_PAIR = "kp"
+HAVE_A_KEY = "hk"
+MAKE_KEY_PAIR_LABEL = "🔐 Make a key pair for me (recommended)"
+HAVE_A_KEY_LABEL = "I already have a key"
 MAX_ACCOUNT_BUTTONS = 50
 
 
@@ -105,3 +109,23 @@ def account_buttons(
     if with_all and len(accounts) > 1:
         rows.append(button(f"{icon} All", ALL))
     return InlineKeyboardMarkup(rows)
+
+
+def connect_choices(signer: CallbackSigner, owner_id: int, *, chat_id: int) -> InlineKeyboardMarkup:
+    """The two ways to connect, the recommended one first."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    MAKE_KEY_PAIR_LABEL,
+                    callback_data=signer.pack(MAKE_KEY_PAIR, owner_id, chat_id=chat_id),
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    HAVE_A_KEY_LABEL,
+                    callback_data=signer.pack(HAVE_A_KEY, owner_id, chat_id=chat_id),
+                )
+            ],
+        ]
+    )

@@ -40,6 +40,10 @@ I show the balances and profits of your 3Commas exchange accounts, in this chat 
 
 CONNECT_HELP = """\
 <b>Connect</b> (in a private chat with me):
+🔐 <b>Recommended:</b> send /connect new. I make a key pair and give you only its public key \
+for 3Commas (a self-generated key); you send me back the API key 3Commas shows. No secret ever \
+crosses Telegram, and the key needs no IP whitelisting.
+<b>With a key you already have:</b>
 1. In 3Commas, create an API key with <b>Accounts read</b> permission. Add Accounts write only if \
 a refresh is refused. Never give it trading or withdrawal rights.
 2. Send /connect and paste the API key, then the secret (or your RSA private key in PEM form). \
@@ -85,7 +89,7 @@ def error_sentence(error: Exception) -> str:
         case ExchangeKeysInvalid():
             return "3Commas says the exchange API keys stored for this account are no longer valid or incorrect. Fix the exchange connection in 3Commas; your 3Commas key here is fine."
         case InvalidApiKey():
-            return "3Commas refused your API key: it is wrong, expired, or limited to other IP addresses. Create a new key in 3Commas and send /connect."
+            return "3Commas refused your API key: the key is wrong or expired, the signature is wrong, or (for a system-generated key) the request came from an IP address not whitelisted for it. Send /connect new to make a key pair that needs no whitelisting."
         case PermissionDenied(permission=str(permission)) if permission.strip():
             return f"Your 3Commas API key lacks the {clean_name(permission, limit=40)} permission. Edit the key in 3Commas (never give it trading or withdrawal rights)."
         case PermissionDenied():

@@ -42,6 +42,31 @@ def load_rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
+@functools.lru_cache(maxsize=1024)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """Every text form a secret could take in a log line: itself and, for an RSA private key,
+    its PEM, base64 DER and hex DER in both PKCS#1 and PKCS#8."""
+    if key_type_of(secret) is not KeyType.RSA:
+        return (secret,)
+    try:
+        key = load_rsa_private_key(secret)
+    except InvalidSecret:
+        return (secret,)
+    forms = [secret]
+    for private_format in (
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.PrivateFormat.PKCS8,
+    ):
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, private_format, serialization.NoEncryption()
+        )
+        der = key.private_bytes(
+            serialization.Encoding.DER, private_format, serialization.NoEncryption()
+        )
+        forms += [pem.decode(), base64.b64encode(der).decode(), der.hex(), der.hex().upper()]
+    return tuple(forms)
+
+
 def sign(message: str, secret: str) -> str:
     """Signature of `message` (path + '?' + query + raw body) for the `Signature` header."""
     if key_type_of(secret) is KeyType.RSA:
