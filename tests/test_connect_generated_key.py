@@ -25,7 +25,7 @@ from bot.storage.database import Database
 from bot.storage.encryption import MasterKeys, generate_key_text, load_master_keys
 from bot.storage.errors import CredentialsUnreadable
 from bot.storage.maintenance import backup
-from standins.botapi_standin import SentFile, SentMessage
+from standins.botapi import SentFile, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, demo_accounts
 from standins.threecommas_standin import Fault
 from tests.support.bot import Chat, bot_running

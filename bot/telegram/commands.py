@@ -76,7 +76,7 @@ COMMANDS: list[Command] = [
     Command(
         "connect",
         "/connect",
-        "connect your 3Commas API key (private chat)",
+        "connect 3Commas: /connect new makes a key pair (private chat)",
         connect_command,
         private_only=True,
     ),
