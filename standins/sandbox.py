@@ -45,8 +45,14 @@ class TerminalChat:
         files = {sent.message.message_id: sent for sent in self._botapi.files_in(self._chat_id)}
         for message in self._botapi.messages(self._chat_id):
             text = render_for_terminal(message)
-            if message.message_id in files:
-                text = f"[file {files[message.message_id].file.filename}] {text}"
+            sent = files.get(message.message_id)
+            if sent is not None:
+                what = (
+                    f"photo {sent.width}×{sent.height}"
+                    if sent.method == "sendPhoto"
+                    else f"file {sent.file.filename}"
+                )
+                text = f"[{what}] {text}"
             if self._shown.get(message.message_id) == text:
                 continue
             self._shown[message.message_id] = text
