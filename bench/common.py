@@ -154,6 +154,7 @@ class ScalePlan:
     chats: int = 5_000
     alerts: int = 5_000
     due: int = 1_800
+    due_spread_seconds: float = 60.0  # the interval ones among the due: spread over this time
 
 
 def _local_hhmm(moment: datetime, zone: str) -> str:
@@ -164,7 +165,7 @@ def _subscription_row(index: int, plan: ScalePlan, minute: datetime) -> tuple[An
     """(id, chat, owner, selector, kind, interval, daily time, created_at) of subscription i.
 
     Due ones: daily at `minute` in their chat's zone (even i), or hourly on a grid that reaches
-    `minute` plus an offset spread over the minute (odd i). The others: daily 2-21 h later, or
+    `minute` plus an offset spread over the plan's spread (odd i). The others: daily 2-21 h later, or
     every 15 min to 1 day on a grid whose next point is at least NOT_DUE_BEFORE after `minute`.
     """
     chat = index % plan.chats
@@ -176,7 +177,7 @@ def _subscription_row(index: int, plan: ScalePlan, minute: datetime) -> tuple[An
         if daily:
             schedule = ("daily", None, _local_hhmm(minute, chat_zone(chat)))
         else:
-            offset = timedelta(seconds=60 * index / plan.due)
+            offset = timedelta(seconds=plan.due_spread_seconds * index / plan.due)
             created = minute + offset - 24 * 7 * timedelta(seconds=DUE_INTERVAL)
             schedule = ("interval", DUE_INTERVAL, None)
     elif daily:
