@@ -9,7 +9,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,6 +120,13 @@ async def seed_users(
             db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?)", accounts)
 
 
+# Telegram's flood limits, as the Bot API stand-in enforces them (the bot's defaults keep them).
+TELEGRAM_LIMITS: dict[str, Any] = {
+    "messages_per_second": 30,
+    "group_messages_per_minute": 20,
+    "per_chat_per_second": 1,
+    "per_chat_burst": 5,
+}
 # Chats of the scale measurements cycle through these zones; UTC chats have no setting stored.
 ZONES = (
     "UTC",
@@ -378,12 +385,25 @@ class RssSampler:
         self.sample()
 
 
-def last_message_done(botapi: BotApiStandIn, chat_id: int, marker: str) -> Callable[[], bool]:
-    def done() -> bool:
-        sent = botapi.messages(chat_id)
-        return bool(sent) and marker in sent[-1].text and bool(sent[-1].edits)
+# Every account summary says when it was updated; a progress message does not.
+SUMMARY = "Updated"
 
-    return done
+
+def summary_shown_at(botapi: BotApiStandIn, chat_id: int, after: int = 0) -> float | None:
+    """When (time.monotonic(), as the stand-in accepted it) the first summary after message id
+    `after` appeared in the chat: sent as the reply, or a progress message edited into it."""
+    for message in botapi.messages(chat_id):
+        if message.message_id > after and SUMMARY in message.plain:
+            return message.edited_at if message.edits else message.sent_at
+    return None
+
+
+def summaries_in(botapi: BotApiStandIn, chat_id: int) -> int:
+    return sum(SUMMARY in message.plain for message in botapi.messages(chat_id))
+
+
+def last_message_id(botapi: BotApiStandIn, chat_id: int) -> int:
+    return max((message.message_id for message in botapi.messages(chat_id)), default=0)
 
 
 def machine() -> str:
@@ -400,17 +420,3 @@ def machine() -> str:
         f"{cpu}, {psutil.cpu_count()} cores, {memory:.1f} GiB RAM; "
         f"{platform.system()} {platform.release()}; Python {platform.python_version()}"
     )
-
-
-@contextlib.contextmanager
-def timed() -> Iterator[list[float]]:
-    box: list[float] = []
-    start = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - start)
-
-
-def dump(value: Any) -> str:
-    return str(value)
