@@ -2,12 +2,16 @@
 
     python -m bench [--quick] [--only N ...] [--strict] [--output BENCHMARKS.md]
 
-1 overhead per /refresh against a minimal python-telegram-bot handler (the floor)
-2 500 users refreshing at once against 500 sequential py3cw calls   (4: peak RSS meanwhile)
+1 overhead per /refresh against a bare python-telegram-bot app that replies once (the floor)
+2 500 users refreshing at once against 500 sequential py3cw calls, then with 10% 429s
+  (4: peak RSS meanwhile)
 3 300 group subscriptions due at once at 30 messages/s
-4 idle RSS with 10,000 users stored
+4 idle RSS against the floor of the required libraries
 5 start-up to the first poll
 6 one 1y balance chart drawn to PNG
+7 at scale (100,000 users, 20,000 subscriptions, 5,000 alerts): start-up, idle RSS
+8 at scale: a minute in which 1,800 subscriptions fall due, with /refresh meanwhile
+9 capacity: refreshes a second on one core, CPU per refresh
 """
 
 from __future__ import annotations
@@ -21,15 +25,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import chart, concurrency, fanout, overhead, process, report
-from bench.common import REPO, Row
+from bench import capacity, chart, concurrency, fanout, overhead, process, report, scale
+from bench.common import REPO, Row, ScalePlan
+
+# --quick: a tenth of the scale, 180 due in the minute (6 s of posts at 30/s)
+QUICK_SCALE = ScalePlan(subscriptions=2_000, chats=500, alerts=500, due=180, due_spread_seconds=6.0)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
     parser.add_argument(
-        "--only", type=int, action="append", choices=range(1, 7), help="run measurement N"
+        "--only", type=int, action="append", choices=range(1, 10), help="run measurement N"
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (for CI)"
@@ -60,18 +67,24 @@ async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
     if 3 in selected:
         done(await fanout.measure(data / "fanout", 90 if quick else 300))
     if 4 in selected:
-        done(await process.idle_rss(data / "idle", 2_000 if quick else 10_000))
+        done(await process.idle_rss(data / "idle"))
     if 5 in selected:
         done(await process.startup(data / "startup", 3 if quick else 10))
     if 6 in selected:
         done(await chart.measure(3 if quick else 10))
+    if 7 in selected or 8 in selected:
+        users, plan = (10_000, QUICK_SCALE) if quick else (100_000, ScalePlan())
+        for row in await scale.measure(data / "scale", users, plan):
+            done(row)
+    if 9 in selected:
+        done(await capacity.measure(data / "capacity", 5.0 if quick else 15.0))
     return sorted(rows, key=lambda row: row.number)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    selected = set(args.only or range(1, 7))
+    selected = set(args.only or range(1, 10))
     command = "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:

@@ -9,11 +9,12 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
 
 import psutil  # type: ignore[import-untyped]
 
@@ -27,6 +28,8 @@ from standins.threecommas_standin import ThreeCommasStandIn, demo_account
 REPO = Path(__file__).resolve().parent.parent
 FIRST_USER_ID = 10_000_000
 FIRST_ACCOUNT_ID = 50_000_000
+# A user's further accounts: account_id(index, nth) for nth = 1, 2, ... (fewer users than this)
+ACCOUNT_STRIDE = 1_000_000
 
 
 @dataclass
@@ -57,8 +60,9 @@ def user_id(index: int) -> int:
     return FIRST_USER_ID + index
 
 
-def account_id(index: int) -> int:
-    return FIRST_ACCOUNT_ID + index
+def account_id(index: int, nth: int = 0) -> int:
+    """The user's `nth` account; the first (nth 0) is the one the 3Commas stand-in knows."""
+    return FIRST_ACCOUNT_ID + nth * ACCOUNT_STRIDE + index
 
 
 def api_key(index: int) -> str:
@@ -77,8 +81,11 @@ def add_keys(threecommas: ThreeCommasStandIn, count: int) -> None:
         )
 
 
-async def seed_users(settings: Settings, count: int, *, with_accounts: bool = True) -> None:
-    """`count` connected users written straight into the database, in one transaction.
+async def seed_users(
+    settings: Settings, count: int, *, with_accounts: bool = True, accounts_per_user: int = 1
+) -> None:
+    """`count` connected users written straight into the database, in one transaction, each
+    with `accounts_per_user` accounts (the first is the one add_keys gives their key).
 
     The database is opened once through the application (schema and key check), then the rows
     are written with sqlite3 using the same encryption as CredentialStore.save.
@@ -103,10 +110,141 @@ async def seed_users(settings: Settings, count: int, *, with_accounts: bool = Tr
             )
         )
         accounts.append((uid, account_id(index), f"Bench {index}", "Binance US Spot", None))
+        accounts.extend(
+            (uid, account_id(index, nth), f"Bench {index} #{nth + 1}", "Kraken Spot", None)
+            for nth in range(1, accounts_per_user)
+        )
     with contextlib.closing(sqlite3.connect(settings.database_path)) as db, db:
         db.executemany("INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?, ?)", credentials)
         if with_accounts:
             db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?)", accounts)
+
+
+# Telegram's flood limits, as the Bot API stand-in enforces them (the bot's defaults keep them).
+TELEGRAM_LIMITS: dict[str, Any] = {
+    "messages_per_second": 30,
+    "group_messages_per_minute": 20,
+    "per_chat_per_second": 1,
+    "per_chat_burst": 5,
+}
+# Chats of the scale measurements cycle through these zones; UTC chats have no setting stored.
+ZONES = (
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "America/Los_Angeles",
+    "Asia/Kathmandu",
+)
+DUE_INTERVAL = 3600
+NOT_DUE_INTERVALS = (900, 1800, 3600, 7200, 21600, 86400)
+# Subscriptions not due in the chosen minute fall due this long after it at the earliest.
+NOT_DUE_BEFORE = timedelta(seconds=150)
+
+
+def scale_chat_id(index: int) -> int:
+    return -(10**12) - 500_000 - index
+
+
+def chat_zone(chat_index: int) -> str:
+    return ZONES[chat_index % len(ZONES)]
+
+
+@dataclass(frozen=True)
+class ScalePlan:
+    """What seed_scheduled writes: `due` of the subscriptions fall due within one minute, each
+    in a chat of its own; the others later. Subscription i belongs to user i, in chat i % chats."""
+
+    subscriptions: int = 20_000
+    chats: int = 5_000
+    alerts: int = 5_000
+    due: int = 1_800
+    due_spread_seconds: float = 60.0  # the interval ones among the due: spread over this time
+
+
+def _local_hhmm(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
+def _subscription_row(index: int, plan: ScalePlan, minute: datetime) -> tuple[Any, ...]:
+    """(id, chat, owner, selector, kind, interval, daily time, created_at) of subscription i.
+
+    Due ones: daily at `minute` in their chat's zone (even i), or hourly on a grid that reaches
+    `minute` plus an offset spread over the plan's spread (odd i). The others: daily 2-21 h later, or
+    every 15 min to 1 day on a grid whose next point is at least NOT_DUE_BEFORE after `minute`.
+    """
+    chat = index % plan.chats
+    selector = "all" if index >= plan.due and index % 5 == 0 else str(account_id(index))
+    daily = index % 2 == 0
+    created = minute - timedelta(days=7)
+    schedule: tuple[str, int | None, str | None]
+    if index < plan.due:
+        if daily:
+            schedule = ("daily", None, _local_hhmm(minute, chat_zone(chat)))
+        else:
+            offset = timedelta(seconds=plan.due_spread_seconds * index / plan.due)
+            created = minute + offset - 24 * 7 * timedelta(seconds=DUE_INTERVAL)
+            schedule = ("interval", DUE_INTERVAL, None)
+    elif daily:
+        later = minute + timedelta(hours=2 + index % 20)
+        schedule = ("daily", None, _local_hhmm(later, chat_zone(chat)))
+    else:
+        interval = NOT_DUE_INTERVALS[index % len(NOT_DUE_INTERVALS)]
+        spread = (index * 7919) % (interval - 600)
+        anchor = minute + NOT_DUE_BEFORE + timedelta(seconds=spread)
+        created = anchor - (1 + index % 50) * timedelta(seconds=interval)
+        schedule = ("interval", interval, None)
+    kind, interval_seconds, daily_time = schedule
+    return (
+        index + 1,
+        scale_chat_id(chat),
+        user_id(index),
+        selector,
+        kind,
+        interval_seconds,
+        daily_time,
+        time_text(created),
+    )
+
+
+def seed_scheduled(database: Path, plan: ScalePlan, minute: datetime) -> None:
+    """The plan's chat time zones, subscriptions and alerts, written straight into the database.
+
+    Alerts (balance < 1, which the bench accounts never meet) watch users' first accounts and
+    post into the same chats. Users must be seeded first (at least plan.subscriptions).
+    """
+    zones = [
+        (scale_chat_id(chat), chat_zone(chat))
+        for chat in range(plan.chats)
+        if chat_zone(chat) != "UTC"
+    ]
+    subscriptions = [_subscription_row(i, plan, minute) for i in range(plan.subscriptions)]
+    now = time_text(datetime.now(UTC))
+    alerts = [
+        (
+            plan.subscriptions + 1 + i,
+            scale_chat_id(i % plan.chats),
+            user_id(i),
+            account_id(i),
+            now,
+        )
+        for i in range(plan.alerts)
+    ]
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.executemany("INSERT INTO chat_settings (chat_id, timezone) VALUES (?, ?)", zones)
+        db.executemany(
+            "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+            "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)",
+            subscriptions,
+        )
+        db.executemany(
+            "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, operator, "
+            "threshold, triggered, created_at) VALUES (?, ?, ?, ?, 'balance', '<', '1', 0, ?)",
+            alerts,
+        )
 
 
 def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -247,12 +385,25 @@ class RssSampler:
         self.sample()
 
 
-def last_message_done(botapi: BotApiStandIn, chat_id: int, marker: str) -> Callable[[], bool]:
-    def done() -> bool:
-        sent = botapi.messages(chat_id)
-        return bool(sent) and marker in sent[-1].text and bool(sent[-1].edits)
+# Every account summary says when it was updated; a progress message does not.
+SUMMARY = "Updated"
 
-    return done
+
+def summary_shown_at(botapi: BotApiStandIn, chat_id: int, after: int = 0) -> float | None:
+    """When (time.monotonic(), as the stand-in accepted it) the first summary after message id
+    `after` appeared in the chat: sent as the reply, or a progress message edited into it."""
+    for message in botapi.messages(chat_id):
+        if message.message_id > after and SUMMARY in message.plain:
+            return message.edited_at if message.edits else message.sent_at
+    return None
+
+
+def summaries_in(botapi: BotApiStandIn, chat_id: int) -> int:
+    return sum(SUMMARY in message.plain for message in botapi.messages(chat_id))
+
+
+def last_message_id(botapi: BotApiStandIn, chat_id: int) -> int:
+    return max((message.message_id for message in botapi.messages(chat_id)), default=0)
 
 
 def machine() -> str:
@@ -269,17 +420,3 @@ def machine() -> str:
         f"{cpu}, {psutil.cpu_count()} cores, {memory:.1f} GiB RAM; "
         f"{platform.system()} {platform.release()}; Python {platform.python_version()}"
     )
-
-
-@contextlib.contextmanager
-def timed() -> Iterator[list[float]]:
-    box: list[float] = []
-    start = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - start)
-
-
-def dump(value: Any) -> str:
-    return str(value)

@@ -105,7 +105,16 @@ def build_application(
         .get_updates_connection_pool_size(2)
         .build()
     )
-    application.bot_data.attach(services, CallbackSigner(token), Notifier(application))
+    signer = CallbackSigner(token)
+    notifier = Notifier(
+        subscriptions=services.subscriptions,
+        alerts=services.alerts,
+        signer=signer,
+        bot=application.bot,
+        clock=services.subscriptions.clock,
+    )
+    services.accounts.add_refresh_listener(notifier.check_alerts)
+    application.bot_data.attach(services, signer, notifier)
 
     private = filters.ChatType.PRIVATE
     # One handler runs per group: each cross-cutting step has its own.
@@ -258,6 +267,7 @@ async def _interrupt_progress(application: BotApplication) -> None:
 
 
 async def _finish_in_flight(application: BotApplication) -> None:
+    await application.bot_data.notifier.stop()
     await application.stop()
     await application.bot_data.services.accounts.drain()
 

@@ -59,6 +59,25 @@ class ListedEntry:
     alert: Alert | None = None
 
 
+@dataclass(frozen=True)
+class PlannedRuns:
+    """When each active subscription runs next (by id), and the stored ones that cannot run."""
+
+    next_runs: dict[int, datetime]
+    unschedulable: list[tuple[Subscription, Unschedulable]]
+
+
+def _next_run(now: datetime, subscription: Subscription, timezone_name: str | None) -> datetime:
+    """The next run after `now`; a daily one in its chat's zone (None: UTC)."""
+    timezone = zone(None)
+    if subscription.schedule_kind == "daily":
+        try:
+            timezone = zone(timezone_name)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise Unschedulable(f"the chat's time zone {timezone_name!r} is unknown") from None
+    return next_subscription_run(now, subscription, timezone)
+
+
 def _same_subscription(
     subscription: Subscription,
     owner_id: int,
@@ -154,14 +173,23 @@ class SubscriptionService:
 
     async def next_run(self, subscription: Subscription) -> datetime:
         """When it runs next; Unschedulable when the stored row cannot be run."""
-        timezone = zone(None)
-        if subscription.schedule_kind == "daily":
-            name = await self.timezone_name(subscription.chat_id)
+        daily = subscription.schedule_kind == "daily"
+        name = await self.timezone_name(subscription.chat_id) if daily else None
+        return _next_run(self.clock.now(), subscription, name)
+
+    async def plan_active(self) -> PlannedRuns:
+        """The next run of every active subscription, from one query (at start-up)."""
+        now = self.clock.now()
+        planned = PlannedRuns({}, [])
+
+        def plan(subscription: Subscription, timezone_name: str | None) -> None:
             try:
-                timezone = zone(name)
-            except (ValueError, ZoneInfoNotFoundError):
-                raise Unschedulable(f"the chat's time zone {name!r} is unknown") from None
-        return next_subscription_run(self.clock.now(), subscription, timezone)
+                planned.next_runs[subscription.id] = _next_run(now, subscription, timezone_name)
+            except Unschedulable as error:
+                planned.unschedulable.append((subscription, error))
+
+        await self._db.subscriptions.visit_active(plan)
+        return planned
 
     async def note_unschedulable(self, subscription: Subscription) -> bool:
         """Remember that its owner was told it cannot run; True only the first time."""
@@ -265,6 +293,3 @@ class SubscriptionService:
 
     async def end_for_owner(self, owner_id: int) -> list[Subscription]:
         return await self._db.subscriptions.delete_for_owner(owner_id)
-
-    async def active(self) -> list[Subscription]:
-        return await self._db.subscriptions.list_active()

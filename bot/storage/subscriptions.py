@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -39,16 +40,29 @@ def _subscription(row: dict[str, Any]) -> Subscription:
     )
 
 
+def _readable(row: dict[str, Any]) -> Subscription | None:
+    """The row's subscription; one that cannot be read is logged and left out (None), so it
+    never stops the rest."""
+    try:
+        return _subscription(row)
+    except (TypeError, ValueError) as error:
+        logger.warning("skipping unreadable subscription %s: %s", row["id"], error)
+        return None
+
+
 def _select(db: sqlite_utils.Database, where: str, params: list[Any]) -> list[Subscription]:
-    """Matching rows; one that cannot be read is logged and left out, so it never stops the rest."""
+    """Matching rows, the unreadable left out."""
     query = f"SELECT * FROM subscriptions WHERE {where} ORDER BY id"  # noqa: S608
-    found: list[Subscription] = []
-    for row in db.query(query, params):
-        try:
-            found.append(_subscription(row))
-        except (TypeError, ValueError) as error:
-            logger.warning("skipping unreadable subscription %s: %s", row["id"], error)
-    return found
+    found = (_readable(row) for row in db.query(query, params))
+    return [subscription for subscription in found if subscription is not None]
+
+
+# Every active subscription with its chat's time zone (NULL when the chat has none set).
+_ACTIVE_WITH_TIMEZONE = (
+    "SELECT subscriptions.*, chat_settings.timezone AS chat_timezone FROM subscriptions "
+    "LEFT JOIN chat_settings ON chat_settings.chat_id = subscriptions.chat_id "
+    "WHERE subscriptions.paused = 0 ORDER BY subscriptions.id"
+)
 
 
 def _check_schedule(
@@ -115,6 +129,21 @@ class SubscriptionStore:
 
     async def list_active(self) -> list[Subscription]:
         return await self._worker.read(lambda db: _select(db, "paused = 0", []))
+
+    async def visit_active(self, visit: Callable[[Subscription, str | None], None]) -> None:
+        """Hand every active subscription and its chat's time zone (None: not set) to `visit`
+        as it is read, in one query: start-up never holds every row at once.
+
+        `visit` runs on the database thread.
+        """
+
+        def read(db: sqlite_utils.Database) -> None:
+            for row in db.query(_ACTIVE_WITH_TIMEZONE):
+                subscription = _readable(row)
+                if subscription is not None:
+                    visit(subscription, row["chat_timezone"])
+
+        await self._worker.read(read)
 
     async def count_for_owner(self, owner_user_id: int) -> int:
         def read(db: sqlite_utils.Database) -> int:

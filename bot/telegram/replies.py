@@ -9,15 +9,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from enum import Enum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.telegram.context import Context
 from bot.telegram.flood import BROADCAST
 from bot.telegram.html import html_to_plain, split_message
+
+if TYPE_CHECKING:
+    from bot.telegram.context import Context
 
 logger = logging.getLogger(__name__)
 
