@@ -4,6 +4,7 @@ removes exactly their rows; a backup holds everything."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -260,6 +261,43 @@ async def test_the_upgrade_numbers_alerts_after_subscriptions(
         assert added.id == 5
     finally:
         await database.close()
+
+
+async def test_the_upgrade_gives_old_subscriptions_the_summary(
+    tmp_path: Path, keys: MasterKeys
+) -> None:
+    """A database of schema 3, before subscriptions could post anything but the summary."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite_utils.Database(path) as old:
+        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for migration in MIGRATIONS[:3]:
+            migration(old)
+        old.execute(
+            "INSERT INTO meta VALUES ('schema_version', '3'), ('key_check', ?)",
+            [encrypt_key_check(keys)],
+        )
+        old.execute(
+            "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+            "schedule_kind, interval_seconds, created_at) VALUES (1, ?, 1, 'all', "
+            "'interval', 60, '2026-01-01T00:00:00.000000+00:00')",
+            [GROUP],
+        )
+        old.conn.commit()
+    database = await Database.open(path, keys)
+    try:
+        (existing,) = await database.subscriptions.list_for_chat(GROUP)
+        assert existing.content == "summary"
+        chart = await database.subscriptions.add(
+            GROUP, 1, "all", "interval", 60, None, content="chart"
+        )
+        assert (await database.subscriptions.get(chart.id)) == chart
+        assert chart.content == "chart"
+        with pytest.raises(ValueError):
+            await database.subscriptions.add(GROUP, 1, "all", "interval", 60, None, content="pie")
+    finally:
+        await database.close()
+    with sqlite_utils.Database(path) as upgraded, pytest.raises(sqlite3.IntegrityError):
+        upgraded.execute("UPDATE subscriptions SET content = 'pie'")
 
 
 async def test_chat_timezone(database: Database) -> None:

@@ -185,6 +185,8 @@ async def test_the_default_minimum_interval_is_enforced_with_a_sentence(running:
         ("/subscribe all daily 25:00", "A daily time is HH:MM between 00:00 and 23:59."),
         ("/subscribe binance every 1s", "Several accounts match “binance”"),
         ("/subscribe nosuch every 1s", "No account matches “nosuch”"),
+        ("/subscribe all every 1h pie", "posts one of: summary, holdings, chart, profit"),
+        ("/subscribe all daily 09:00 charts", "posts one of: summary, holdings, chart, profit"),
     ],
 )
 async def test_bad_subscriptions_get_a_sentence_and_store_nothing(
@@ -201,6 +203,81 @@ async def test_subscribing_without_a_key_says_to_connect(fast: Sandbox) -> None:
     answer = await in_group(fast, OTHER_USER).reply("/subscribe all every 1s")
     assert "You have not connected a 3Commas API key yet" in answer.plain
     assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(0,)]
+
+
+# --------------------------------------------------------------------------- what is posted
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+async def test_a_chart_subscription_posts_the_balance_chart(fast: Sandbox) -> None:
+    answer = await subscribe(in_group(fast), "12345678 every 1s chart")
+    assert "every 1 s · chart" in answer.plain and "Next balance chart" in answer.plain
+    sent = await fast.botapi.wait_for_file(GROUP)
+    assert sent.method == "sendPhoto" and sent.data.startswith(PNG_SIGNATURE)
+    caption = sent.message.plain
+    assert "My Binance US" in caption and "Last 30 days" in caption, caption
+    assert sent.message.buttons == []  # the summary's buttons stay under summaries
+    assert summaries(fast.botapi, GROUP) == []
+
+
+async def test_a_holdings_subscription_posts_the_holdings_table(fast: Sandbox) -> None:
+    await subscribe(in_group(fast), "12345678 every 1s holdings")
+    posted = await fast.botapi.wait_for_text(GROUP, "Holdings ·")
+    assert "My Binance US" in posted.plain and "more under 1%" in posted.plain, posted.plain
+    assert posted.buttons == []
+    assert summaries(fast.botapi, GROUP) == []
+
+
+async def test_a_profit_subscription_posts_the_profit_table(fast: Sandbox) -> None:
+    await subscribe(in_group(fast), "all daily 09:00 profit")
+    await subscribe(in_group(fast), "all every 1s profit")
+    posted = await fast.botapi.wait_for_text(GROUP, "Profit by day")
+    assert "all accounts" in posted.plain and "Total" in posted.plain, posted.plain
+    assert posted.buttons == []
+
+
+async def test_the_kind_is_listed_and_only_the_same_kind_is_a_duplicate(fast: Sandbox) -> None:
+    group = in_group(fast)
+    await subscribe(group, "Kraken every 1h")
+    await subscribe(group, "Kraken every 1h chart")
+    await subscribe(group, "Kraken every 1h holdings")
+    refused = await group.reply("/subscribe Kraken every 60m CHART")
+    assert "You already have that subscription here: #2" in refused.plain, refused.plain
+    refused = await group.reply("/subscribe Kraken every 1h summary")
+    assert "You already have that subscription here: #1" in refused.plain, refused.plain
+    assert db_rows(fast, "SELECT id, content FROM subscriptions ORDER BY id") == [
+        (1, "summary"),
+        (2, "chart"),
+        (3, "holdings"),
+    ]
+    lines = (await group.reply("/subscriptions")).plain.splitlines()
+    assert "every 1 h · by Alice" in lines[1], lines[1]
+    assert "every 1 h · chart · by Alice" in lines[2], lines[2]
+    assert "every 1 h · holdings · by Alice" in lines[3], lines[3]
+
+
+async def test_a_failing_chart_subscription_is_told_once_then_works_again(fast: Sandbox) -> None:
+    await subscribe(in_group(fast), "12345678 every 1s chart")
+    first = await fast.botapi.wait_for_file(GROUP)
+    private_before = len(fast.botapi.messages(DEMO_USER_ID))
+    fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    failed = await fast.botapi.wait_for_text(GROUP, "failed")
+    assert "The scheduled balance chart of My Binance US failed" in failed.plain, failed.plain
+    failing_since = len(fast.threecommas.requests)
+    await fast.botapi.wait_for(
+        lambda: len(fast.threecommas.requests) >= failing_since + 3, timeout=10
+    )
+    assert sum("failed" in m.plain for m in fast.botapi.messages(GROUP)) == 1
+    told = fast.botapi.messages(DEMO_USER_ID)[private_before:]
+    assert len(told) == 1 and "balance chart" in told[0].plain, [m.plain for m in told]
+
+    fast.threecommas.clear_faults()
+    recovered = await fast.botapi.wait_for_file(GROUP, after=failed.message_id, timeout=10)
+    assert recovered.message.plain.startswith("✅ Working again."), recovered.message.plain
+    assert "Last 30 days" in recovered.message.plain
+    assert first.message.message_id < failed.message_id
 
 
 # --------------------------------------------------------------------------- restart

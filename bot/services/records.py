@@ -13,6 +13,7 @@ from bot.storage.records import (
     KnownAccount,
     ScheduleKind,
     Subscription,
+    SubscriptionContent,
 )
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "KnownAccount",
     "ScheduleKind",
     "Subscription",
+    "SubscriptionContent",
     "Target",
 ]

@@ -14,7 +14,7 @@ from bot.services.holdings import HoldingsService
 from bot.services.keypairs import KeyPairService
 from bot.services.limits import EntryLimits
 from bot.services.profit import ProfitService
-from bot.services.subscriptions import SubscriptionService
+from bot.services.subscriptions import Reports, SubscriptionService
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
 from bot.threecommas.client import ThreeCommasClient
@@ -51,6 +51,11 @@ class Services:
             db, EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user)
         )
         clock = clock or SystemClock()
+        reports = Reports(
+            holdings=HoldingsService(db, client, credentials),
+            history=HistoryService(credentials, client, clock),
+            profit=ProfitService(credentials, client, clock),
+        )
         subscriptions = SubscriptionService(
             db,
             accounts,
@@ -58,6 +63,7 @@ class Services:
             clock,
             settings.subscription_min_interval_seconds,
             EntryLimits(settings.max_subscriptions_per_chat, settings.max_subscriptions_per_user),
+            reports,
         )
         return cls(
             settings,
@@ -66,9 +72,9 @@ class Services:
             accounts,
             alerts,
             subscriptions,
-            holdings=HoldingsService(db, client, credentials),
-            history=HistoryService(credentials, client, clock),
-            profit=ProfitService(credentials, client, clock),
+            holdings=reports.holdings,
+            history=reports.history,
+            profit=reports.profit,
             keypairs=KeyPairService(db, accounts, clock),
         )
 

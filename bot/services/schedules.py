@@ -1,4 +1,5 @@
-"""Schedules of `/subscribe`: `every <N><s|m|h|d>` or `daily HH:MM` in the chat's time zone."""
+"""Schedules of `/subscribe`: `every <N><s|m|h|d>` or `daily HH:MM` in the chat's time zone,
+then optionally what to post (`summary`, the default, `holdings`, `chart` or `profit`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.services.errors import ServiceError
-from bot.storage.records import DAILY_TIME, MAX_INTERVAL_SECONDS, Subscription
+from bot.storage.records import (
+    DAILY_TIME,
+    MAX_INTERVAL_SECONDS,
+    SUBSCRIPTION_CONTENTS,
+    Subscription,
+    SubscriptionContent,
+)
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# What to post: an optional last word after the schedule.
+_CONTENT = r"(?:\s+(?P<content>\S+))?"
 _EVERY = re.compile(
-    r"^(?P<account>.+?)\s+every\s+(?P<count>\d+)\s*(?P<unit>[smhd])$", re.I | re.ASCII
+    r"^(?P<account>.+?)\s+every\s+(?P<count>\d+)\s*(?P<unit>[smhd])" + _CONTENT + "$",
+    re.I | re.ASCII,
 )
 _DAILY = re.compile(
-    r"^(?P<account>.+?)\s+daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})$", re.I | re.ASCII
+    r"^(?P<account>.+?)\s+daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})" + _CONTENT + "$",
+    re.I | re.ASCII,
 )
 # More digits than this is longer than the longest interval in any unit.
 _COUNT_DIGITS = len(str(MAX_INTERVAL_SECONDS))
@@ -49,12 +60,27 @@ class ScheduleRequest:
     kind: str
     interval_seconds: int | None = None
     daily_time: str | None = None
+    content: SubscriptionContent = SubscriptionContent.SUMMARY
+
+
+def parse_content(word: str | None) -> SubscriptionContent:
+    """The optional last word of /subscribe: what to post (the summary when none)."""
+    if word is None:
+        return SubscriptionContent.SUMMARY
+    if word.lower() not in SUBSCRIPTION_CONTENTS:
+        raise BadSchedule(
+            f"A subscription posts one of: {', '.join(SUBSCRIPTION_CONTENTS)} "
+            "(the summary when none is given), like /subscribe all daily 09:00 chart."
+        )
+    return SubscriptionContent(word.lower())
 
 
 def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
-    """`binance every 15m`, `all daily 09:00` -> what to subscribe to and when."""
+    """`binance every 15m`, `all daily 09:00 chart` -> what to subscribe to, when, and what
+    to post."""
     text = " ".join(text.split())
     if every := _EVERY.match(text):
+        content = parse_content(every["content"])
         count = every["count"].lstrip("0") or "0"
         seconds = (
             int(count) * UNITS[every["unit"].lower()]
@@ -65,14 +91,19 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
             raise BadSchedule(f"The longest interval is {describe_seconds(MAX_INTERVAL_SECONDS)}.")
         if seconds < min_interval_seconds:
             raise BadSchedule(f"The shortest interval is {describe_seconds(min_interval_seconds)}.")
-        return ScheduleRequest(every["account"], "interval", interval_seconds=seconds)
+        return ScheduleRequest(
+            every["account"], "interval", interval_seconds=seconds, content=content
+        )
     if daily := _DAILY.match(text):
+        content = parse_content(daily["content"])
         hour, minute = int(daily["hour"]), int(daily["minute"])
         if hour > 23 or minute > 59:
             raise BadSchedule("A daily time is HH:MM between 00:00 and 23:59.")
-        return ScheduleRequest(daily["account"], "daily", daily_time=f"{hour:02d}:{minute:02d}")
+        daily_time = f"{hour:02d}:{minute:02d}"
+        return ScheduleRequest(daily["account"], "daily", daily_time=daily_time, content=content)
     raise BadSchedule(
-        "Write it as /subscribe <account|all> every <N><s|m|h|d> or /subscribe <account|all> daily HH:MM."
+        "Write it as /subscribe <account|all> every <N><s|m|h|d> or /subscribe <account|all> daily HH:MM, "
+        "then optionally what to post: holdings, chart or profit (the summary by default)."
     )
 
 

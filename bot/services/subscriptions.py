@@ -1,9 +1,10 @@
-"""Subscriptions: scheduled summaries for a chat, run with the subscriber's own keys."""
+"""Subscriptions: scheduled summaries, holdings, charts or profit tables for a chat, run with
+the subscriber's own keys."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -18,7 +19,10 @@ from bot.services.errors import (
     NotYours,
     ServiceError,
 )
+from bot.services.history import DEFAULT_PERIOD, BalanceHistory, HistoryService
+from bot.services.holdings import Holdings, HoldingsService
 from bot.services.limits import EntryLimits
+from bot.services.profit import DEFAULT_GROUPING, ProfitService, ProfitTable
 from bot.services.schedules import (
     UNSCHEDULABLE,
     ScheduleRequest,
@@ -29,8 +33,15 @@ from bot.services.schedules import (
     zone,
 )
 from bot.services.summary import AccountSummary
+from bot.services.targets import Target
 from bot.storage.database import Database
-from bot.storage.records import ALL_ACCOUNTS, Alert, KnownAccount, Subscription
+from bot.storage.records import (
+    ALL_ACCOUNTS,
+    Alert,
+    KnownAccount,
+    Subscription,
+    SubscriptionContent,
+)
 from bot.threecommas.errors import ThreeCommasError
 
 
@@ -42,6 +53,10 @@ class RunOutcome:
     account_name: str
     summary: AccountSummary | None = None
     results: list[RefreshResult] | None = None
+    holdings: Holdings | None = None
+    history: BalanceHistory | None = None
+    profit: ProfitTable | None = None
+    exchange: str | None = None  # of the one account, for the holdings, chart or profit title
     error: ServiceError | ThreeCommasError | None = None
     first_failure: bool = False
     recovered: bool = False
@@ -85,7 +100,8 @@ def _same_subscription(
     request: ScheduleRequest,
     thread: int | None,
 ) -> bool:
-    """Same owner, account and schedule (`every 1h` is `every 60m`), posting to the same topic."""
+    """Same owner, account, schedule (`every 1h` is `every 60m`) and content, posting to the
+    same topic."""
     return (
         subscription.owner_user_id == owner_id
         and subscription.account_selector == selector
@@ -93,7 +109,17 @@ def _same_subscription(
         and subscription.interval_seconds == request.interval_seconds
         and subscription.daily_time == request.daily_time
         and subscription.message_thread_id == thread
+        and subscription.content == request.content
     )
+
+
+@dataclass(frozen=True)
+class Reports:
+    """The services behind the subscriptions that post holdings, a chart or a profit table."""
+
+    holdings: HoldingsService
+    history: HistoryService
+    profit: ProfitService
 
 
 class SubscriptionService:
@@ -105,8 +131,10 @@ class SubscriptionService:
         clock: Clock,
         min_interval_seconds: int,
         limits: EntryLimits,
+        reports: Reports,
     ) -> None:
         self._db = db
+        self._reports = reports
         self._accounts = accounts
         self._alerts = alerts
         self.clock = clock
@@ -148,6 +176,7 @@ class SubscriptionService:
                 # the interval grid is anchored on the scheduler's clock, not the wall clock
                 created_at=self.clock.now(),
                 message_thread_id=message_thread_id,
+                content=request.content,
             )
 
     async def add_alert(
@@ -205,32 +234,57 @@ class SubscriptionService:
         return await self._db.subscriptions.get(subscription_id)
 
     async def run(self, subscription_id: int) -> RunOutcome | None:
-        """Refresh what the subscription covers; None when it is gone or paused."""
+        """Refresh or fetch what the subscription posts; None when it is gone or paused."""
         subscription = await self._db.subscriptions.get(subscription_id)
         if subscription is None or subscription.paused:
             return None
-        owner = subscription.owner_user_id
-        name = await self.account_name(owner, subscription.account_selector)
-        summary: AccountSummary | None = None
-        results: list[RefreshResult] | None = None
+        name = await self.account_name(subscription.owner_user_id, subscription.account_selector)
         try:
-            if subscription.account_selector == ALL_ACCOUNTS:
-                results = await self._accounts.refresh_all(owner)
-                failures = [r.error for r in results if r.error is not None]
-                if results and len(failures) == len(results):
-                    raise failures[0]
+            if subscription.content == SubscriptionContent.SUMMARY:
+                outcome = await self._summary(subscription, name)
             else:
-                summary = await self._accounts.refresh(owner, int(subscription.account_selector))
+                outcome = await self._report(subscription, name)
         except (ServiceError, ThreeCommasError) as error:
             first_failure = subscription.last_error != type(error).__name__
             return RunOutcome(subscription, name, error=error, first_failure=first_failure)
-        return RunOutcome(
-            subscription,
-            name,
-            summary=summary,
-            results=results,
-            recovered=subscription.last_error is not None,
-        )
+        return replace(outcome, recovered=subscription.last_error is not None)
+
+    async def _summary(self, subscription: Subscription, name: str) -> RunOutcome:
+        owner = subscription.owner_user_id
+        if subscription.account_selector == ALL_ACCOUNTS:
+            results = await self._accounts.refresh_all(owner)
+            failures = [r.error for r in results if r.error is not None]
+            if results and len(failures) == len(results):
+                raise failures[0]
+            return RunOutcome(subscription, name, results=results)
+        summary = await self._accounts.refresh(owner, int(subscription.account_selector))
+        return RunOutcome(subscription, name, summary=summary)
+
+    async def _report(self, subscription: Subscription, name: str) -> RunOutcome:
+        """Holdings, the chart's history or the profit table, as their commands fetch them
+        by default."""
+        owner = subscription.owner_user_id
+        selector = subscription.account_selector
+        target: Target = ALL_ACCOUNTS if selector == ALL_ACCOUNTS else int(selector)
+        exchange = await self._exchange(owner, selector)
+        outcome = RunOutcome(subscription, name, exchange=exchange)
+        match subscription.content:
+            case SubscriptionContent.HOLDINGS:
+                holdings = await self._reports.holdings.holdings(owner, target)
+                return replace(outcome, holdings=holdings)
+            case SubscriptionContent.CHART:
+                history = await self._reports.history.balance_history(owner, target, DEFAULT_PERIOD)
+                return replace(outcome, history=history)
+            case _:
+                timezone = await self.timezone_name(subscription.chat_id)
+                table = await self._reports.profit.profit(owner, target, DEFAULT_GROUPING, timezone)
+                return replace(outcome, profit=table)
+
+    async def _exchange(self, owner_id: int, selector: str) -> str | None:
+        if selector == ALL_ACCOUNTS:
+            return None
+        known = {str(a.account_id): a.exchange for a in await self._db.accounts.list(owner_id)}
+        return known.get(selector)
 
     async def _listed_subscription(self, subscription: Subscription) -> ListedEntry:
         owner = subscription.owner_user_id

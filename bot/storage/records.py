@@ -20,6 +20,15 @@ class ScheduleKind(StrEnum):
     DAILY = "daily"
 
 
+class SubscriptionContent(StrEnum):
+    """What a subscription posts."""
+
+    SUMMARY = "summary"
+    HOLDINGS = "holdings"
+    CHART = "chart"
+    PROFIT = "profit"
+
+
 class AlertMetric(StrEnum):
     BALANCE = "balance"
     DAY = "day"  # the day's profit in %
@@ -32,6 +41,7 @@ class AlertOperator(StrEnum):
 
 KEY_TYPES = tuple(KeyType)
 SCHEDULE_KINDS = tuple(ScheduleKind)
+SUBSCRIPTION_CONTENTS = tuple(SubscriptionContent)
 ALERT_METRICS = tuple(AlertMetric)
 ALERT_OPERATORS = tuple(AlertOperator)
 ALL_ACCOUNTS: Final = "all"
@@ -98,6 +108,7 @@ class Subscription:
     last_error: str | None
     created_at: datetime
     message_thread_id: int | None = None  # the forum topic it posts into; None: General
+    content: SubscriptionContent = SubscriptionContent.SUMMARY
 
 
 @dataclass(frozen=True)

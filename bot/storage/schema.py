@@ -116,11 +116,20 @@ def _pending_keys(db: sqlite_utils.Database) -> None:
     )
 
 
+def _subscription_content(db: sqlite_utils.Database) -> None:
+    """What a subscription posts; the rows before it post the summary, as they did."""
+    db.execute(
+        "ALTER TABLE subscriptions ADD COLUMN content TEXT NOT NULL DEFAULT 'summary' "
+        "CHECK (content IN ('summary', 'holdings', 'chart', 'profit'))"
+    )
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
     _topics_and_entry_ids,
     _pending_keys,
+    _subscription_content,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

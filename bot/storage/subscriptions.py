@@ -15,8 +15,10 @@ from bot.storage.records import (
     DAILY_TIME,
     MAX_INTERVAL_SECONDS,
     SCHEDULE_KINDS,
+    SUBSCRIPTION_CONTENTS,
     ScheduleKind,
     Subscription,
+    SubscriptionContent,
 )
 from bot.storage.schema import next_entry_id
 from bot.storage.worker import SqlWorker
@@ -37,6 +39,7 @@ def _subscription(row: dict[str, Any]) -> Subscription:
         last_error=row["last_error"],
         created_at=parse_time(row["created_at"]),
         message_thread_id=row["message_thread_id"],
+        content=SubscriptionContent(row["content"]),
     )
 
 
@@ -93,9 +96,12 @@ class SubscriptionStore:
         *,
         created_at: datetime | None = None,
         message_thread_id: int | None = None,
+        content: str = SubscriptionContent.SUMMARY,
     ) -> Subscription:
         """`created_at` anchors an interval's grid; pass the scheduler's clock (default: now)."""
         _check_schedule(schedule_kind, interval_seconds, daily_time)
+        if content not in SUBSCRIPTION_CONTENTS:
+            raise ValueError(f"content must be one of {SUBSCRIPTION_CONTENTS}")
         now = now_text() if created_at is None else time_text(created_at)
 
         def write(db: sqlite_utils.Database) -> Subscription:
@@ -103,7 +109,7 @@ class SubscriptionStore:
             db.execute(
                 "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
                 "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at, "
-                "message_thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)",
+                "message_thread_id, content) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)",
                 [
                     entry_id,
                     chat_id,
@@ -114,6 +120,7 @@ class SubscriptionStore:
                     daily_time,
                     now,
                     message_thread_id,
+                    content,
                 ],
             )
             return _select(db, "id = ?", [entry_id])[0]

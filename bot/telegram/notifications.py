@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -43,7 +44,9 @@ from bot.telegram.render import (
     render_subscription_failed,
     render_subscription_unschedulable,
 )
-from bot.telegram.replies import send_html
+from bot.telegram.render_history import CAPTION_LIMIT, render_chart, render_profit
+from bot.telegram.render_holdings import render_holdings
+from bot.telegram.replies import send_html, send_photo
 
 if TYPE_CHECKING:
     from bot.telegram.context import Context
@@ -249,7 +252,9 @@ class Notifier:
         if outcome.error is not None:
             if not outcome.first_failure:
                 return True
-            text = render_subscription_failed(outcome.account_name, outcome.error)
+            text = render_subscription_failed(
+                outcome.account_name, outcome.error, subscription.content
+            )
             posted = await self.post(
                 subscription.chat_id, text, topic=subscription.message_thread_id
             )
@@ -257,6 +262,10 @@ class Notifier:
                 # with the chat's post, so both are told again by the next run if it failed
                 await self._tell_owner(subscription.owner_user_id, text)
             return posted
+        if outcome.history is not None:
+            return await self._deliver_chart(outcome)
+        if outcome.holdings is not None or outcome.profit is not None:
+            return await self._deliver_table(outcome)
         owner, chat_id = subscription.owner_user_id, subscription.chat_id
         timezone = await self._subscriptions.timezone_name(chat_id)
         if outcome.results is not None:
@@ -272,6 +281,34 @@ class Notifier:
             text = "✅ Working again.\n\n" + text
         return await self.post(
             subscription.chat_id, text, markup, topic=subscription.message_thread_id
+        )
+
+    async def _deliver_table(self, outcome: RunOutcome) -> bool:
+        """Holdings or a profit table, as their commands show them, without buttons."""
+        name, exchange = outcome.account_name, outcome.exchange
+        if outcome.holdings is not None:
+            text = render_holdings(outcome.holdings, name, exchange)
+        else:
+            assert outcome.profit is not None
+            text = render_profit(outcome.profit, name, exchange)
+        if outcome.recovered:
+            text = "✅ Working again.\n\n" + text
+        subscription = outcome.subscription
+        return await self.post(subscription.chat_id, text, topic=subscription.message_thread_id)
+
+    async def _deliver_chart(self, outcome: RunOutcome) -> bool:
+        assert outcome.history is not None
+        drawn = await render_chart(outcome.history, outcome.account_name, outcome.exchange)
+        caption = drawn.caption
+        if outcome.recovered and len(again := "✅ Working again.\n\n" + caption) <= CAPTION_LIMIT:
+            caption = again  # else the chart itself shows it works again
+        subscription = outcome.subscription
+        return await self._posted(
+            subscription.chat_id,
+            subscription.message_thread_id,
+            lambda chat_id, topic: send_photo(
+                self._sender, chat_id, drawn.png, caption, topic=topic, broadcast=True
+            ),
         )
 
     async def _send(
@@ -296,17 +333,31 @@ class Notifier:
         topic: int | None = None,
     ) -> bool:
         """Send to a chat (into a forum topic, or General when the topic is gone); True once
-        Telegram accepted it.
+        Telegram accepted it."""
+        return await self._posted(
+            chat_id,
+            topic,
+            lambda chat, thread: self._send(chat, text, markup, topic=thread),
+        )
 
-        Follows a group's move to a supergroup and pauses a chat that shut us out. When Telegram
-        keeps failing past the retries, it is logged and False: the caller does not mark the
-        post delivered, so it is made again later.
+    async def _posted(
+        self,
+        chat_id: int,
+        topic: int | None,
+        send: Callable[[int, int | None], Awaitable[object]],
+    ) -> bool:
+        """`send(chat_id, topic)` of a post; True once Telegram accepted it.
+
+        Follows a group's move to a supergroup (into General there), posts to General when the
+        topic is gone, and pauses a chat that shut us out. When Telegram keeps failing past the
+        retries, it is logged and False: the caller does not mark the post delivered, so it is
+        made again later.
         """
         try:
-            await self._send(chat_id, text, markup, topic=topic)
+            await send(chat_id, topic)
         except ChatMigrated as moved:
             await self.migrate(chat_id, moved.new_chat_id)
-            return await self.post(moved.new_chat_id, text, markup)
+            return await self._posted(moved.new_chat_id, None, send)
         except Forbidden:
             await self.shut_out(chat_id)
             return False
@@ -314,7 +365,7 @@ class Notifier:
             if topic is None or not any(gone in error.message.lower() for gone in _TOPIC_GONE):
                 raise
             logger.info("topic %s of chat %s is gone; posting to General", topic, chat_id)
-            return await self.post(chat_id, text, markup)
+            return await self._posted(chat_id, None, send)
         except (NetworkError, RetryAfter) as error:
             logger.warning("could not post to chat %s: %s", chat_id, error.message)
             return False

@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
-from bot.services.records import Alert, KnownAccount, Subscription
+from bot.services.records import Alert, KnownAccount, Subscription, SubscriptionContent
 from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
@@ -165,10 +165,24 @@ def _when(moment: datetime, timezone: str) -> str:
     return f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} {escape(timezone)}"
 
 
+# What a subscription posts, in sentences.
+CONTENT_NAMES = {
+    SubscriptionContent.SUMMARY: "summary",
+    SubscriptionContent.HOLDINGS: "holdings",
+    SubscriptionContent.CHART: "balance chart",
+    SubscriptionContent.PROFIT: "profit table",
+}
+
+
 def render_schedule(subscription: Subscription) -> str:
+    """`daily at 09:00`, `every 1 h`; what it posts follows when it is not the summary."""
     if subscription.schedule_kind == "daily":
-        return f"daily at {escape(subscription.daily_time)}"
-    return f"every {escape(describe_seconds(subscription.interval_seconds or 0))}"
+        schedule = f"daily at {escape(subscription.daily_time)}"
+    else:
+        schedule = f"every {escape(describe_seconds(subscription.interval_seconds or 0))}"
+    if subscription.content != SubscriptionContent.SUMMARY:
+        schedule += f" · {escape(subscription.content)}"
+    return schedule
 
 
 def render_alert_rule(alert: Alert) -> str:
@@ -182,7 +196,8 @@ def render_subscribed(
 ) -> str:
     return (
         f"✅ Subscribed: <b>{escape(clean_name(name))}</b> {render_schedule(subscription)}.\n"
-        f"Next summary: {_when(next_run, timezone)}. Send /subscriptions to see them all."
+        f"Next {CONTENT_NAMES[subscription.content]}: {_when(next_run, timezone)}. "
+        "Send /subscriptions to see them all."
     )
 
 
@@ -220,9 +235,11 @@ def render_subscription_unschedulable(subscription: Subscription, name: str) -> 
     )
 
 
-def render_subscription_failed(name: str, error: Exception) -> str:
+def render_subscription_failed(
+    name: str, error: Exception, content: SubscriptionContent = SubscriptionContent.SUMMARY
+) -> str:
     return (
-        f"⚠️ The scheduled summary of <b>{escape(clean_name(name))}</b> failed: "
+        f"⚠️ The scheduled {CONTENT_NAMES[content]} of <b>{escape(clean_name(name))}</b> failed: "
         f"{escape(error_sentence(error))}\n"
         "I keep trying on schedule and will say when it works again."
     )
