@@ -110,7 +110,7 @@ COMMANDS: list[Command] = [
     Command(
         "subscribe",
         "/subscribe <account|all> every 1h",
-        "post summaries here on a schedule (or daily 09:00)",
+        "post summaries here on a schedule (or daily 09:00; add holdings, chart or profit)",
         subscribe_command,
     ),
     Command(
