@@ -47,13 +47,16 @@ class Load:
 
 @contextlib.contextmanager
 def _pinned(bot: BotProcess) -> Iterator[str]:
-    """The bot on the last core this process may use, this process on the others."""
+    """The bot (every thread of it) on the last core this process may use, this process on
+    the others."""
     ours = psutil.Process(os.getpid())
     allowed = ours.cpu_affinity()
     if len(allowed) < 2:
         yield f"one core shared with the stand-ins (only {len(allowed)} available)"
         return
-    psutil.Process(bot.pid).cpu_affinity([allowed[-1]])
+    for thread in psutil.Process(bot.pid).threads():
+        # per thread: the SQLite and executor threads run already; new ones inherit it
+        os.sched_setaffinity(thread.id, [allowed[-1]])
     ours.cpu_affinity(allowed[:-1])
     try:
         yield f"bot on core {allowed[-1]}, stand-ins on {', '.join(map(str, allowed[:-1]))}"
@@ -94,19 +97,19 @@ async def _load(botapi: BotApiStandIn, bot: BotProcess, seconds: float) -> Load:
         users.ask(index)
     measured_from = time.monotonic() + WARM_UP
     until = measured_from + seconds
-    started: tuple[int, float] | None = None
+    started: tuple[int, float, float] | None = None  # answered, CPU seconds, time
     with _pinned(bot) as cores:
         while time.monotonic() < until:
             await botapi.wait_for(users.any_done, timeout=30)
             users.ask_again()
             if started is None and time.monotonic() >= measured_from:
-                started = (users.answered, bot.cpu_seconds())
-                measured_from = time.monotonic()
+                started = (users.answered, bot.cpu_seconds(), time.monotonic())
         assert started is not None
+        answered, cpu, at = users.answered, bot.cpu_seconds(), time.monotonic()
         return Load(
-            refreshes=users.answered - started[0],
-            seconds=time.monotonic() - measured_from,
-            cpu_seconds=bot.cpu_seconds() - started[1],
+            refreshes=answered - started[0],
+            seconds=at - started[2],
+            cpu_seconds=cpu - started[1],
             cores=cores,
         )
 

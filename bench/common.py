@@ -398,6 +398,15 @@ def summary_shown_at(botapi: BotApiStandIn, chat_id: int, after: int = 0) -> flo
     return None
 
 
+def last_summary_at(botapi: BotApiStandIn, chat_id: int) -> float | None:
+    """summary_shown_at for a chat whose latest message is the summary awaited; cheap enough
+    to ask for hundreds of chats many times a second."""
+    last = botapi.last_message(chat_id)
+    if last is None or SUMMARY not in last.plain:
+        return None
+    return last.edited_at if last.edits else last.sent_at
+
+
 def summaries_in(botapi: BotApiStandIn, chat_id: int) -> int:
     return sum(SUMMARY in message.plain for message in botapi.messages(chat_id))
 

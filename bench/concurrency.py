@@ -25,9 +25,9 @@ from bench.common import (
     api_secret,
     bot_process,
     first_poll,
+    last_summary_at,
     seed_users,
     summaries_in,
-    summary_shown_at,
     user_id,
 )
 from bot.config import Settings
@@ -57,8 +57,22 @@ class Burst:
     peak_rss_mb: float
 
 
-def _upstream_answered(threecommas: ThreeCommasStandIn) -> int:
-    return sum(1 for r in threecommas.requests if "load_balances" in r.path_qs and r.status)
+class _Upstream:
+    """Counts the answered load_balances calls, looking at each recorded request once."""
+
+    def __init__(self, threecommas: ThreeCommasStandIn) -> None:
+        self._requests = threecommas.requests
+        self._seen = 0
+        self.answered = 0
+
+    def count(self) -> int:
+        while self._seen < len(self._requests):
+            request = self._requests[self._seen]
+            if not request.status:
+                break  # still waiting for its answer
+            self.answered += "load_balances" in request.path_qs
+            self._seen += 1
+        return self.answered
 
 
 async def burst(data: Path, users: int, random_429s: float = 0.0) -> Burst:
@@ -79,13 +93,13 @@ async def burst(data: Path, users: int, random_429s: float = 0.0) -> Burst:
                     botapi.send_text(f"/refresh {account_id(index)}", user_id=user_id(index))
                 waiting = set(range(users))
                 shown: dict[int, float] = {}
-                upstream = 0.0
+                upstream, answers = 0.0, _Upstream(threecommas)
                 while waiting and time.monotonic() - started < GIVE_UP_AFTER:
-                    await asyncio.sleep(0.005)
-                    if not upstream and _upstream_answered(threecommas) >= users:
+                    await asyncio.sleep(0.01)
+                    if not upstream and answers.count() >= users:
                         upstream = time.monotonic() - started
                     for index in list(waiting):
-                        at = summary_shown_at(botapi, user_id(index))
+                        at = last_summary_at(botapi, user_id(index))
                         if at is not None:
                             shown[index] = at - started
                             waiting.discard(index)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -210,3 +212,12 @@ async def test_sigterm_in_webhook_mode_finishes_the_refresh_and_exits_0(tmp_path
         assert "Traceback" not in result.stderr
         assert botapi.calls["getUpdates"] == 0
         assert botapi.webhook is not None and botapi.webhook.url == url
+
+
+def test_a_polling_bot_without_port_does_not_load_the_http_server() -> None:
+    """aiohttp's server side (1.6 MB) is imported only when a webhook or /healthz is served."""
+    code = "import sys, bot.app; print('aiohttp.web' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "False"

@@ -14,13 +14,15 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from aiohttp import web
 from telegram import Update
 
 from bot.config import HEALTH_PATH, Settings
 from bot.telegram.context import BotApplication, Context
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,9 @@ class BotHttpServer:
 
     async def start(self, port: int) -> None:
         """Listen on every interface (the platform's proxy or Telegram connects from outside)."""
+        # Imported only when a server is wanted: 1.6 MB a polling worker without PORT never needs.
+        from aiohttp import web
+
         app = web.Application(client_max_size=MAX_UPDATE_BYTES)
         app.router.add_get(HEALTH_PATH, self._health)
         if self._webhook_path is not None:
@@ -140,4 +145,6 @@ class BotHttpServer:
 
 
 def _json(body: dict[str, Any], status: int) -> web.Response:
+    from aiohttp import web
+
     return web.Response(text=json.dumps(body), status=status, content_type="application/json")
