@@ -141,7 +141,7 @@ async def test_html_refused_by_telegram_goes_out_as_plain_text(sandbox: Sandbox)
     async with bot_running(sandbox) as app:
         chat = Chat(sandbox.botapi)
         await chat.reply("/help")  # the chat exists
-        message = await send_html(Context(app.bot), DEMO_USER_ID, "Tom & Jerry <b>unclosed")  # type: ignore[arg-type]
+        message = await send_html(app.bot, DEMO_USER_ID, "Tom & Jerry <b>unclosed")
         sent = sandbox.botapi.messages(DEMO_USER_ID)[-1]
         assert sent.message_id == message.message_id
         assert sent.parse_mode is None

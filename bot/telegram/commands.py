@@ -61,13 +61,13 @@ async def start(update: Update, context: Context) -> None:
     if who.is_private and argument_text(who.message) == "connect":
         await begin_connect(update, context)
         return
-    await send_html(context, who.chat_id, HELP)
+    await send_html(context.bot, who.chat_id, HELP)
 
 
 async def help_command(update: Update, context: Context) -> None:
     who = asker(update)
     if who is not None:
-        await send_html(context, who.chat_id, HELP)
+        await send_html(context.bot, who.chat_id, HELP)
 
 
 COMMANDS: list[Command] = [
@@ -168,7 +168,7 @@ async def unknown_command(update: Update, context: Context) -> None:
         return
     known = [command.name for command in (COMMANDS if who.is_private else GROUP_COMMANDS)]
     await send_html(
-        context,
+        context.bot,
         who.chat_id,
         render_unknown_command(name, known),
         reply_to=who.message.message_id,

@@ -14,9 +14,8 @@ import contextlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from telegram import InlineKeyboardMarkup
 from telegram.error import (
@@ -48,9 +47,6 @@ from bot.telegram.render_history import CAPTION_LIMIT, render_chart, render_prof
 from bot.telegram.render_holdings import render_holdings
 from bot.telegram.replies import send_html, send_photo
 
-if TYPE_CHECKING:
-    from bot.telegram.context import Context
-
 logger = logging.getLogger(__name__)
 
 # What Telegram answers when a forum topic was deleted or closed to the bot.
@@ -61,13 +57,6 @@ RUNS_AT_ONCE = 64
 # The scheduler looks at the clock at least this often (seconds), so a wall clock that jumps
 # is followed within that time.
 LONGEST_SLEEP = 60.0
-
-
-@dataclass(frozen=True)
-class _BotOnly:
-    """What replies' helpers use of a handler's context: the bot."""
-
-    bot: ExtBot[Any]
 
 
 class Notifier:
@@ -85,7 +74,7 @@ class Notifier:
         self._subscriptions = subscriptions
         self._alerts = alerts
         self._signer = signer
-        self._sender = cast("Context", _BotOnly(bot))
+        self._bot = bot
         self._clock = clock
         # The one truth about what is scheduled; heap entries that disagree with it are stale.
         self.next_runs: dict[int, datetime] = {}
@@ -307,7 +296,7 @@ class Notifier:
             subscription.chat_id,
             subscription.message_thread_id,
             lambda chat_id, topic: send_photo(
-                self._sender, chat_id, drawn.png, caption, topic=topic, broadcast=True
+                self._bot, chat_id, drawn.png, caption, topic=topic, broadcast=True
             ),
         )
 
@@ -320,9 +309,7 @@ class Notifier:
         topic: int | None = None,
     ) -> None:
         """Every post of the notifier: the bot's own broadcast, paced at 30 messages/s."""
-        await send_html(
-            self._sender, chat_id, text, reply_markup=markup, topic=topic, broadcast=True
-        )
+        await send_html(self._bot, chat_id, text, reply_markup=markup, topic=topic, broadcast=True)
 
     async def post(
         self,

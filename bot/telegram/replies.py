@@ -9,11 +9,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from enum import Enum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import ExtBot
 
 from bot.telegram.flood import BROADCAST
 from bot.telegram.html import html_to_plain, split_message
@@ -87,7 +88,7 @@ def _not_modified(error: BadRequest) -> bool:
 
 
 async def _send_chunk(
-    context: Context,
+    bot: ExtBot[Any],
     chat_id: int,
     text: str,
     markup: InlineKeyboardMarkup | None,
@@ -99,7 +100,7 @@ async def _send_chunk(
     traffic = BROADCAST if broadcast else None
     try:
         return await with_retries(
-            lambda: context.bot.send_message(
+            lambda: bot.send_message(
                 chat_id,
                 text,
                 parse_mode=ParseMode.HTML,
@@ -114,7 +115,7 @@ async def _send_chunk(
             raise
         logger.warning("Telegram refused our HTML; sending plain text instead")
         return await with_retries(
-            lambda: context.bot.send_message(
+            lambda: bot.send_message(
                 chat_id,
                 html_to_plain(text),
                 reply_markup=markup,
@@ -126,7 +127,7 @@ async def _send_chunk(
 
 
 async def send_html(
-    context: Context,
+    bot: ExtBot[Any],
     chat_id: int,
     text: str,
     *,
@@ -145,7 +146,7 @@ async def send_html(
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
         message = await _send_chunk(
-            context,
+            bot,
             chat_id,
             chunk,
             reply_markup if last else None,
@@ -158,11 +159,11 @@ async def send_html(
 
 
 async def _edit_chunk(
-    context: Context, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    bot: ExtBot[Any], chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
     try:
         await with_retries(
-            lambda: context.bot.edit_message_text(
+            lambda: bot.edit_message_text(
                 text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         )
@@ -173,14 +174,14 @@ async def _edit_chunk(
             raise
         logger.warning("Telegram refused our HTML; editing to plain text instead")
         await with_retries(
-            lambda: context.bot.edit_message_text(
+            lambda: bot.edit_message_text(
                 html_to_plain(text), chat_id, message_id, reply_markup=markup
             )
         )
 
 
 async def edit_html(
-    context: Context,
+    bot: ExtBot[Any],
     chat_id: int,
     message_id: int,
     text: str,
@@ -189,11 +190,11 @@ async def edit_html(
 ) -> None:
     """Edit a message into `text`; parts beyond the first go out as new messages."""
     first, *rest = split_message(text)
-    await _edit_chunk(context, chat_id, message_id, first, None if rest else reply_markup)
+    await _edit_chunk(bot, chat_id, message_id, first, None if rest else reply_markup)
     for index, chunk in enumerate(rest):
         last = index == len(rest) - 1
         await _send_chunk(
-            context,
+            bot,
             chat_id,
             chunk,
             reply_markup if last else None,
@@ -204,7 +205,7 @@ async def edit_html(
 
 
 async def send_photo(
-    context: Context,
+    bot: ExtBot[Any],
     chat_id: int,
     png: bytes,
     caption: str,
@@ -218,7 +219,7 @@ async def send_photo(
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
     thread_id = _thread_id(chat_id, topic)
     return await with_retries(
-        lambda: context.bot.send_photo(
+        lambda: bot.send_photo(
             chat_id,
             png,
             caption=caption,
@@ -231,9 +232,9 @@ async def send_photo(
     )
 
 
-async def delete_message(context: Context, chat_id: int, message_id: int) -> None:
+async def delete_message(bot: ExtBot[Any], chat_id: int, message_id: int) -> None:
     """Delete one of the bot's own messages; one that cannot be deleted stays, and is logged."""
     try:
-        await with_retries(lambda: context.bot.delete_message(chat_id, message_id))
+        await with_retries(lambda: bot.delete_message(chat_id, message_id))
     except TelegramError as error:
         logger.info("could not delete message %s in chat %s: %s", message_id, chat_id, error)

@@ -23,7 +23,7 @@ async def only_allowed_users(update: Update, context: Context) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer("This bot is private.", show_alert=True)
     elif update.effective_chat is not None and update.effective_chat.type == "private":
-        await send_html(context, update.effective_chat.id, "This bot is private.")
+        await send_html(context.bot, update.effective_chat.id, "This bot is private.")
     raise ApplicationHandlerStop
 
 
@@ -37,6 +37,6 @@ async def on_error(update: object, context: Context) -> None:
     logger.error("update %s failed", update_id, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await send_html(context, update.effective_chat.id, SOMETHING_WENT_WRONG)
+            await send_html(context.bot, update.effective_chat.id, SOMETHING_WENT_WRONG)
         except TelegramError:
             logger.warning("could not tell chat %s about the error", update.effective_chat.id)

@@ -225,7 +225,7 @@ async def _choose(
         else None
     )
     await send_html(
-        context, who.chat_id, text, reply_markup=markup, reply_to=who.message.message_id
+        context.bot, who.chat_id, text, reply_markup=markup, reply_to=who.message.message_id
     )
 
 
@@ -235,7 +235,7 @@ async def _no_match(
     """In a private chat the accounts to pick from; in a group they are not shown to all."""
     if not who.is_private:
         text = render_no_match_in_group(query, context.bot.username)
-        await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+        await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
         return
     known = await context.bot_data.services.accounts.accounts(who.user_id)
     await _choose(command, context, who, render_no_match(query, known), known, option)
@@ -277,10 +277,10 @@ async def _answer(request: Request, *, reply_to: int | None, edit: int | None) -
             return
         progress = render_progress(request.name, request.command.working)
         if edit is not None:
-            await edit_html(context, chat_id, edit, progress)
+            await edit_html(context.bot, chat_id, edit, progress)
             progress_id = edit
         else:
-            sent = await send_html(context, chat_id, progress, reply_to=reply_to)
+            sent = await send_html(context.bot, chat_id, progress, reply_to=reply_to)
             progress_id = sent.message_id
     except BaseException:
         work.cancel()
@@ -289,7 +289,7 @@ async def _answer(request: Request, *, reply_to: int | None, edit: int | None) -
         reply = await work
         if isinstance(reply, PhotoReply):
             await _show(context, chat_id, reply, reply_to=reply_to, edit=None)
-            await delete_message(context, chat_id, progress_id)
+            await delete_message(context.bot, chat_id, progress_id)
         else:
             await _show(context, chat_id, reply, reply_to=None, edit=progress_id)
 
@@ -299,12 +299,19 @@ async def _show(
 ) -> None:
     if isinstance(reply, PhotoReply):
         await send_photo(
-            context, chat_id, reply.png, reply.caption, reply_markup=reply.markup, reply_to=reply_to
+            context.bot,
+            chat_id,
+            reply.png,
+            reply.caption,
+            reply_markup=reply.markup,
+            reply_to=reply_to,
         )
     elif edit is not None:
-        await edit_html(context, chat_id, edit, reply.text, reply_markup=reply.markup)
+        await edit_html(context.bot, chat_id, edit, reply.text, reply_markup=reply.markup)
     else:
-        await send_html(context, chat_id, reply.text, reply_markup=reply.markup, reply_to=reply_to)
+        await send_html(
+            context.bot, chat_id, reply.text, reply_markup=reply.markup, reply_to=reply_to
+        )
 
 
 async def _pressed(command: AccountCommand, context: Context, query: CallbackQuery) -> None:

@@ -29,7 +29,7 @@ async def accounts_command(update: Update, context: Context) -> None:
         else None
     )
     await send_html(
-        context,
+        context.bot,
         who.chat_id,
         render_account_list(accounts),
         reply_markup=markup,
@@ -50,4 +50,4 @@ async def disconnect_command(update: Update, context: Context) -> None:
         if forgot
         else "Nothing was stored for you. Send /connect to connect a 3Commas key."
     )
-    await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+    await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)

@@ -51,7 +51,10 @@ def argument_text(message: Message) -> str:
 
 async def reply_error(context: Context, who: Asker, error: Exception) -> None:
     await send_html(
-        context, who.chat_id, f"❌ {escape(error_sentence(error))}", reply_to=who.message.message_id
+        context.bot,
+        who.chat_id,
+        f"❌ {escape(error_sentence(error))}",
+        reply_to=who.message.message_id,
     )
 
 
@@ -79,7 +82,7 @@ async def progress_settles(context: Context, chat_id: int, message_id: int) -> A
 async def _settle_with(context: Context, chat_id: int, message_id: int, sentence: str) -> None:
     """The last attempt to settle a progress message; if even that fails, the log says so."""
     try:
-        await edit_html(context, chat_id, message_id, f"❌ {escape(sentence)}")
+        await edit_html(context.bot, chat_id, message_id, f"❌ {escape(sentence)}")
     except Exception as error:
         logger.error(
             "progress message %s in chat %s could not be settled: %s",

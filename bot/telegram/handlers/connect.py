@@ -119,7 +119,7 @@ async def _session_timed_out(context: Context) -> None:
         return
     if context.bot_data.connecting.pop(job.user_id, None) is not None:
         await send_html(
-            context,
+            context.bot,
             job.chat_id,
             "⌛ Connecting timed out and nothing was saved. Send /connect to start again.",
         )
@@ -146,12 +146,12 @@ async def _finish(
 ) -> None:
     """Check the keys with 3Commas under a progress message that ends as the accounts, or as
     `failure(error)`."""
-    progress = await send_html(context, who.chat_id, "⏳ Checking your keys with 3Commas…")
+    progress = await send_html(context.bot, who.chat_id, "⏳ Checking your keys with 3Commas…")
     async with progress_settles(context, who.chat_id, progress.message_id):
         try:
             accounts = await connect()
         except FAILURES as error:
-            await edit_html(context, who.chat_id, progress.message_id, failure(error))
+            await edit_html(context.bot, who.chat_id, progress.message_id, failure(error))
             return
         signer = context.bot_data.signer
         markup = (
@@ -160,7 +160,7 @@ async def _finish(
             else None
         )
         await edit_html(
-            context,
+            context.bot,
             who.chat_id,
             progress.message_id,
             render_connected(accounts),
@@ -196,7 +196,7 @@ async def _make_key_pair(context: Context, who: Asker) -> None:
     _end_session(context, who.user_id)
     public_key = await context.bot_data.services.keypairs.make(who.user_id)
     await send_html(
-        context,
+        context.bot,
         who.chat_id,
         "🔐 I made a key pair for you. Here is its <b>public key</b> for 3Commas (tap it to "
         f"copy; it is also in the file {PUBLIC_KEY_FILE} below). The private key stays with me, "
@@ -230,7 +230,7 @@ async def _refuse_in_group(context: Context, who: Asker, carried_keys: bool, com
                 "in 3Commas and create new ones."
             )
     lines.append(f'<a href="{escape(link)}">Open a private chat with me</a> and send {command}.')
-    await send_html(context, who.chat_id, "\n".join(lines))
+    await send_html(context.bot, who.chat_id, "\n".join(lines))
 
 
 async def begin_connect(update: Update, context: Context) -> None:
@@ -248,7 +248,7 @@ async def begin_connect(update: Update, context: Context) -> None:
         _start_session(context, who, ConnectSession())
     markup = connect_choices(context.bot_data.signer, who.user_id, chat_id=who.chat_id)
     text = _offer(pair_waiting) + _whitelist_note(context)
-    await send_html(context, who.chat_id, text, reply_markup=markup)
+    await send_html(context.bot, who.chat_id, text, reply_markup=markup)
 
 
 def _offer(pair_waiting: bool) -> str:
@@ -288,7 +288,7 @@ async def connect_command(update: Update, context: Context) -> None:
     if problem is not None:
         _end_session(context, who.user_id)
         await send_html(
-            context, who.chat_id, f"{problem} Nothing was saved; send /connect to try again."
+            context.bot, who.chat_id, f"{problem} Nothing was saved; send /connect to try again."
         )
         return
     if secret:
@@ -296,7 +296,7 @@ async def connect_command(update: Update, context: Context) -> None:
         await _finish_with_secret(context, who, api_key, secret)
         return
     _start_session(context, who, ConnectSession(api_key=api_key))
-    await send_html(context, who.chat_id, ASK_SECOND_PART)
+    await send_html(context.bot, who.chat_id, ASK_SECOND_PART)
 
 
 async def connect_choice_pressed(update: Update, context: Context) -> None:
@@ -319,7 +319,7 @@ async def connect_choice_pressed(update: Update, context: Context) -> None:
         await _make_key_pair(context, who)
         return
     _start_session(context, who, ConnectSession())
-    await send_html(context, who.chat_id, ASK_API_KEY + _whitelist_note(context))
+    await send_html(context.bot, who.chat_id, ASK_API_KEY + _whitelist_note(context))
 
 
 async def cancel_command(update: Update, context: Context) -> None:
@@ -337,12 +337,12 @@ async def cancel_command(update: Update, context: Context) -> None:
         text = "Cancelled. Nothing was saved."
     else:
         text = "Nothing to cancel."
-    await send_html(context, who.chat_id, text)
+    await send_html(context.bot, who.chat_id, text)
 
 
 async def _delete_pasted_key(context: Context, who: Asker, hint: str) -> None:
     await delete_quietly(who.message)
-    await send_html(context, who.chat_id, f"That looked like a key, so I deleted it. {hint}")
+    await send_html(context.bot, who.chat_id, f"That looked like a key, so I deleted it. {hint}")
 
 
 async def private_text(update: Update, context: Context) -> None:
@@ -365,10 +365,10 @@ async def private_text(update: Update, context: Context) -> None:
     if session.api_key is None:
         problem = _api_key_problem(text)
         if problem is not None:
-            await send_html(context, who.chat_id, f"{problem} Send it again.")
+            await send_html(context.bot, who.chat_id, f"{problem} Send it again.")
             return
         session.api_key = text
-        await send_html(context, who.chat_id, ASK_SECOND_PART)
+        await send_html(context.bot, who.chat_id, ASK_SECOND_PART)
         return
     _end_session(context, who.user_id)
     await _finish_with_secret(context, who, session.api_key, text)
@@ -381,16 +381,16 @@ async def _outside_session(context: Context, who: Asker, text: str) -> None:
         if LOOKS_LIKE_KEY.search(text):
             await _delete_pasted_key(context, who, "To connect, send /connect first.")
         else:
-            await send_html(context, who.chat_id, "Send /help to see what I can do.")
+            await send_html(context.bot, who.chat_id, "Send /help to see what I can do.")
         return
     await delete_quietly(who.message)
     if state is PendingState.EXPIRED:
         await context.bot_data.services.keypairs.drop(who.user_id)
-        await send_html(context, who.chat_id, KEY_PAIR_EXPIRED)
+        await send_html(context.bot, who.chat_id, KEY_PAIR_EXPIRED)
         return
     problem = _api_key_problem(text)
     if problem is not None:
-        await send_html(context, who.chat_id, f"{problem} {KEY_PAIR_KEPT}")
+        await send_html(context.bot, who.chat_id, f"{problem} {KEY_PAIR_KEPT}")
         return
     await _finish_key_pair(context, who, text)
 

@@ -42,7 +42,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     await context.bot_data.notifier.schedule(subscription)
     next_run = context.bot_data.notifier.next_runs[subscription.id]
     await send_html(
-        context,
+        context.bot,
         who.chat_id,
         render_subscribed(subscription, name, next_run, timezone),
         reply_to=who.message.message_id,
@@ -61,7 +61,7 @@ async def alert_command(update: Update, context: Context) -> None:
         await reply_error(context, who, error)
         return
     await send_html(
-        context, who.chat_id, render_alert_added(alert, name), reply_to=who.message.message_id
+        context.bot, who.chat_id, render_alert_added(alert, name), reply_to=who.message.message_id
     )
 
 
@@ -85,7 +85,7 @@ async def subscriptions_command(update: Update, context: Context) -> None:
     owners = await _owner_names(context, who.chat_id, {entry.owner_id for entry in entries})
     timezone = await subscriptions.timezone_name(who.chat_id)
     text = render_listing(entries, context.bot_data.notifier.next_runs, owners, timezone)
-    await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+    await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
 
 
 async def _is_admin(context: Context, who: Asker) -> bool:
@@ -105,7 +105,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     given = _ENTRY_NUMBER.fullmatch(argument_text(who.message))
     if given is None:
         await send_html(
-            context,
+            context.bot,
             who.chat_id,
             "Send /unsubscribe &lt;number&gt;, with the number from /subscriptions.",
             reply_to=who.message.message_id,
@@ -122,7 +122,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
         context.bot_data.notifier.unschedule(entry.subscription.id)
     kind = "Subscription" if entry.subscription is not None else "Alert"
     await send_html(
-        context,
+        context.bot,
         who.chat_id,
         f"🗑 {kind} #{entry.number} ({escape(entry.account_name)}) removed.",
         reply_to=who.message.message_id,
@@ -138,7 +138,7 @@ async def timezone_command(update: Update, context: Context) -> None:
     if not given:
         current = await subscriptions.timezone_name(who.chat_id)
         text = f"This chat's time zone is {escape(current)}. Change it with /timezone Area/City."
-        await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+        await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
         return
     try:
         may_change = who.is_private or await _is_admin(context, who)
@@ -150,7 +150,7 @@ async def timezone_command(update: Update, context: Context) -> None:
         if entry.subscription is not None and not entry.subscription.paused:
             await context.bot_data.notifier.schedule(entry.subscription)
     text = f"🕘 Daily summaries in this chat now follow {escape(found)}."
-    await send_html(context, who.chat_id, text, reply_to=who.message.message_id)
+    await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
 
 
 async def chat_migrated(update: Update, context: Context) -> None:
