@@ -19,35 +19,33 @@ import random
 import time
 from dataclasses import dataclass
 
+from bot.sliding_window import SlidingWindow
 from standins.botapi.html import JSONDict
 
 
-class _SlidingWindow:
-    """At most ``limit`` events per ``window`` seconds, per key."""
+class _Windows:
+    """The bot's sliding window (bot/sliding_window.py) per key: a chat, a group, or all."""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        self._events: dict[object, collections.deque[float]] = collections.defaultdict(
-            collections.deque
-        )
+        self._windows: dict[object, SlidingWindow] = {}
 
     @classmethod
-    def per_second(cls, rate: float) -> _SlidingWindow:
+    def per_second(cls, rate: float) -> _Windows:
         window = max(1.0, 1.0 / rate)
         return cls(max(1, round(rate * window)), window)
 
+    def _of(self, key: object) -> SlidingWindow:
+        return self._windows.setdefault(key, SlidingWindow(self.limit, self.window))
+
     def retry_after(self, key: object, now: float) -> int:
         """Seconds to wait before one more event is allowed; 0 when allowed now."""
-        events = self._events[key]
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        if len(events) < self.limit:
-            return 0
-        return max(1, math.ceil(events[0] + self.window - now))
+        ready = self._of(key).ready_at(now)
+        return 0 if ready <= now else max(1, math.ceil(ready - now))
 
     def record(self, key: object, now: float) -> None:
-        self._events[key].append(now)
+        self._of(key).record(now)
 
 
 class FloodLimits:
@@ -65,13 +63,13 @@ class FloodLimits:
         self.flood_429s = 0  # 429s for a broken flood limit
         self.random_429s = 0  # 429s of set_random_429s
         self._global_limit = (
-            _SlidingWindow.per_second(messages_per_second) if messages_per_second else None
+            _Windows.per_second(messages_per_second) if messages_per_second else None
         )
         self._group_limit = (
-            _SlidingWindow(group_messages_per_minute, 60.0) if group_messages_per_minute else None
+            _Windows(group_messages_per_minute, 60.0) if group_messages_per_minute else None
         )
         self._chat_limit = (
-            _SlidingWindow(per_chat_burst, per_chat_burst / per_chat_per_second)
+            _Windows(per_chat_burst, per_chat_burst / per_chat_per_second)
             if per_chat_per_second
             else None
         )
@@ -97,7 +95,7 @@ class FloodLimits:
         if self._random_429_rate and self._random.random() < self._random_429_rate:
             self.random_429s += 1
             return self._random_429_retry_after
-        checks: list[tuple[_SlidingWindow, object]] = []
+        checks: list[tuple[_Windows, object]] = []
         if self._global_limit is not None and self._unsolicited(chat_id, now):
             checks.append((self._global_limit, None))
         if self._group_limit is not None and chat_id < 0:
