@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
+from bot.logs import configure_logging
 from standins.demo import Sandbox, running_standins
 from tests.support.bot import Chat, bot_running
 
@@ -30,3 +33,20 @@ async def running(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
 def chat(running: Sandbox) -> Chat:
     """The demo user's private chat with the running bot."""
     return Chat(running.botapi)
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """The logging of `python -m bot` at LOG_LEVEL=DEBUG; yields what its handler writes."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
+    configure_logging(logging.DEBUG)
+    written = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(written)
+    yield written
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)

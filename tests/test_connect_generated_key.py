@@ -10,7 +10,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.config import ConfigError, load_settings
-from bot.logs import configure_logging
 from bot.services.keypairs import PENDING_LIFETIME, KeyPairService, make_key_pair
 from bot.storage.database import Database
 from bot.storage.encryption import MasterKeys, generate_key_text, load_master_keys
@@ -161,23 +159,6 @@ def what_the_user_saw(sandbox: Sandbox) -> bytes:
     texts = [m.text for m in sandbox.botapi.all_messages()]
     texts += [edit for m in sandbox.botapi.all_messages() for edit in m.edits]
     return "\n".join(texts).encode() + b"".join(f.data for f in sandbox.botapi.files)
-
-
-@pytest.fixture
-def debug_log() -> Iterator[io.StringIO]:
-    """The logging of `python -m bot` at LOG_LEVEL=DEBUG; yields what its handler writes."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
-    configure_logging(logging.DEBUG)
-    written = io.StringIO()
-    handler = root.handlers[0]
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(written)
-    yield written
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 # --------------------------------------------------------------------------- the full flow

@@ -5,14 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from secrets import token_hex
 from typing import Any
 
 import pytest
 
-from bot.logs import configure_logging
 from bot.telegram.replies import send_html
 from standins.botapi import SentMessage, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
@@ -179,25 +177,8 @@ async def test_keys_and_the_accounts_api_key_never_appear_in_a_message(sandbox: 
             assert secret not in text, (secret, text)
 
 
-@pytest.fixture
-def production_logging() -> Iterator[io.StringIO]:
-    """The logging set-up `python -m bot` uses at DEBUG; yields what its handler writes."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
-    configure_logging(logging.DEBUG)
-    written = io.StringIO()
-    handler = root.handlers[0]
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(written)
-    yield written
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
-
-
 async def test_no_secret_appears_in_any_log_record(
-    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, production_logging: io.StringIO
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, debug_log: io.StringIO
 ) -> None:
     root = logging.getLogger()
     root.addHandler(caplog.handler)  # after the redacting handler, as a second sink
@@ -208,7 +189,7 @@ async def test_no_secret_appears_in_any_log_record(
         root.removeHandler(caplog.handler)
     records = caplog.records
     assert any(r.levelno == logging.DEBUG for r in records)
-    written = production_logging.getvalue()
+    written = debug_log.getvalue()
     assert "Processing update" in written  # the libraries' DEBUG lines were written too
     for record in records:
         text = record.getMessage() + (record.exc_text or "")
@@ -219,7 +200,7 @@ async def test_no_secret_appears_in_any_log_record(
 
 
 def test_library_debug_lines_show_the_shape_of_payloads_never_their_text(
-    production_logging: io.StringIO,
+    debug_log: io.StringIO,
 ) -> None:
     @dataclass
     class FakeUpdate:
@@ -234,7 +215,7 @@ def test_library_debug_lines_show_the_shape_of_payloads_never_their_text(
     library.debug("one dict: %s", {"text": key})
     library.debug("named: %(endpoint)s %(data)s", {"endpoint": "sendMessage", "data": [key]})
     library.debug("bytes: %r", key.encode())
-    written = production_logging.getvalue()
+    written = debug_log.getvalue()
     assert key not in written and key.encode().hex() not in written
     for line in (
         "Processing update <Update 7>",
@@ -259,7 +240,7 @@ def encoded_forms(secret: str) -> set[str]:
 
 
 async def test_keys_sent_in_one_or_two_steps_reach_no_debug_log_line_in_any_encoding(
-    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, production_logging: io.StringIO
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, debug_log: io.StringIO
 ) -> None:
     one_step = (token_hex(32), token_hex(64))
     two_steps = (token_hex(32), token_hex(64))
@@ -282,7 +263,7 @@ async def test_keys_sent_in_one_or_two_steps_reach_no_debug_log_line_in_any_enco
     finally:
         root.removeHandler(caplog.handler)
     records = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
-    log = production_logging.getvalue() + records
+    log = debug_log.getvalue() + records
     assert "Processing update" in log and "getUpdates" in log  # DEBUG of the library was on
     for value in (*one_step, *two_steps):
         for form in encoded_forms(value):
@@ -290,7 +271,7 @@ async def test_keys_sent_in_one_or_two_steps_reach_no_debug_log_line_in_any_enco
 
 
 async def test_an_ordinary_word_sent_during_connect_is_not_scrubbed_from_logs(
-    sandbox: Sandbox, production_logging: io.StringIO
+    sandbox: Sandbox, debug_log: io.StringIO
 ) -> None:
     word, phrase = "grapefruit-marmalade", "plum jam on toast"
     botapi = sandbox.botapi
@@ -304,7 +285,7 @@ async def test_an_ordinary_word_sent_during_connect_is_not_scrubbed_from_logs(
                 sent = botapi.send_text(said, user_id=DEMO_USER_ID)
                 await answer_to(botapi, DEMO_USER_ID, sent, expected)
     logging.getLogger("bot.tests").warning("an operator's line: %s, %s", word, phrase)
-    assert f"an operator's line: {word}, {phrase}" in production_logging.getvalue()
+    assert f"an operator's line: {word}, {phrase}" in debug_log.getvalue()
 
 
 async def test_absurdly_large_figures_are_shown_instead_of_failing(sandbox: Sandbox) -> None:
