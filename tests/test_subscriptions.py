@@ -84,14 +84,7 @@ async def fast(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
 async def ask_help(chat: Chat, *, topic: int | None = None) -> SentMessage:
     """/help, which answers without replying: the first help text after it."""
     after = max((m.message_id for m in chat.botapi.messages(chat.chat_id)), default=0)
-    chat.botapi.send_text(
-        "/help",
-        user_id=chat.user_id,
-        chat_id=chat.chat_id,
-        chat_type=chat.chat_type,
-        first_name=chat.first_name,
-        message_thread_id=topic,
-    )
+    chat.send("/help", topic=topic)
     found: list[SentMessage] = []
 
     def answered() -> bool:

@@ -38,17 +38,22 @@ class Chat:
     def _changed_since(self, seen: dict[int, str]) -> list[SentMessage]:
         return [m for m in self.botapi.messages(self.chat_id) if seen.get(m.message_id) != m.text]
 
-    async def say(self, text: str, *, timeout: float = 15.0) -> list[SentMessage]:
-        """Send `text`; return the bot messages that appeared or changed once it was handled."""
-        seen = self._seen()
-        queued_before = self.botapi.last_update_id
-        self.last_incoming_id = self.botapi.send_text(
+    def send(self, text: str, *, topic: int | None = None) -> int:
+        """Offer `text` from this user in this chat (in forum topic `topic`); its message id."""
+        return self.botapi.send_text(
             text,
             user_id=self.user_id,
             chat_id=self.chat_id,
             chat_type=self.chat_type,
             first_name=self.first_name,
+            message_thread_id=topic,
         )
+
+    async def say(self, text: str, *, timeout: float = 15.0) -> list[SentMessage]:
+        """Send `text`; return the bot messages that appeared or changed once it was handled."""
+        seen = self._seen()
+        queued_before = self.botapi.last_update_id
+        self.last_incoming_id = self.send(text)
         await self._handled(queued_before, timeout)
         return self._changed_since(seen)
 
@@ -95,14 +100,7 @@ async def bot_running(
 
 async def ask(chat: Chat, text: str, *, topic: int | None = None) -> SentMessage:
     """Send `text` (in forum topic `topic`) and wait for the bot's reply to that message."""
-    incoming = chat.botapi.send_text(
-        text,
-        user_id=chat.user_id,
-        chat_id=chat.chat_id,
-        chat_type=chat.chat_type,
-        first_name=chat.first_name,
-        message_thread_id=topic,
-    )
+    incoming = chat.send(text, topic=topic)
     found: list[SentMessage] = []
 
     def answered() -> bool:
