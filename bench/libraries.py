@@ -19,15 +19,13 @@ REQUIRED = (
     "sqlite3",
     "zoneinfo",
     "telegram",
-    "telegram.ext",  # with the job-queue (APScheduler) and rate-limiter (aiolimiter) extras
+    "telegram.ext",  # with the job-queue extra (APScheduler)
     "apscheduler",
-    "aiolimiter",
     "aiohttp",
     "pydantic",
     "pydantic_settings",
     "sqlite_utils",
     "cryptography.hazmat.primitives.ciphers.aead",
-    "sniffio",
 )
 
 

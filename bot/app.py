@@ -7,11 +7,9 @@ import contextlib
 import logging
 import os
 import signal
-import ssl
 import sys
 from collections.abc import AsyncIterator
 
-import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -28,7 +26,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging, register_secret, secrets
@@ -36,6 +33,7 @@ from bot.services.clock import Clock
 from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
 from bot.storage.errors import StorageStartupError
+from bot.telegram.aiohttp_request import BotApiClients
 from bot.telegram.callback_data import CallbackSigner
 from bot.telegram.commands import (
     ACCOUNT_COMMANDS,
@@ -82,22 +80,15 @@ def _token(settings: Settings) -> str:
     return settings.telegram_bot_token.get_secret_value()
 
 
-def _bot_api_requests(connections: int, tls: ssl.SSLContext) -> HTTPXRequest:
-    """A client for the Bot API as python-telegram-bot builds it, with the given TLS context."""
-    return HTTPXRequest(connection_pool_size=connections, httpx_kwargs={"verify": tls})
-
-
 def build_application(
     settings: Settings,
     services: Services,
     last_update: LastUpdate,
+    clients: BotApiClients,
     update_processor: BaseUpdateProcessor | None = None,
 ) -> BotApplication:
     """The bot with every handler; `update_processor` lets the stand-ins see updates finish."""
     token = _token(settings)
-    # One TLS context (httpx's, with certifi's CAs) for both Bot API clients: each would load
-    # the CA bundle into one of its own, about 0.8 MB apiece.
-    tls = httpx.create_ssl_context()
     application: BotApplication = (
         ApplicationBuilder()
         .token(token)
@@ -112,8 +103,8 @@ def build_application(
                 max_in_flight=CONNECTIONS,
             )
         )
-        .request(_bot_api_requests(CONNECTIONS, tls))
-        .get_updates_request(_bot_api_requests(2, tls))
+        .request(clients.requests)
+        .get_updates_request(clients.updates)
         .build()
     )
     signer = CallbackSigner(token)
@@ -181,9 +172,10 @@ async def running_bot(
     else by polling); then in-flight work is finished."""
     register_secret(_token(settings), webhook_secret(settings))
     services = await Services.open(settings, clock)
+    clients = BotApiClients(CONNECTIONS)
     try:
         last_update = LastUpdate()
-        application = build_application(settings, services, last_update, update_processor)
+        application = build_application(settings, services, last_update, clients, update_processor)
         server = _http_server(settings, application, services, last_update)
         await connect(
             application, settings.telegram_api_url, settings.telegram_startup_retry_seconds
@@ -201,6 +193,7 @@ async def running_bot(
         finally:
             await _stop(application, server, settings.shutdown_grace_seconds)
     finally:
+        await clients.close()
         await services.close()
 
 
