@@ -100,6 +100,34 @@ async def test_only_the_last_snapshots_of_an_account_are_kept(database: Database
     assert latest.taken_at == start + timedelta(minutes=KEPT_PER_ACCOUNT + 4)
 
 
+async def test_snapshots_written_at_once_share_their_commits_and_are_all_kept(
+    database: Database,
+) -> None:
+    commits: list[str] = []
+
+    def count_commits(statement: str) -> None:
+        if statement == "COMMIT":
+            commits.append(statement)
+
+    await database._worker.read(lambda db: db.conn.set_trace_callback(count_commits))
+    users = range(1, 201)
+    await asyncio.gather(*(database.snapshots.add(snapshot_for(u, 1, Decimal(u))) for u in users))
+    await database._worker.read(lambda db: db.conn.set_trace_callback(None))
+    for user in users:
+        latest = await database.snapshots.latest(user, 1)
+        assert latest is not None and latest.amount == Decimal(user)
+    assert 1 <= len(commits) <= 10  # the first alone, the rest together: one fsync each
+
+
+async def test_a_snapshot_that_cannot_be_stored_fails_alone(database: Database) -> None:
+    good = [database.snapshots.add(snapshot_for(u, 1, Decimal(u))) for u in range(1, 51)]
+    bad = database.snapshots.add(snapshot_for(2**70, 1, Decimal(1)))  # no SQLite integer
+    results = await asyncio.gather(*good[:25], bad, *good[25:], return_exceptions=True)
+    assert isinstance(results[25], OverflowError)
+    assert results[:25] + results[26:] == [None] * 50
+    assert await database.snapshots.count() == 50
+
+
 async def test_snapshot_refuses_float_money_and_naive_times(database: Database) -> None:
     with pytest.raises(TypeError):
         await database.snapshots.add(snapshot_for(1, 1, 1.5))  # type: ignore[arg-type]

@@ -71,7 +71,7 @@ class SnapshotStore:
             owner = [snapshot.user_id, snapshot.account_id]
             db.execute(_PRUNE, [*owner, *owner, KEPT_PER_ACCOUNT])
 
-        await self._worker.write(write)
+        await self._worker.write_together(write)
 
     async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
         def read(db: sqlite_utils.Database) -> Snapshot | None:
