@@ -23,9 +23,10 @@ class ReadCache(Generic[K, V]):
     """The `size` values used last (LRU), each loaded once by `get` and kept until evicted or
     invalidated (`update`, `forget`, `clear`).
 
-    Every write of what a value was loaded from must invalidate it after it commits. A load
-    that started before an invalidation of its key returns its value but does not store it: it
-    may have read the state before the write.
+    Every write of what a value was loaded from must invalidate it after it commits (and when
+    its wait ends otherwise: a cancelled wait may still commit). A load that started before an
+    invalidation of its key returns its value but does not store it: it may have read the
+    state before the write.
 
     It runs on the event loop only, so it needs no lock.
     """

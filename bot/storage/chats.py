@@ -38,7 +38,7 @@ class ChatSettingsStore:
                 )
             )
         except BaseException:
-            # Failed or cancelled: it may still have committed.
+            # A cancelled wait may still commit: read it again next time.
             self.forget_cached(chat_id)
             raise
         self._timezones.update(chat_id, lambda _before: tz)

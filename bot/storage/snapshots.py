@@ -78,7 +78,7 @@ class SnapshotStore:
         try:
             await self._worker.write(write)
         except BaseException:
-            # Failed or cancelled: it may still have committed.
+            # A cancelled wait may still commit: read it again next time.
             self._accounts.forget_cached(snapshot.user_id)
             raise
         self._accounts.upserted(snapshot.user_id, account)
