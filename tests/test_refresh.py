@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from standins.botapi import SentMessage
-from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
+from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running
 
@@ -169,6 +169,40 @@ async def test_updated_is_shown_in_the_chats_time_zone(chat: Chat) -> None:
     shown = wall.replace(tzinfo=ZoneInfo("Asia/Kathmandu"))
     # the stand-in stamps a refresh with the current time
     assert abs(datetime.now(UTC) - shown) < timedelta(minutes=2), line
+
+
+def updated_line(summary: SentMessage) -> str:
+    (line,) = [line for line in summary.plain.splitlines() if line.startswith("Updated ")]
+    return line
+
+
+async def test_a_time_zone_set_after_a_refresh_shows_in_the_next(chat: Chat) -> None:
+    await chat.connect()
+    assert updated_line(await chat.reply("/refresh 12345678")).endswith(" UTC")
+    await chat.reply("/timezone Asia/Kathmandu")
+    assert updated_line(await chat.reply("/refresh 12345678")).endswith(" Asia/Kathmandu")
+
+
+async def test_an_account_renamed_on_3commas_shows_its_new_name_after_a_refresh(
+    running: Sandbox,
+) -> None:
+    chat = Chat(running.botapi)
+    await chat.connect()
+    await chat.reply("/refresh 12345678")
+    accounts = demo_accounts()
+    accounts[0]["name"] = "A Binance renamed"  # was "My Binance US"
+    running.threecommas.set_accounts(DEMO_API_KEY, accounts)
+    summary = await chat.reply("/refresh 12345678")
+    assert "A Binance renamed" in summary.plain
+    # The account's new name is stored with the refresh's snapshot, after the reply.
+    await running.botapi.wait_for(lambda: snapshot_rows(running) == 2)
+    picker = await chat.reply("/refresh")
+    assert [label for label, _ in picker.buttons][:3] == [
+        "🔄 A Binance renamed",
+        "🔄 Binance Futures",
+        "🔄 Kraken Main",
+    ]
+    assert "My Binance US" not in (await chat.reply("/accounts")).plain
 
 
 async def test_refresh_button_reruns_in_place(sandbox: Sandbox) -> None:

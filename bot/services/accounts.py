@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from bot.services.errors import (
 )
 from bot.services.resolve import Resolution, resolve_account
 from bot.services.summary import AccountSummary, summarize
+from bot.storage.cache import ReadCache
 from bot.storage.database import Database
 from bot.storage.errors import CredentialsUnreadable, StorageError
 from bot.storage.records import KnownAccount, Snapshot
@@ -104,22 +104,13 @@ class CredentialCache:
 
     def __init__(self, db: Database, size: int = CREDENTIAL_CACHE_SIZE) -> None:
         self._db = db
-        self._size = size
-        self._entries: OrderedDict[int, Credentials] = OrderedDict()
+        self._entries: ReadCache[int, Credentials] = ReadCache(size)
 
     async def get(self, user_id: int) -> Credentials:
-        cached = self._entries.get(user_id)
-        if cached is not None:
-            self._entries.move_to_end(user_id)
-            return cached
-        credentials = await load_credentials(self._db, user_id)
-        self._entries[user_id] = credentials
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-        return credentials
+        return await self._entries.get(user_id, lambda: load_credentials(self._db, user_id))
 
     def forget(self, user_id: int) -> None:
-        self._entries.pop(user_id, None)
+        self._entries.forget(user_id)
 
 
 class AccountService:

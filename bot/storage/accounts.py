@@ -5,10 +5,12 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlite_utils
 
+from bot.storage.cache import ReadCache
 from bot.storage.columns import optional_time_text, parse_optional_time
 from bot.storage.records import KnownAccount
 from bot.storage.worker import SqlWorker
@@ -19,6 +21,9 @@ UPSERT_ACCOUNT = (
     "name = excluded.name, exchange = excluded.exchange, "
     "refreshed_at = COALESCE(excluded.refreshed_at, accounts.refreshed_at)"
 )
+
+# Users whose account lists stay in memory; a list is a few hundred bytes an account.
+ACCOUNT_CACHE_SIZE = 2_000
 
 
 def account_values(user_id: int, account: KnownAccount) -> builtins.list[Any]:
@@ -31,9 +36,33 @@ def account_values(user_id: int, account: KnownAccount) -> builtins.list[Any]:
     ]
 
 
+def _upserted(
+    known: tuple[KnownAccount, ...], written: KnownAccount
+) -> tuple[KnownAccount, ...] | None:
+    """`known` after UPSERT_ACCOUNT wrote `written`, when its place in the order stays; None
+    for a new or renamed account (SQL sorts it)."""
+    for index, account in enumerate(known):
+        if account.account_id == written.account_id:
+            if account.name != written.name:
+                return None
+            # As stored and read back: UTC, and COALESCE keeps a known refresh time.
+            refreshed_at = parse_optional_time(optional_time_text(written.refreshed_at))
+            updated = replace(
+                account,
+                exchange=written.exchange,
+                refreshed_at=refreshed_at or account.refreshed_at,
+            )
+            return (*known[:index], updated, *known[index + 1 :])
+    return None
+
+
 class AccountStore:
+    """Every write of the accounts table goes through it (or tells it with `upserted` and
+    `forget_cached`): `list` answers from memory."""
+
     def __init__(self, worker: SqlWorker) -> None:
         self._worker = worker
+        self._cached: ReadCache[int, tuple[KnownAccount, ...]] = ReadCache(ACCOUNT_CACHE_SIZE)
 
     async def replace(self, user_id: int, accounts: Sequence[KnownAccount]) -> None:
         """Make `accounts` the user's whole list, in one transaction; an account listed again
@@ -50,17 +79,31 @@ class AccountStore:
             for row in rows:
                 db.execute(UPSERT_ACCOUNT, row)
 
-        await self._worker.write(write)
+        try:
+            await self._worker.write(write)
+        finally:
+            self.forget_cached(user_id)
 
     async def upsert(self, user_id: int, account: KnownAccount) -> None:
         values = account_values(user_id, account)
-        await self._worker.write(lambda db: db.execute(UPSERT_ACCOUNT, values))
+        try:
+            await self._worker.write(lambda db: db.execute(UPSERT_ACCOUNT, values))
+        finally:
+            self.forget_cached(user_id)
+
+    def upserted(self, user_id: int, account: KnownAccount) -> None:
+        """Another store's transaction ran UPSERT_ACCOUNT for `account` and committed."""
+        self._cached.update(user_id, lambda known: _upserted(known, account))
+
+    def forget_cached(self, user_id: int) -> None:
+        """The user's accounts were written (or may have been): read them again next time."""
+        self._cached.forget(user_id)
 
     async def list(self, user_id: int) -> builtins.list[KnownAccount]:
-        """The user's accounts ordered by name (case-insensitively), then id."""
+        """The user's accounts ordered by name (case-insensitively), then id; a new list."""
 
-        def read(db: sqlite_utils.Database) -> builtins.list[KnownAccount]:
-            return [
+        def read(db: sqlite_utils.Database) -> tuple[KnownAccount, ...]:
+            return tuple(
                 KnownAccount(
                     account_id=row["account_id"],
                     name=row["name"],
@@ -72,6 +115,7 @@ class AccountStore:
                     "ORDER BY name COLLATE NOCASE, name, account_id",
                     [user_id],
                 )
-            ]
+            )
 
-        return await self._worker.read(read)
+        known = await self._cached.get(user_id, lambda: self._worker.read(read))
+        return builtins.list(known)

@@ -97,10 +97,10 @@ class Database:
         self.credentials = CredentialStore(worker, keys)
         self.pending_keys = PendingKeyStore(worker, keys)
         self.accounts = AccountStore(worker)
-        self.snapshots = SnapshotStore(worker)
-        self.subscriptions = SubscriptionStore(worker)
-        self.alerts = AlertStore(worker)
+        self.snapshots = SnapshotStore(worker, self.accounts)
         self.chats = ChatSettingsStore(worker)
+        self.subscriptions = SubscriptionStore(worker, self.chats)
+        self.alerts = AlertStore(worker)
 
     @classmethod
     async def open(cls, path: Path, keys: MasterKeys) -> Database:
@@ -135,7 +135,11 @@ class Database:
                 deleted += db.execute(statement, [user_id]).rowcount
             return deleted
 
-        return await self._worker.write(write)
+        try:
+            return await self._worker.write(write)
+        finally:
+            self.accounts.forget_cached(user_id)
+            self.chats.forget_cached(user_id)
 
     async def rotate_keys(self) -> int:
         """Re-encrypt every value not under the first key; returns how many values moved.

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.storage.accounts import UPSERT_ACCOUNT, account_values
+from bot.storage.accounts import UPSERT_ACCOUNT, AccountStore, account_values
 from bot.storage.columns import decimal_text, parse_decimal, parse_time, time_text
 from bot.storage.records import KnownAccount, Snapshot
 from bot.storage.worker import SqlWorker
@@ -50,8 +50,9 @@ _PRUNE = (
 
 
 class SnapshotStore:
-    def __init__(self, worker: SqlWorker) -> None:
+    def __init__(self, worker: SqlWorker, accounts: AccountStore) -> None:
         self._worker = worker
+        self._accounts = accounts
 
     async def add(self, snapshot: Snapshot, account: KnownAccount | None = None) -> None:
         """Store a snapshot, keeping the account's last KEPT_PER_ACCOUNT; with `account`, also
@@ -71,7 +72,16 @@ class SnapshotStore:
             owner = [snapshot.user_id, snapshot.account_id]
             db.execute(_PRUNE, [*owner, *owner, KEPT_PER_ACCOUNT])
 
-        await self._worker.write_together(write)
+        if account is None:
+            await self._worker.write_together(write)
+            return
+        try:
+            await self._worker.write_together(write)
+        except BaseException:
+            # A cancelled wait may still commit: read it again next time.
+            self._accounts.forget_cached(snapshot.user_id)
+            raise
+        self._accounts.upserted(snapshot.user_id, account)
 
     async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
         def read(db: sqlite_utils.Database) -> Snapshot | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.storage.chats import ChatSettingsStore
 from bot.storage.columns import now_text, parse_time, time_text
 from bot.storage.records import (
     DAILY_TIME,
@@ -82,8 +83,9 @@ def _check_schedule(
 
 
 class SubscriptionStore:
-    def __init__(self, worker: SqlWorker) -> None:
+    def __init__(self, worker: SqlWorker, chats: ChatSettingsStore) -> None:
         self._worker = worker
+        self._chats = chats
 
     async def add(
         self,
@@ -208,7 +210,11 @@ class SubscriptionStore:
             )
             db.execute("DELETE FROM chat_settings WHERE chat_id = ?", [old_chat_id])
 
-        await self._worker.write(write)
+        try:
+            await self._worker.write(write)
+        finally:
+            self._chats.forget_cached(old_chat_id)
+            self._chats.forget_cached(new_chat_id)
 
     async def delete_for_owner(self, user_id: int) -> list[Subscription]:
         """Delete every subscription the user owns, in any chat; returns what was deleted."""

@@ -12,14 +12,14 @@ async def refresh(request: Request) -> Reply:
     buttons = summary_buttons(
         request.context.bot_data.signer, request.owner_id, request.target, chat_id=request.chat_id
     )
-    timezone = await request.timezone()
+    # The zone is read after the 3Commas call: a cold cache never delays the request.
     if request.account is None:
         results = await accounts.refresh_all(request.owner_id)
         if all(result.summary is None for result in results):
             request.release_cooldown()
-        return TextReply(render_refresh_all(results, timezone=timezone), buttons)
+        return TextReply(render_refresh_all(results, timezone=await request.timezone()), buttons)
     summary = await accounts.refresh(request.owner_id, request.account.account_id)
-    return TextReply(render_account_summary(summary, timezone=timezone), buttons)
+    return TextReply(render_account_summary(summary, timezone=await request.timezone()), buttons)
 
 
 REFRESH_COMMAND = AccountCommand(name="refresh", action=REFRESH, run=refresh)
