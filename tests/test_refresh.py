@@ -53,6 +53,20 @@ async def test_a_slow_answer_shows_progress_first_then_edits_it_into_the_summary
     assert "$31.21" in summary.plain
 
 
+async def test_a_progress_message_telegram_refuses_still_leaves_the_summary_as_the_reply(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.threecommas.latency = 0.3
+    async with bot_running(sandbox, progress_delay_ms=100):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        sandbox.botapi.fail("sendMessage", times=1, status=400)  # the progress message
+        summary = await chat.reply("/refresh 12345678")
+    assert "$31.21" in summary.plain
+    assert not summary.edits
+    assert sandbox.botapi.failed_calls == 1
+
+
 async def test_refresh_by_exact_name(chat: Chat) -> None:
     await chat.connect()
     summary = await chat.reply("/refresh Kraken Main")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 
 from bot.services.errors import (
     FAILURES,
@@ -32,7 +33,7 @@ from bot.services.errors import (
 )
 from bot.services.records import KnownAccount, Target
 from bot.telegram.callback_data import TamperedCallback
-from bot.telegram.context import Context
+from bot.telegram.context import Context, OpenProgress
 from bot.telegram.handlers.common import (
     Asker,
     argument_text,
@@ -262,36 +263,78 @@ async def _outcome(request: Request) -> Reply:
         return TextReply(render_error(name, error), retry)
 
 
+class _Progress:
+    """The progress message of one answer: shown only once the work outlasts the delay, and
+    listed in `open_progress` from then on, so that a restart settles it."""
+
+    def __init__(self, request: Request, *, reply_to: int | None, edit: int | None) -> None:
+        self._request = request
+        self._reply_to = reply_to
+        self._edit = edit
+        worker = asyncio.current_task()
+        assert worker is not None
+        self._worker = worker
+        self._showing: asyncio.Task[OpenProgress] | None = None
+
+    def show(self) -> None:
+        self._showing = asyncio.ensure_future(self._show())
+
+    async def _show(self) -> OpenProgress:
+        request = self._request
+        bot, chat_id = request.context.bot, request.chat_id
+        text = render_progress(request.name, request.command.working)
+        if self._edit is not None:
+            await edit_html(bot, chat_id, self._edit, text)
+            message_id = self._edit
+        else:
+            message_id = (await send_html(bot, chat_id, text, reply_to=self._reply_to)).message_id
+        entry = OpenProgress(chat_id, message_id, self._worker)
+        request.context.bot_data.open_progress.add(entry)
+        return entry
+
+    async def shown(self) -> OpenProgress | None:
+        """The progress message, once shown; None when it was not, or Telegram refused it."""
+        if self._showing is None:
+            return None
+        try:
+            return await self._showing
+        except TelegramError as error:
+            logger.info("progress message not shown in chat %s: %s", self._request.chat_id, error)
+            return None
+
+
 async def _answer(request: Request, *, reply_to: int | None, edit: int | None) -> None:
     """Answer with the reply; a progress message first only if it takes longer than the delay.
 
+    The work runs in this task, a timer shows the progress message meanwhile: a task of its own
+    would start only after everything else ready to run (the next getUpdates, say).
     `edit`: the message whose button was pressed, answered in place (for text replies).
     """
     context, chat_id = request.context, request.chat_id
-    work = asyncio.ensure_future(_outcome(request))
     delay = context.bot_data.services.settings.progress_delay_ms / 1000
+    progress = _Progress(request, reply_to=reply_to, edit=edit)
+    timer = asyncio.get_running_loop().call_later(delay, progress.show)
     try:
-        await asyncio.wait({work}, timeout=delay)
-        if work.done():
-            await _show(context, chat_id, work.result(), reply_to=reply_to, edit=edit)
-            return
-        progress = render_progress(request.name, request.command.working)
-        if edit is not None:
-            await edit_html(context.bot, chat_id, edit, progress)
-            progress_id = edit
-        else:
-            sent = await send_html(context.bot, chat_id, progress, reply_to=reply_to)
-            progress_id = sent.message_id
+        reply = await _outcome(request)
     except BaseException:
-        work.cancel()
-        raise
-    async with progress_settles(context, chat_id, progress_id):
-        reply = await work
+        timer.cancel()
+        failed_behind = await progress.shown()
+        if failed_behind is None:
+            raise
+        async with progress_settles(context, chat_id, failed_behind.message_id):
+            raise
+        return
+    timer.cancel()
+    shown = await progress.shown()
+    if shown is None:
+        await _show(context, chat_id, reply, reply_to=reply_to, edit=edit)
+        return
+    async with progress_settles(context, chat_id, shown.message_id):
         if isinstance(reply, PhotoReply):
             await _show(context, chat_id, reply, reply_to=reply_to, edit=None)
-            await delete_message(context.bot, chat_id, progress_id)
+            await delete_message(context.bot, chat_id, shown.message_id)
         else:
-            await _show(context, chat_id, reply, reply_to=None, edit=progress_id)
+            await _show(context, chat_id, reply, reply_to=None, edit=shown.message_id)
 
 
 async def _show(
