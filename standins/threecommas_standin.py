@@ -311,6 +311,13 @@ class RecordedRequest:
     path_qs: str
     api_key: str | None
     status: int = 0  # 0 until answered: stays 0 when the client gave up first
+    arrived_at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None  # when the answer was ready to be written
+
+    @property
+    def held(self) -> float | None:
+        """Seconds this stand-in took to answer: its latency as it came out, not as set."""
+        return None if self.answered_at is None else self.answered_at - self.arrived_at
 
 
 @dataclass
@@ -499,6 +506,7 @@ class ThreeCommasStandIn:
         body = await request.read()
         response = await self._respond(request, api_key, body)
         recorded.status = response.status
+        recorded.answered_at = time.monotonic()
         return response
 
     def _record(self, entry: RecordedRequest) -> None:
