@@ -59,6 +59,12 @@ async def forward_proxy() -> AsyncIterator[tuple[ForwardProxy, str]]:
         yield running
 
 
+async def answers_help(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox):
+        answer = await Chat(sandbox.botapi).reply("/help")
+    assert "/refresh" in answer.plain
+
+
 async def test_the_bot_talks_to_telegram_through_the_proxy_in_http_proxy(
     sandbox: Sandbox,
     forward_proxy: tuple[ForwardProxy, str],
@@ -68,9 +74,7 @@ async def test_the_bot_talks_to_telegram_through_the_proxy_in_http_proxy(
     monkeypatch.setenv("HTTP_PROXY", f"http://bot:s%40cret@{address}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    async with bot_running(sandbox):
-        answer = await Chat(sandbox.botapi).reply("/help")
-    assert "/refresh" in answer.plain
+    await answers_help(sandbox)
     methods = {path.rsplit("/", 1)[-1] for path in proxy.seen}
     assert {"getMe", "getUpdates", "sendMessage"} <= methods
     expected = "Basic " + base64.b64encode(b"bot:s@cret").decode()
@@ -85,9 +89,7 @@ async def test_no_proxy_exempts_the_bot_api_host(
     proxy, address = forward_proxy
     monkeypatch.setenv("HTTP_PROXY", f"http://{address}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    async with bot_running(sandbox):
-        answer = await Chat(sandbox.botapi).reply("/help")
-    assert "/refresh" in answer.plain
+    await answers_help(sandbox)
     assert proxy.seen == []
 
 

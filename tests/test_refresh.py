@@ -40,14 +40,21 @@ async def test_a_quick_answer_is_the_one_reply_with_no_progress_message(chat: Ch
     assert "$31.21" in answer[0].plain
 
 
-async def test_a_slow_answer_shows_progress_first_then_edits_it_into_the_summary(
-    sandbox: Sandbox,
-) -> None:
+async def refreshed_slowly(sandbox: Sandbox, *, refuse_progress: bool = False) -> SentMessage:
+    """/refresh with 3Commas slower than the progress delay: a progress message is due."""
     sandbox.threecommas.latency = 0.3
     async with bot_running(sandbox, progress_delay_ms=100):
         chat = Chat(sandbox.botapi)
         await chat.connect()
-        summary = await chat.reply("/refresh 12345678")
+        if refuse_progress:
+            sandbox.botapi.fail("sendMessage", times=1, status=400)
+        return await chat.reply("/refresh 12345678")
+
+
+async def test_a_slow_answer_shows_progress_first_then_edits_it_into_the_summary(
+    sandbox: Sandbox,
+) -> None:
+    summary = await refreshed_slowly(sandbox)
     assert summary.edits, "the summary should be an edit of the progress message"
     assert "Refreshing" in summary.edits[0]
     assert "$31.21" in summary.plain
@@ -56,12 +63,7 @@ async def test_a_slow_answer_shows_progress_first_then_edits_it_into_the_summary
 async def test_a_progress_message_telegram_refuses_still_leaves_the_summary_as_the_reply(
     sandbox: Sandbox,
 ) -> None:
-    sandbox.threecommas.latency = 0.3
-    async with bot_running(sandbox, progress_delay_ms=100):
-        chat = Chat(sandbox.botapi)
-        await chat.connect()
-        sandbox.botapi.fail("sendMessage", times=1, status=400)  # the progress message
-        summary = await chat.reply("/refresh 12345678")
+    summary = await refreshed_slowly(sandbox, refuse_progress=True)
     assert "$31.21" in summary.plain
     assert not summary.edits
     assert sandbox.botapi.failed_calls == 1
