@@ -103,6 +103,23 @@ async def test_update_changes_a_cached_value_and_none_forgets_it() -> None:
     assert load.calls == 2
 
 
+async def test_a_value_written_is_forgotten_or_changed_and_forgotten_when_the_write_fails() -> None:
+    cache: ReadCache[str, str] = ReadCache(size=2)
+    load = Loads()
+    await cache.get("a", load)
+    with cache.written("a", lambda value: value + "!"):
+        pass
+    assert await cache.get("a", load) == "v1!"
+    with cache.written("a"):
+        load.value = "v2"
+    assert await cache.get("a", load) == "v2"
+    with pytest.raises(RuntimeError), cache.written("a", lambda value: value + "!"):
+        load.value = "v3"
+        raise RuntimeError("the write may have committed")
+    assert await cache.get("a", load) == "v3"
+    assert load.calls == 3
+
+
 async def test_a_failed_load_stores_nothing() -> None:
     cache: ReadCache[str, str] = ReadCache(size=2)
 

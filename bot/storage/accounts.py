@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -57,8 +58,8 @@ def _upserted(
 
 
 class AccountStore:
-    """Every write of the accounts table goes through it (or tells it with `upserted` and
-    `forget_cached`): `list` answers from memory."""
+    """Every write of the accounts table goes through it, or inside its `written`: `list`
+    answers from memory."""
 
     def __init__(self, worker: SqlWorker) -> None:
         self._worker = worker
@@ -79,25 +80,22 @@ class AccountStore:
             for row in rows:
                 db.execute(UPSERT_ACCOUNT, row)
 
-        try:
+        with self.written(user_id):
             await self._worker.write(write)
-        finally:
-            self.forget_cached(user_id)
 
     async def upsert(self, user_id: int, account: KnownAccount) -> None:
         values = account_values(user_id, account)
-        try:
+        with self.written(user_id):
             await self._worker.write(lambda db: db.execute(UPSERT_ACCOUNT, values))
-        finally:
-            self.forget_cached(user_id)
 
-    def upserted(self, user_id: int, account: KnownAccount) -> None:
-        """Another store's transaction ran UPSERT_ACCOUNT for `account` and committed."""
-        self._cached.update(user_id, lambda known: _upserted(known, account))
-
-    def forget_cached(self, user_id: int) -> None:
-        """The user's accounts were written (or may have been): read them again next time."""
-        self._cached.forget(user_id)
+    def written(
+        self, user_id: int, upserted: KnownAccount | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Around a write of the user's accounts (by another store too): read them again next
+        time, or, for one account written with UPSERT_ACCOUNT, change it in memory."""
+        if upserted is None:
+            return self._cached.written(user_id)
+        return self._cached.written(user_id, lambda known: _upserted(known, upserted))
 
     async def list(self, user_id: int) -> builtins.list[KnownAccount]:
         """The user's accounts ordered by name (case-insensitively), then id; a new list."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -23,10 +24,9 @@ class ReadCache(Generic[K, V]):
     """The `size` values used last (LRU), each loaded once by `get` and kept until evicted or
     invalidated (`update`, `forget`, `clear`).
 
-    Every write of what a value was loaded from must invalidate it after it commits (and when
-    its wait ends otherwise: a cancelled wait may still commit). A load that started before an
-    invalidation of its key returns its value but does not store it: it may have read the
-    state before the write.
+    Every write of what a value was loaded from goes inside `written(key)`, which invalidates
+    the value after the write. A load that started before an invalidation of its key returns
+    its value but does not store it: it may have read the state before the write.
 
     It runs on the event loop only, so it needs no lock.
     """
@@ -52,6 +52,21 @@ class ReadCache(Generic[K, V]):
         if not fill.stale:
             self._store(key, value)
         return value
+
+    @contextlib.contextmanager
+    def written(self, key: K, change: Callable[[V], V | None] | None = None) -> Iterator[None]:
+        """Around a write of what `key`'s value was loaded from: once it committed, the value
+        becomes `change(value)`, or is forgotten without `change`; when the write's wait ends
+        otherwise it is forgotten too, since a cancelled wait may still commit."""
+        try:
+            yield
+        except BaseException:
+            self.forget(key)
+            raise
+        if change is None:
+            self.forget(key)
+        else:
+            self.update(key, change)
 
     def update(self, key: K, change: Callable[[V], V | None]) -> None:
         """After a write: the cached value becomes `change(value)`; None forgets it (always

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import sqlite_utils
 
 from bot.storage.cache import ReadCache
@@ -12,8 +14,8 @@ TIMEZONE_CACHE_SIZE = 10_000
 
 
 class ChatSettingsStore:
-    """Every write of chat_settings goes through it (or tells it with `forget_cached`):
-    `get_timezone` answers from memory."""
+    """Every write of chat_settings goes through it, or inside its `written`: `get_timezone`
+    answers from memory."""
 
     def __init__(self, worker: SqlWorker) -> None:
         self._worker = worker
@@ -29,7 +31,7 @@ class ChatSettingsStore:
         return await self._timezones.get(chat_id, lambda: self._worker.read(read))
 
     async def set_timezone(self, chat_id: int, tz: str) -> None:
-        try:
+        with self._timezones.written(chat_id, lambda _before: tz):
             await self._worker.write(
                 lambda db: db.execute(
                     "INSERT INTO chat_settings (chat_id, timezone) VALUES (?, ?) "
@@ -37,12 +39,7 @@ class ChatSettingsStore:
                     [chat_id, tz],
                 )
             )
-        except BaseException:
-            # A cancelled wait may still commit: read it again next time.
-            self.forget_cached(chat_id)
-            raise
-        self._timezones.update(chat_id, lambda _before: tz)
 
-    def forget_cached(self, chat_id: int) -> None:
-        """The chat's settings were written (or may have been): read them again next time."""
-        self._timezones.forget(chat_id)
+    def written(self, chat_id: int) -> contextlib.AbstractContextManager[None]:
+        """Around another store's write of the chat's settings: read them again next time."""
+        return self._timezones.written(chat_id)

@@ -135,11 +135,8 @@ class Database:
                 deleted += db.execute(statement, [user_id]).rowcount
             return deleted
 
-        try:
+        with self.accounts.written(user_id), self.chats.written(user_id):
             return await self._worker.write(write)
-        finally:
-            self.accounts.forget_cached(user_id)
-            self.chats.forget_cached(user_id)
 
     async def rotate_keys(self) -> int:
         """Re-encrypt every value not under the first key; returns how many values moved.

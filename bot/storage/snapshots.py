@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import sqlite_utils
@@ -72,16 +73,13 @@ class SnapshotStore:
             owner = [snapshot.user_id, snapshot.account_id]
             db.execute(_PRUNE, [*owner, *owner, KEPT_PER_ACCOUNT])
 
-        if account is None:
+        writes_account = (
+            contextlib.nullcontext()
+            if account is None
+            else self._accounts.written(snapshot.user_id, account)
+        )
+        with writes_account:
             await self._worker.write_together(write)
-            return
-        try:
-            await self._worker.write_together(write)
-        except BaseException:
-            # A cancelled wait may still commit: read it again next time.
-            self._accounts.forget_cached(snapshot.user_id)
-            raise
-        self._accounts.upserted(snapshot.user_id, account)
 
     async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
         def read(db: sqlite_utils.Database) -> Snapshot | None:

@@ -210,11 +210,8 @@ class SubscriptionStore:
             )
             db.execute("DELETE FROM chat_settings WHERE chat_id = ?", [old_chat_id])
 
-        try:
+        with self._chats.written(old_chat_id), self._chats.written(new_chat_id):
             await self._worker.write(write)
-        finally:
-            self._chats.forget_cached(old_chat_id)
-            self._chats.forget_cached(new_chat_id)
 
     async def delete_for_owner(self, user_id: int) -> list[Subscription]:
         """Delete every subscription the user owns, in any chat; returns what was deleted."""
