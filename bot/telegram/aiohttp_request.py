@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -38,10 +38,8 @@ def _sum(*parts: float | None) -> float | None:
     return None if any(part is None for part in parts) else sum(part or 0.0 for part in parts)
 
 
-def _form(request_data: RequestData) -> aiohttp.FormData | dict[str, str]:
+def _form(fields: dict[str, str], files: UploadFileDict) -> aiohttp.FormData | dict[str, str]:
     """The parameters as a form, with the files as parts of it when there are any."""
-    fields = request_data.json_parameters
-    files = request_data.multipart_data
     if not files:
         return fields
     form = aiohttp.FormData(quote_fields=False)
@@ -111,9 +109,9 @@ class AiohttpRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
-        has_files = bool(request_data and request_data.multipart_data)
+        files = request_data.multipart_data if request_data else {}
         read = _seconds(read_timeout, READ_TIMEOUT)
-        write = _seconds(write_timeout, MEDIA_WRITE_TIMEOUT if has_files else WRITE_TIMEOUT)
+        write = _seconds(write_timeout, MEDIA_WRITE_TIMEOUT if files else WRITE_TIMEOUT)
         connect = _seconds(connect_timeout, CONNECT_TIMEOUT)
         pool = _seconds(pool_timeout, POOL_TIMEOUT)
         timeout = aiohttp.ClientTimeout(
@@ -122,7 +120,7 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
-        body: Any = None if request_data is None else _form(request_data)
+        body: Any = None if request_data is None else _form(request_data.json_parameters, files)
         headers = {"User-Agent": self.USER_AGENT}
         proxy, proxy_headers = self._proxy(url)
         if proxy_headers and not url.startswith("https:"):
