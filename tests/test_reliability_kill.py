@@ -41,6 +41,15 @@ def acknowledged(botapi: BotApiStandIn, users: range) -> set[int]:
     return {index for index in users if connected_answers(botapi, user_id(index))}
 
 
+def send_connects(botapi: BotApiStandIn, users: range) -> None:
+    for index in users:
+        botapi.send_text(f"/connect kill-key-{index} kill-secret-{index}", user_id=user_id(index))
+
+
+async def acknowledged_count(botapi: BotApiStandIn, users: range, count: int) -> None:
+    await botapi.wait_for(lambda: len(acknowledged(botapi, users)) == count, timeout=30)
+
+
 def stored_users(database: Path) -> set[int]:
     with contextlib.closing(sqlite3.connect(database)) as db:
         (check,) = db.execute("PRAGMA integrity_check").fetchone()
@@ -64,15 +73,19 @@ async def test_sigkill_during_connects_loses_no_acknowledged_connect(tmp_path: P
         killed_mid_way = 0
         for round_number in range(ROUNDS):
             users = range(round_number * PER_ROUND, (round_number + 1) * PER_ROUND)
+            # The kill comes after `first` connects were acknowledged (0 to all of them), and
+            # then at once (every other round: the rest were not even fetched) or anywhere
+            # within the next 0.1 s, from before their first write to after their last.
+            first = chooser.randint(0, PER_ROUND)
+            later = chooser.uniform(0.0, 0.1) if round_number % 2 else 0.0
             botapi.calls.clear()
             async with bot_process(sandbox.settings, tmp_path / f"run{round_number}") as bot:
                 await first_poll(botapi)
-                for index in users:
-                    botapi.send_text(
-                        f"/connect kill-key-{index} kill-secret-{index}", user_id=user_id(index)
-                    )
-                # the kill lands anywhere from before the first write to after the last
-                await asyncio.sleep(chooser.uniform(0.0, 0.1))
+                send_connects(botapi, users[:first])
+                await acknowledged_count(botapi, users, first)
+                send_connects(botapi, users[first:])
+                if later:
+                    await asyncio.sleep(later)
                 bot.process.kill()
                 await bot.process.wait()
             await asyncio.sleep(0.05)  # a reply already on the wire still arrives
