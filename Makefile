@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: the tests mostly wait (on the stand-ins, on subprocesses), so more
+# workers than cores; heavy tests start first, one per worker (tests/conftest.py).
+TEST_WORKERS ?= 4
 
 .PHONY: run test bench clean
 
@@ -23,7 +26,7 @@ test: $(STAMP)
 	$(PY) -m ruff format --check bot standins bench tests
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 
 bench: $(STAMP)
 	@$(PY) -m bench

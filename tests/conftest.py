@@ -12,6 +12,30 @@ from bot.logs import configure_logging
 from standins.demo import Sandbox, running_standins
 from tests.support.bot import Chat, bot_running
 
+HEAVY_MARKERS = ("slow", "realtime")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the heavy tests (marked `slow` or `realtime`) start first, one per worker.
+
+    `make test` runs `--dist load --maxschedchunk 1`: each worker starts with two consecutive
+    tests, then takes one more at a time, so a heavy test at every other place starts at once
+    on its own worker instead of last, or behind another heavy one. Same order in every worker
+    (xdist requires it); without xdist, nothing moves.
+    """
+    if not hasattr(config, "workerinput"):
+        return
+    heavy = [item for item in items if any(item.get_closest_marker(m) for m in HEAVY_MARKERS)]
+    heavy.sort(key=lambda item: -time_limit(item))  # the longest time limit first
+    light = [item for item in items if item not in heavy]
+    paired = [test for pair in zip(heavy, light, strict=False) for test in pair]
+    items[:] = paired + heavy[len(paired) // 2 :] + light[len(paired) // 2 :]
+
+
+def time_limit(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    return float(marker.args[0]) if marker and marker.args else 0.0
+
 
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:

@@ -503,7 +503,7 @@ async def test_many_users_at_once_all_get_replies(
 ) -> None:
     for user_id in range(2000, 2200):
         standin.send_text(f"/echo {user_id}", user_id=user_id)
-    await standin.wait_for(lambda: all(standin.messages(u) for u in range(2000, 2200)), timeout=10)
+    await standin.wait_for(lambda: all(standin.messages(u) for u in range(2000, 2200)), timeout=30)
     await standin.wait_handled()
     assert standin.pending_updates() == 0
 

@@ -105,6 +105,7 @@ async def test_the_units_execstart_runs_the_bot_in_its_state_directory(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a pip install: starts first under xdist
 @pytest.mark.timeout(300)  # about 20 s with pip's cache; a cold cache downloads ~20 MB
 def test_a_fresh_virtualenv_installs_from_requirements_txt_and_runs(tmp_path: Path) -> None:
     """What a buildpack does: `pip install -r requirements.txt` in a copy of the repository

@@ -100,6 +100,7 @@ def test_piped_sandbox_prints_the_replies_and_exits_at_end_of_input(tmp_path: Pa
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 async def test_sigterm_during_a_slow_refresh_finishes_it_and_exits(tmp_path: Path) -> None:
     base = Settings(_env_file=None, refresh_cooldown_seconds=0)
     async with running_standins(tmp_path, base, latency=4.0) as sandbox:

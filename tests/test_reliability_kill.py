@@ -57,6 +57,7 @@ def stored_users(database: Path) -> set[int]:
         return {uid for (uid,) in db.execute("SELECT user_id FROM credentials")}
 
 
+@pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 @pytest.mark.timeout(170)
 async def test_sigkill_during_connects_loses_no_acknowledged_connect(tmp_path: Path) -> None:
     chooser = random.Random(SEED)

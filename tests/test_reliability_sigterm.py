@@ -19,6 +19,7 @@ USERS = 12
 LATENCY = 4.0
 
 
+@pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 @pytest.mark.timeout(90)
 async def test_sigterm_with_many_refreshes_in_flight_answers_all_and_exits(
     tmp_path: Path,
@@ -54,6 +55,7 @@ async def test_sigterm_with_many_refreshes_in_flight_answers_all_and_exits(
             assert f"Bench {index}" in sent[0].plain and "Updated" in sent[0].plain
 
 
+@pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 @pytest.mark.timeout(60)
 async def test_sigterm_settles_a_refresh_that_cannot_finish_within_the_grace_time(
     tmp_path: Path,

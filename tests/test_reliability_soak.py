@@ -97,6 +97,7 @@ def rss_mb() -> float:
     return float(psutil.Process().memory_info().rss) / 2**20
 
 
+@pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 @pytest.mark.timeout(170)
 async def test_a_thousand_refreshes_under_30_percent_faults_each_get_one_answer(
     soak: Sandbox,

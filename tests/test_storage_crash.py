@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.storage.database import Database
 from bot.storage.encryption import generate_key_text
 from tests.support.storage import CRASH_WRITER_COMMAND, REPO_ROOT, crash_writer_env, keys_from
@@ -49,6 +51,7 @@ def kill_repeatedly(path: Path, key_text: str) -> list[int]:
     return acknowledged
 
 
+@pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 async def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     key_text = generate_key_text()

@@ -55,6 +55,8 @@ def test_first_of_several_keys_encrypts_and_all_decrypt() -> None:
         base64.urlsafe_b64encode(os.urandom(33)).decode(),
         generate_key_text() + ",short",
     ],
+    # fixed ids: random keys in the ids would differ between xdist workers' collections
+    ids=["empty", "blank", "not-base64", "31-bytes", "33-bytes", "second-key-short"],
 )
 def test_malformed_key_is_one_line_naming_the_variable_without_the_key(text: str) -> None:
     with pytest.raises(MasterKeyError) as caught:

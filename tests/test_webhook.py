@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
@@ -187,6 +188,7 @@ async def test_polling_deletes_a_leftover_webhook_and_serves_healthz_when_port_i
         assert body["seconds_since_last_update"] is not None
 
 
+@pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 async def test_sigterm_in_webhook_mode_finishes_the_refresh_and_exits_0(tmp_path: Path) -> None:
     base = Settings(_env_file=None, refresh_cooldown_seconds=0)
     async with running_standins(tmp_path, base, latency=4.0) as sandbox:

@@ -399,7 +399,7 @@ class BotApiStandIn:
         """Updates the bot has not confirmed (asked for updates past them): a new run gets them."""
         return list(self._updates.queued)
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Wait until ``predicate()`` holds; it is checked after every bot call."""
         deadline = time.monotonic() + timeout
         while True:
@@ -416,7 +416,7 @@ class BotApiStandIn:
         self,
         chat_id: int,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 20.0,  # noqa: ASYNC109
         after: int = 0,
     ) -> SentMessage:
         """The first bot message in the chat with message_id > ``after``."""
@@ -436,7 +436,12 @@ class BotApiStandIn:
             ) from None
         return found[0]
 
-    async def wait_for_text(self, chat_id: int, contains: str, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109
+    async def wait_for_text(
+        self,
+        chat_id: int,
+        contains: str,
+        timeout: float = 20.0,  # noqa: ASYNC109
+    ) -> SentMessage:
         """The latest live bot message in the chat whose current text contains ``contains``."""
         found: list[SentMessage] = []
 
@@ -509,7 +514,7 @@ class BotApiStandIn:
         self,
         chat_id: int,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 20.0,  # noqa: ASYNC109
         after: int = 0,
     ) -> SentFile:
         """The first photo or document in the chat with message_id > ``after``."""

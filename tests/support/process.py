@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -34,11 +35,30 @@ def process_env(settings: Settings | None = None, **variables: str) -> dict[str,
     return env
 
 
+# Ports for a test to hand to the bot (PORT=, webhook URLs): below the kernel's ephemeral range
+# (32768-60999), so no connection's own port and no bind to port 0 can take one between the
+# probe and the bot's bind; each xdist worker has its own slice, so workers never pick the same.
+_PORTS_BELOW = 32_000
+_PORTS_PER_WORKER = 500
+_next_port: list[int] = []
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port nobody holds right now, from this worker's own slice of ports."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    first = _PORTS_BELOW - _PORTS_PER_WORKER * (1 + worker % 60)
+    if not _next_port:  # a random start: two test runs at once rarely meet either
+        _next_port.append(random.randrange(_PORTS_PER_WORKER))
+    for _ in range(_PORTS_PER_WORKER):
+        port = first + _next_port[0] % _PORTS_PER_WORKER
+        _next_port[0] += 1  # never the same port twice in a row (TIME_WAIT, a slow exit)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + _PORTS_PER_WORKER - 1}")
 
 
 @dataclass
