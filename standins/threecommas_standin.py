@@ -380,6 +380,7 @@ class ThreeCommasStandIn:
         self.huge_body_bytes = 16 * 2**20  # the account name's length in a HUGE_BODY answer
         self.nesting_depth = 100_000  # how deep a DEEP_NESTING answer nests its arrays
         self.requests: list[RecordedRequest] = []
+        self._arrival = asyncio.Event()  # set and replaced on each request's arrival
         self.base_url = ""
         self._keys: dict[str, _Key] = {}
         self._injections: list[_Injection] = []
@@ -497,6 +498,20 @@ class ThreeCommasStandIn:
     def upstream_calls(self, path_contains: str) -> int:
         return sum(1 for r in self.requests if path_contains in r.path_qs)
 
+    async def wait_for_calls(
+        self,
+        path_contains: str,
+        count: int = 1,
+        timeout: float = 20.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `count` calls whose path contains `path_contains` have arrived."""
+        async with asyncio.timeout(timeout):
+            while True:
+                arrival = self._arrival
+                if self.upstream_calls(path_contains) >= count:
+                    return
+                await arrival.wait()
+
     # -- serving -----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -511,6 +526,8 @@ class ThreeCommasStandIn:
 
     def _record(self, entry: RecordedRequest) -> None:
         self.requests.append(entry)
+        self._arrival.set()
+        self._arrival = asyncio.Event()
         if len(self.requests) > MAX_RECORDED:
             del self.requests[: MAX_RECORDED // 2]
 

@@ -452,7 +452,7 @@ async def test_cancelled_follower_does_not_cancel_the_shared_call(
     standin.latency = 0.3
     first = asyncio.create_task(client.load_balances(HMAC_CREDENTIALS, 1))
     second = asyncio.create_task(client.load_balances(HMAC_CREDENTIALS, 1))
-    await asyncio.sleep(0.05)
+    await standin.wait_for_calls("load_balances")  # both share the call once it arrived
     first.cancel()
     account = await second
     assert account.id == 1
