@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -29,6 +30,14 @@ def set_futures(sandbox: Sandbox, balance: str | None = None, day: str | None = 
                 account["primary_display_currency_amount"] = {"currency": "USD", "amount": balance}
                 account["usd_amount"] = balance
             if day is not None:
+                # 3Commas' day profit whose share of the day's starting balance is `day` %
+                now = Decimal(account["usd_amount"])
+                amount = str(now * Decimal(day) / (100 + Decimal(day)))
+                account["day_profit_usd"] = amount
+                account["day_profit_primary_display_currency"] = {
+                    "currency": "USD",
+                    "amount": amount,
+                }
                 account["day_profit_primary_display_currency_percentage"] = {
                     "currency": "USD",
                     "amount": day,

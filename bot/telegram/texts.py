@@ -53,6 +53,7 @@ I delete the messages with your keys right after reading them and store the keys
 IN_GROUPS = "In groups I act only for the person who writes, always with their own keys."
 
 
+TOTAL_UNAVAILABLE = "Total: unavailable, as no account answered. Try again in a minute."
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
 INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."
 
