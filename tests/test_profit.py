@@ -21,7 +21,7 @@ from bot.telegram.render_history import WIDTH, render_profit
 from bot.telegram.texts import error_sentence
 from standins.botapi import parse_telegram_html
 from standins.threecommas_standin import SEED_ACCOUNT
-from tests.support.services import API_KEY, NOW, USER_ID, dec, services
+from tests.support.services import API_KEY, ASKED_AT, NOW, USER_ID, dec, services
 
 NEW_YORK = "America/New_York"  # UTC-4 in May
 
@@ -223,6 +223,44 @@ async def test_profit_rows_equal_an_independent_computation_in_berlin(tmp_path: 
     assert table.total is not None
     # the rows' sum, oldest first (Decimal rounds 49 digits of 3Commas' figure as it adds)
     assert table.total.change == sum(e for e in reversed(expected) if e is not None)
+
+
+def midnight_utc(day: int) -> int:
+    return int(datetime(2025, 5, day, tzinfo=UTC).timestamp())
+
+
+async def test_a_point_at_midnight_ends_the_day_before_so_days_are_not_shifted(
+    tmp_path: Path,
+) -> None:
+    # As 3Commas stamps them: the balance at 00:00 UTC each day, and at the moment asked.
+    rows = [
+        {"date": midnight_utc(9), "usd": "1000", "usd_deposit_amount": "0"},
+        {"date": midnight_utc(10), "usd": "1100", "usd_deposit_amount": "0"},
+        {"date": midnight_utc(11), "usd": "1150", "usd_deposit_amount": "0"},
+        {"date": midnight_utc(12), "usd": "1180", "usd_deposit_amount": "0"},
+        {"date": int(ASKED_AT.timestamp()), "usd": "1200", "usd_deposit_amount": "0"},
+    ]
+    async with services(tmp_path) as setup:
+        setup.standin.set_history(API_KEY, 2, rows)
+        table = await setup.profit.profit(USER_ID, 2, "days", "UTC")
+    by_day = {row.first_day: row.result.change for row in table.rows if row.result}
+    assert by_day[date(2025, 5, 11)] == Decimal(30)  # 1180 at 12 May 00:00 - 1150
+    assert by_day[date(2025, 5, 10)] == Decimal(50)  # 1150 - 1100
+    assert by_day[date(2025, 5, 9)] == Decimal(100)  # 1100 - 1000
+
+
+async def test_this_week_in_los_angeles_ends_with_the_balance_at_the_moment_asked(
+    tmp_path: Path,
+) -> None:
+    # Monday 12 May began at 07:00 UTC in Los Angeles; the demo's last 00:00 point is before it.
+    async with services(tmp_path) as setup:
+        table = await setup.profit.profit(USER_ID, 2, "weeks", "America/Los_Angeles")
+        rows = setup.standin.history(API_KEY, 2, ASKED_AT)
+    this_week = table.rows[0].result
+    assert this_week is not None, "this week has no data"
+    assert this_week.end_usd == dec(SEED_ACCOUNT["usd_amount"]).quantize(Decimal("0.01"))
+    assert this_week.start_usd == dec(rows[-2]["usd"])  # 12 May 00:00 UTC: 11 May 17:00 there
+    assert this_week.end_at == ASKED_AT
 
 
 async def test_all_is_one_summary_call(tmp_path: Path) -> None:
