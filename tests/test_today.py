@@ -10,7 +10,7 @@ import pytest
 
 from standins.demo import DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault
-from tests.support.bot import Chat
+from tests.support.bot import Chat, bot_running
 
 FUTURES = 23456789
 BINANCE_US = 12345678
@@ -85,3 +85,34 @@ async def test_chart_caption_dates_are_in_the_chats_zone(running: Sandbox, conne
     sent = await running.botapi.wait_for_file(DEMO_USER_ID)
     caption = sent.message.plain
     assert "(Asia/Tokyo)" in caption and "(UTC)" not in caption, caption
+
+
+def euro_lines(text: str) -> list[str]:
+    """The total, the BTC row's value and the folded line of a holdings table."""
+    lines = text.split("\n")
+    btc = lines[lines.index(next(line for line in lines if line.startswith("BTC "))) + 1]
+    folded = next(line for line in lines if line.startswith("+ "))
+    return [lines[1], btc, folded]
+
+
+async def test_holdings_in_euro_whether_or_not_refreshed_and_when_scheduled(
+    sandbox: Sandbox,
+) -> None:
+    async with bot_running(sandbox, subscription_min_interval_seconds=1):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        first = euro_lines((await chat.reply("/holdings kraken")).plain)  # never refreshed
+        assert all("€" in line for line in first), first
+        await chat.reply("/refresh kraken")
+        again = euro_lines((await chat.reply("/holdings kraken")).plain)
+        assert again == first
+
+        def tables() -> list[str]:
+            messages = sandbox.botapi.messages(DEMO_USER_ID)
+            return [m.plain for m in messages if m.plain.startswith("🪙 Holdings")]
+
+        asked = len(tables())
+        posted = await chat.reply("/subscribe kraken every 1s holdings")
+        assert "Subscribed" in posted.plain, posted.plain
+        await sandbox.botapi.wait_for(lambda: len(tables()) > asked, timeout=10)
+        assert euro_lines(tables()[asked]) == first
