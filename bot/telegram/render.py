@@ -194,7 +194,12 @@ def render_schedule(subscription: Subscription) -> str:
 
 def render_alert_rule(alert: Alert) -> str:
     if alert.metric == "balance":
-        return f"balance {escape(alert.operator)} {escape(format_number(alert.threshold))}"
+        threshold = (
+            format_number(alert.threshold)
+            if alert.currency is None
+            else format_money(alert.threshold, alert.currency)
+        )
+        return f"balance {escape(alert.operator)} {escape(threshold)}"
     return f"today {escape(alert.operator)} {escape(format_percentage(alert.threshold))}"
 
 
@@ -218,7 +223,7 @@ def render_alert_added(alert: Alert, name: str) -> str:
 def render_alert_fired(alert: Alert, summary: AccountSummary, *, timezone: str) -> str:
     """`🔔 Alert: Kraken Main · balance < €1,000.00`, then the account's summary."""
     if alert.metric == "balance":
-        threshold = format_money(alert.threshold, summary.currency)
+        threshold = format_money(alert.threshold, alert.currency or summary.currency)
         rule = f"balance {escape(alert.operator)} {escape(threshold)}"
     else:
         shown = format_percentage(alert.threshold)

@@ -134,9 +134,9 @@ def _service_sentence(error: ServiceError) -> str | None:
         case DuplicateEntry(entry=entry, number=number):
             return f"You already have that {entry} here: #{number}. Send /subscriptions to see the list."
         case LimitReached(entries=entries, scope="chat", limit=limit):
-            return f"This chat already has {limit} {entries}, the most allowed. Remove one with /unsubscribe first."
+            return f"This chat already has {_count(limit, entries)}, the most allowed. Remove one with /unsubscribe first."
         case LimitReached(entries=entries, limit=limit):
-            return f"You already have {limit} {entries} across your chats, the most allowed. Remove one with /unsubscribe first."
+            return f"You already have {_count(limit, entries)} across your chats, the most allowed. Remove one with /unsubscribe first."
         case AdminsOnly():
             return "Only a group administrator may change this group's time zone."
         case NoHistory():
@@ -144,6 +144,11 @@ def _service_sentence(error: ServiceError) -> str | None:
         case BadSchedule() | BadAlert() | BadPeriod():
             return str(error)
     return None
+
+
+def _count(count: int, entries: str) -> str:
+    """`1 alert`, `5 alerts` (`entries` is the plural)."""
+    return f"{count} {entries.removesuffix('s') if count == 1 else entries}"
 
 
 def _some(names: list[str], shown: int = 5) -> str:
