@@ -5,11 +5,14 @@ captions in the chat's zone."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
+from bot.services.summary import summarize
+from bot.threecommas.models import Account
 from standins.demo import DEMO_USER_ID, Sandbox
-from standins.threecommas_standin import Fault
+from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running
 
 FUTURES = 23456789
@@ -116,3 +119,15 @@ async def test_holdings_in_euro_whether_or_not_refreshed_and_when_scheduled(
         assert "Subscribed" in posted.plain, posted.plain
         await sandbox.botapi.wait_for(lambda: len(tables()) > asked, timeout=10)
         assert euro_lines(tables()[asked]) == first
+
+
+def test_today_without_day_profit_usd_falls_back_to_its_display_twin() -> None:
+    account = Account.model_validate(
+        demo_account(1, "A", day_profit_usd=None, usd_amount="110")
+        | {
+            "primary_display_currency_amount": {"currency": "USD", "amount": "110"},
+            "day_profit_primary_display_currency": {"currency": "USD", "amount": "10"},
+        }
+    )
+    summary = summarize(account)
+    assert (summary.day_profit, summary.day_profit_percentage) == (Decimal(10), Decimal(10))

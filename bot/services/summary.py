@@ -48,7 +48,8 @@ def summarize(account: Account) -> AccountSummary:
         profit = _amount(account.primary_display_currency_profit)
         profit_percentage = _amount(account.primary_display_currency_profit_percentage)
         all_time_profit = _amount(account.total_primary_display_currency_profit)
-        if currency != "USD":
+        # its display-currency twin: in another currency, or when the USD field is missing
+        if currency != "USD" or day is None:
             day = today(balance, _amount(account.day_profit_primary_display_currency), currency)
     else:
         currency = "USD"
