@@ -38,6 +38,9 @@ def demo_accounts() -> list[dict[str, Any]]:
             primary_display_currency_profit_percentage={"currency": "USD", "amount": "7.84"},
             day_profit_primary_display_currency={"currency": "USD", "amount": "312.77"},
             day_profit_primary_display_currency_percentage={"currency": "USD", "amount": "1.25"},
+            # the same day in USD (the seed's fields belong to My Binance US)
+            day_profit_usd="312.77",
+            day_profit_usd_percentage="1.25",
         ),
         demo_account(
             34567890,
@@ -52,6 +55,8 @@ def demo_accounts() -> list[dict[str, Any]]:
             primary_display_currency_profit_percentage={"currency": "EUR", "amount": "-2.84"},
             day_profit_primary_display_currency={"currency": "EUR", "amount": "0"},
             day_profit_primary_display_currency_percentage={"currency": "EUR", "amount": "0"},
+            day_profit_usd="0",
+            day_profit_usd_percentage="0",
         ),
     ]
 

@@ -20,7 +20,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -146,7 +146,7 @@ DEMO_COINS: tuple[tuple[str, str, Decimal, Decimal, Decimal], ...] = tuple(
         ("DOGE", "Dogecoin", "0.018", "0.12", "6.9"),
         ("LINK", "Chainlink", "0.009", "14", "-0.3"),
         ("DOT", "Polkadot", "0.006", "6.5", "0.9"),
-        ("SHIB", "Shiba Inu", "0.0009", "0.0000175", "3.3"),
+        ("SHIB", "Shiba Inu", "0.001", "0.0000175", "3.3"),
     )
 )
 # Dust, as 3Commas sends it: JSON numbers in exponent notation.
@@ -190,8 +190,9 @@ def _significant(value: Decimal, digits: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1))
 
 
-def demo_coins(total_usd: Decimal) -> list[dict[str, Any]]:
-    """account_table_data rows of an account worth `total_usd`, alphabetical (not by value).
+def demo_coins(total_usd: Decimal, total_btc: Decimal | None = None) -> list[dict[str, Any]]:
+    """account_table_data rows of an account worth `total_usd` (and `total_btc`: the coins'
+    BTC values add up to the account's, as 3Commas' do at one moment), alphabetical.
 
     Numbers come as strings and as JSON numbers, as 3Commas mixes them.
     """
@@ -199,7 +200,9 @@ def demo_coins(total_usd: Decimal) -> list[dict[str, Any]]:
     for index, (code, name, share, price, change) in enumerate(DEMO_COINS):
         usd = (total_usd * share).quantize(SATOSHI)
         position = (usd / price).quantize(Decimal("1e-12"))
-        btc = (usd / DEMO_BTC_PRICE).quantize(Decimal("1e-12"))
+        btc = (usd / DEMO_BTC_PRICE if total_btc is None else total_btc * share).quantize(
+            Decimal("1e-12")
+        )
         percentage = (share * 100).quantize(CENT)
         as_number = index % 2 == 1
         values = (position, usd, btc, percentage, price, change)
@@ -227,9 +230,13 @@ def demo_coins(total_usd: Decimal) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: str(row["currency_code"]))
 
 
-def demo_history(account_id: int, final_usd: Decimal, today: date) -> list[dict[str, Any]]:
-    """balance_chart_data rows: one a day at 00:00 UTC for HISTORY_DAYS days up to `today`,
-    ending at `final_usd`, with DEMO_TRANSFERS. Seeded by the account id: the same each run."""
+def demo_history(
+    account_id: int, final_usd: Decimal, today: date, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """balance_chart_data rows as 3Commas stamps them: each the balance at its moment. One a
+    day at 00:00 UTC for HISTORY_DAYS days up to `today`, and, given `now` (later), one at
+    `now` with the balance `final_usd`; without `now` the 00:00 row of `today` has it. With
+    DEMO_TRANSFERS. Seeded by the account id: the same each run."""
     rng = random.Random(account_id)
     usd = final_usd.quantize(CENT)
     transfers = {
@@ -238,25 +245,36 @@ def demo_history(account_id: int, final_usd: Decimal, today: date) -> list[dict[
     }
     floor = (final_usd / 20).quantize(CENT)
     rows: list[dict[str, Any]] = []
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    if now is not None and now > midnight:
+        rows.append(_history_row(now, usd, Decimal(0), DEMO_BTC_PRICE))
+        usd = _before(usd, Decimal(0), rng, floor)
     for days_ago in range(HISTORY_DAYS):
-        day = today - timedelta(days=days_ago)
-        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = midnight - timedelta(days=days_ago)
         deposit = transfers.get(days_ago, Decimal(0))
         btc_price = DEMO_BTC_PRICE * (1 + Decimal(str(round(math.sin(days_ago / 45) / 5, 4))))
-        rows.append(
-            {
-                "date": int(moment.timestamp()),
-                "usd": str(usd),
-                "btc": (usd / btc_price).quantize(SATOSHI),
-                "usd_deposit_amount": deposit,
-                "btc_deposit_amount": (deposit / btc_price).quantize(SATOSHI),
-            }
-        )
-        # The day before: undo this day's deposit, then its market move.
-        move = Decimal(str(round(rng.gauss(0.0008, 0.015), 5)))
-        usd = max(floor, ((usd - deposit) / (1 + move)).quantize(CENT))
+        rows.append(_history_row(moment, usd, deposit, btc_price))
+        usd = _before(usd, deposit, rng, floor)
     rows.reverse()
     return rows
+
+
+def _history_row(
+    moment: datetime, usd: Decimal, deposit: Decimal, btc_price: Decimal
+) -> dict[str, Any]:
+    return {
+        "date": int(moment.timestamp()),
+        "usd": str(usd),
+        "btc": (usd / btc_price).quantize(SATOSHI),
+        "usd_deposit_amount": deposit,
+        "btc_deposit_amount": (deposit / btc_price).quantize(SATOSHI),
+    }
+
+
+def _before(usd: Decimal, deposit: Decimal, rng: random.Random, floor: Decimal) -> Decimal:
+    """The balance at the row before: this row's deposit undone, then a market move."""
+    move = Decimal(str(round(rng.gauss(0.0008, 0.015), 5)))
+    return max(floor, ((usd - deposit) / (1 + move)).quantize(CENT))
 
 
 def _summed(groups: list[list[dict[str, Any]]], key: str, fields: Sequence[str]) -> list[Any]:
@@ -457,19 +475,23 @@ class ThreeCommasStandIn:
             for row in rows:
                 row["percentage"] = (row["usd_value"] * 100 / total).quantize(CENT) if total else 0
             return rows
-        return demo_coins(_usd_amount(key.accounts[int(account)]))
+        account_data = key.accounts[int(account)]
+        return demo_coins(_usd_amount(account_data), _btc_amount(account_data))
 
-    def history(self, api_key: str, account: int | str) -> list[dict[str, Any]]:
-        """Every balance_chart_data row of `account` (an id or "summary"), oldest first."""
+    def history(
+        self, api_key: str, account: int | str, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Every balance_chart_data row of `account` (an id or "summary"), oldest first; the
+        demo's end with a row at `now` (the moment asked for) holding the balance."""
         key = self._keys[api_key]
         if str(account) in key.history:
             return copy.deepcopy(key.history[str(account)])
         if account == "summary":
-            groups = [self.history(api_key, i) for i in _in_summary(key)]
+            groups = [self.history(api_key, i, now) for i in _in_summary(key)]
             fields = ("usd", "btc", "usd_deposit_amount", "btc_deposit_amount")
             return sorted(_summed(groups, "date", fields), key=lambda row: int(row["date"]))
         today = self.today or datetime.now(UTC).date()
-        return demo_history(int(account), _usd_amount(key.accounts[int(account)]), today)
+        return demo_history(int(account), _usd_amount(key.accounts[int(account)]), today, now)
 
     def inject(
         self,
@@ -672,6 +694,8 @@ class ThreeCommasStandIn:
         if parts == ["accounts"] and method == "GET":
             return self._list_accounts(request, key)
         action = parts[2] if len(parts) == 3 else None
+        if parts == ["accounts", "summary"] and method == "GET":
+            return _json_response(_summary_account(key))
         if parts[1] == "summary" and action in ("account_table_data", "balance_chart_data"):
             return self._holdings_or_history(request, key, "summary", action)
         account_id = _account_id_of(path)
@@ -697,7 +721,7 @@ class ThreeCommasStandIn:
         if action == "account_table_data" and request.method == "POST":
             return _json_response(self.coins(api_key, account), 201)
         if action == "balance_chart_data" and request.method == "GET":
-            return _balance_chart(request, self.history(api_key, account))
+            return _balance_chart(request, lambda now: self.history(api_key, account, now))
         return _error(404, "not_found", "Not Found")
 
     @staticmethod
@@ -712,7 +736,9 @@ class ThreeCommasStandIn:
         return _json_response(accounts[start : start + per_page])
 
 
-def _balance_chart(request: web.Request, history: list[dict[str, Any]]) -> web.Response:
+def _balance_chart(
+    request: web.Request, history: Callable[[datetime], list[dict[str, Any]]]
+) -> web.Response:
     raw_from = request.query.get("date_from")
     if raw_from is None:
         attributes = {"date_from": ["is invalid"]}
@@ -723,8 +749,10 @@ def _balance_chart(request: web.Request, history: list[dict[str, Any]]) -> web.R
         date_to = _aware(datetime.fromisoformat(raw_to)) if raw_to else datetime.now(UTC)
     except ValueError:
         return _error(400, "invalid_params", "dates must be ISO 8601")
+    # The last row is the balance at the moment asked for (never later than now).
+    until = min(date_to, datetime.now(UTC)).replace(microsecond=0)
     start, end = date_from.timestamp(), date_to.timestamp()
-    return _json_response([row for row in history if start <= int(row["date"]) <= end])
+    return _json_response([row for row in history(until) if start <= int(row["date"]) <= end])
 
 
 def _in_summary(key: _Key) -> list[int]:
@@ -733,6 +761,27 @@ def _in_summary(key: _Key) -> list[int]:
 
 def _usd_amount(account: dict[str, Any]) -> Decimal:
     return Decimal(str(account.get("usd_amount") or 0))
+
+
+def _btc_amount(account: dict[str, Any]) -> Decimal:
+    return Decimal(str(account.get("btc_amount") or 0))
+
+
+def _summary_account(key: _Key) -> dict[str, Any]:
+    """`GET /accounts/summary`: the accounts included in the summary, added up."""
+    included = [key.accounts[i] for i in _in_summary(key)]
+    total = {
+        field: str(sum((Decimal(str(a.get(field) or 0)) for a in included), Decimal(0)))
+        for field in ("usd_amount", "btc_amount", "day_profit_usd", "day_profit_btc")
+    }
+    usd = {"currency": "USD", "amount": total["usd_amount"]}
+    return demo_account(
+        0,
+        "Summary",
+        primary_display_currency_amount=usd,
+        day_profit_primary_display_currency={"currency": "USD", "amount": total["day_profit_usd"]},
+        **total,
+    )
 
 
 def _aware(moment: datetime) -> datetime:

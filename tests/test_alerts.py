@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -29,6 +30,14 @@ def set_futures(sandbox: Sandbox, balance: str | None = None, day: str | None = 
                 account["primary_display_currency_amount"] = {"currency": "USD", "amount": balance}
                 account["usd_amount"] = balance
             if day is not None:
+                # 3Commas' day profit whose share of the day's starting balance is `day` %
+                now = Decimal(account["usd_amount"])
+                amount = str(now * Decimal(day) / (100 + Decimal(day)))
+                account["day_profit_usd"] = amount
+                account["day_profit_primary_display_currency"] = {
+                    "currency": "USD",
+                    "amount": amount,
+                }
                 account["day_profit_primary_display_currency_percentage"] = {
                     "currency": "USD",
                     "amount": day,
@@ -55,7 +64,7 @@ async def test_a_balance_alert_fires_once_per_crossing_on_manual_refreshes(fast:
     botapi = fast.botapi
     answer = await group(fast).reply("/alert futures balance < 25000")
     assert "Alert set" in answer.plain and "Binance Futures" in answer.plain
-    assert "balance < 25,000" in answer.plain
+    assert "balance < $25,000.00" in answer.plain  # in the account's currency, named
     owner = Chat(botapi)  # refreshes in the private chat; the alert goes to the group
 
     async def refresh() -> None:
@@ -150,7 +159,7 @@ async def test_alerts_are_listed_and_removed(fast: Sandbox) -> None:
     await chat.reply("/alert futures balance > 1")
     listing = await chat.reply("/subscriptions")
     assert "#1 " in listing.plain and "Binance Futures" in listing.plain
-    assert "balance > 1" in listing.plain and "by Alice" in listing.plain
+    assert "balance > $1.00" in listing.plain and "by Alice" in listing.plain
     removed = await chat.reply("/unsubscribe 1")
     assert "Alert #1 (Binance Futures) removed." in removed.plain
     await Chat(botapi).reply(f"/refresh {FUTURES}")
@@ -174,6 +183,14 @@ async def test_alerts_are_listed_and_removed(fast: Sandbox) -> None:
         ("/alert futures balance < " + "9" * 400, "The threshold must be below"),
         ("/alert futures balance > 1000000000000000", "The threshold must be below"),
         ("/alert futures day < -0." + "0" * 399 + "1%", "with at most 8 decimals"),
+        ("/alert kraken balance < $25000", "without “$”: a balance alert is in the account's"),
+        ("/alert kraken balance < €25000", "without “€”"),
+        ("/alert kraken balance < 25k", "in full digits, like 25000: shorthands like 25k"),
+        ("/alert kraken balance < -100", "A balance is never below 0, so “balance < -100”"),
+        ("/alert kraken balance < 0", "would never be true"),
+        ("/alert kraken balance > -5", "“balance > -5” would always be true"),
+        ("/alert kraken day < -500%", "A day can lose at most 100%, so “day < -500%” would never"),
+        ("/alert kraken day > -101%", "would always be true"),
     ],
 )
 async def test_bad_alerts_get_a_sentence_and_store_nothing(
@@ -199,6 +216,22 @@ async def test_a_fired_alert_names_the_account_and_its_currency_in_the_chats_tim
         "🔔 Alert: Kraken Main · today < +1.00% in EUR",
     ]
     assert all(m.plain.rstrip().endswith("Asia/Kathmandu") for m in fired), fired
+
+
+async def test_a_balance_alert_names_lists_and_compares_in_the_accounts_currency(
+    fast: Sandbox,
+) -> None:
+    owner = Chat(fast.botapi)  # Kraken Main shows EUR; it was never refreshed here
+    answer = await owner.reply("/alert kraken balance < 1250")
+    assert "Alert set: Kraken Main balance < €1,250.00." in answer.plain, answer.plain
+    listing = await owner.reply("/subscriptions")
+    assert "Kraken Main balance < €1,250.00 · by " in listing.plain, listing.plain
+    # €1,204.10 is below €1,250 (its $1,301.63 is not below 1,250): compared in euros
+    await owner.reply("/refresh kraken")
+    fired = alerts_posted(fast.botapi, DEMO_USER_ID)
+    assert [m.plain.splitlines()[0] for m in fired] == [
+        "🔔 Alert: Kraken Main · balance < €1,250.00"
+    ]
 
 
 async def test_an_alert_without_a_key_says_to_connect(fast: Sandbox) -> None:
@@ -266,3 +299,12 @@ async def test_an_alert_set_in_a_forum_topic_fires_into_that_topic(fast: Sandbox
     await ask(Chat(botapi), f"/refresh {FUTURES}")
     await botapi.wait_for(lambda: len(alerts_posted(botapi, FORUM)) == 1)
     assert alerts_posted(botapi, FORUM)[0].message_thread_id == 5
+
+
+async def test_a_limit_of_one_alert_reads_in_the_singular(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, max_alerts_per_chat=1, max_alerts_per_user=1):
+        await Chat(sandbox.botapi).connect()
+        here = group(sandbox)
+        assert "Alert set" in (await ask(here, "/alert futures balance < 1")).plain
+        refused = await ask(here, "/alert futures balance < 2")
+        assert "This chat already has 1 alert, the most allowed." in refused.plain, refused.plain

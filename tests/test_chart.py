@@ -26,7 +26,7 @@ from bot.telegram import chart
 from bot.telegram.numbers import format_money, format_percentage
 from bot.telegram.render_history import CAPTION_LIMIT, chart_caption, render_chart
 from standins.botapi import BotApiStandIn, parse_telegram_html
-from tests.support.services import API_KEY, NOW, TODAY, USER_ID, dec, services
+from tests.support.services import API_KEY, ASKED_AT, NOW, TODAY, USER_ID, dec, services
 from tests.support.storage import REPO_ROOT
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -121,7 +121,7 @@ def test_matplotlib_is_not_imported_until_a_chart_is_drawn() -> None:
 async def test_caption_figures_equal_the_stand_ins_history(tmp_path: Path) -> None:
     async with services(tmp_path) as setup:
         history = await setup.history.balance_history(USER_ID, 2, "90d")
-        rows = setup.standin.history(API_KEY, 2)
+        rows = setup.standin.history(API_KEY, 2, ASKED_AT)
     first = datetime.combine(TODAY - timedelta(days=90), datetime.min.time(), UTC).timestamp()
     rows = [row for row in rows if first <= row["date"] <= NOW.timestamp()]
     start, end = dec(rows[0]["usd"]), dec(rows[-1]["usd"])

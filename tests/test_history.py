@@ -19,7 +19,7 @@ from bot.services.history import MAX_SAMPLES, net_change, parse_period, samples_
 from bot.telegram.texts import error_sentence
 from bot.threecommas.models import BalancePoint
 from standins.threecommas_standin import HISTORY_DAYS, JsonNumber
-from tests.support.services import API_KEY, NOW, TODAY, USER_ID, dec, services
+from tests.support.services import API_KEY, ASKED_AT, NOW, TODAY, USER_ID, dec, services
 from tests.support.threecommas import HMAC_CREDENTIALS
 
 
@@ -41,8 +41,10 @@ async def test_history_figures_equal_the_stand_ins_history(
 ) -> None:
     async with services(tmp_path) as setup:
         history = await setup.history.balance_history(USER_ID, 2, period)
-        rows = rows_since(setup.standin.history(API_KEY, 2), days)
-    assert len(history.samples) == days + 1  # one a day, both ends included
+        rows = rows_since(setup.standin.history(API_KEY, 2, ASKED_AT), days)
+    # one a day at 00:00 UTC, both ends included, and the balance at the moment asked
+    assert len(history.samples) == days + 2
+    assert history.samples[-1].at == ASKED_AT
     start, end, deposits, change = expected_net(rows)
     net = history.net
     assert (net.start_usd, net.end_usd, net.deposits, net.change) == (start, end, deposits, change)
@@ -71,7 +73,7 @@ async def test_all_is_one_summary_call_adding_up_every_account(tmp_path: Path) -
         setup.standin.clear_requests()
         history = await setup.history.balance_history(USER_ID, "all", "90d")
         paths = [r.path_qs for r in setup.standin.requests]
-        accounts = [rows_since(setup.standin.history(API_KEY, i), 90) for i in (1, 2, 3)]
+        accounts = [rows_since(setup.standin.history(API_KEY, i, ASKED_AT), 90) for i in (1, 2, 3)]
     assert len(paths) == 1
     assert paths[0].startswith("/public/api/ver1/accounts/summary/balance_chart_data?date_from=")
     assert "date_to=2025-05-12T15%3A30%3A00%2B00%3A00" in paths[0]  # to the minute

@@ -20,7 +20,8 @@ from bot.services.profit import ProfitTable, parse_grouping, period_days, profit
 from bot.telegram.render_history import WIDTH, render_profit
 from bot.telegram.texts import error_sentence
 from standins.botapi import parse_telegram_html
-from tests.support.services import API_KEY, NOW, USER_ID, dec, services
+from standins.threecommas_standin import SEED_ACCOUNT
+from tests.support.services import API_KEY, ASKED_AT, NOW, USER_ID, dec, services
 
 NEW_YORK = "America/New_York"  # UTC-4 in May
 
@@ -96,10 +97,12 @@ def test_weeks_start_on_monday_in_the_chats_zone() -> None:
     assert len(table.rows) == 8
     assert all(row.first_day.weekday() == 0 for row in table.rows)
     assert all(row.last_day - row.first_day == timedelta(days=6) for row in table.rows)
+    # A balance stamped at Monday 00:00 is the balance at that moment: it ends the week before
+    # and starts its own, as 3Commas' daily points at 00:00 do.
     assert figures(table)[:4] == [
-        (date(2025, 5, 12), Decimal(10), Decimal(10) * 100 / Decimal(150)),
-        (date(2025, 5, 5), Decimal(10), Decimal(10) * 100 / Decimal(110)),  # 150 - 110 - 30
-        (date(2025, 4, 28), Decimal(10), Decimal(10)),  # 110 - 100
+        (date(2025, 5, 12), Decimal(10), Decimal(10) * 100 / Decimal(150)),  # 160 - 150
+        (date(2025, 5, 5), None, None),  # no balance after Monday 00:00 in it
+        (date(2025, 4, 28), Decimal(20), Decimal(20)),  # 150 - 100 - 30
         (date(2025, 4, 21), Decimal(0), Decimal(0)),  # history starts in it: 100 - 100
     ]
     assert [r.result for r in table.rows[4:]] == [None] * 4
@@ -157,18 +160,21 @@ def test_an_unknown_grouping_gets_a_sentence() -> None:
 
 
 def independent_days(rows: list[dict[str, Any]], zone: str, today: date) -> list[Decimal | None]:
-    """Each of the last 7 local days, newest first: end - start - deposits, by a plain loop."""
+    """Each of the last 7 local days, newest first: end - start - deposits, by a plain loop.
+
+    A row is the balance at its moment: a day starts with the last row at or before its first
+    midnight and ends with the last one at or before the next."""
     tz = ZoneInfo(zone)
     results: list[Decimal | None] = []
     for back in range(7):
         day = today - timedelta(days=back)
         begin = datetime.combine(day, time(0), tz).timestamp()
         finish = datetime.combine(day + timedelta(days=1), time(0), tz).timestamp()
-        inside = [r for r in rows if begin <= r["date"] < finish]
+        inside = [r for r in rows if begin < r["date"] <= finish]
         if not inside:
             results.append(None)
             continue
-        before = [r for r in rows if r["date"] < begin]
+        before = [r for r in rows if r["date"] <= begin]
         start = before[-1] if before else inside[0]
         moved = sum(
             (
@@ -207,13 +213,54 @@ async def test_profit_rows_equal_an_independent_computation_in_berlin(tmp_path: 
         setup.standin.set_history(API_KEY, 2, rows)
         table = await setup.profit.profit(USER_ID, 2, "days", zone)
     expected = independent_days(rows, zone, date(2025, 5, 12))
+    # Today is the account's today (3Commas' day profit); the days before are the chat's.
+    expected[0] = dec(SEED_ACCOUNT["day_profit_usd"])  # every account of the stand-in's
     assert [row.result.change if row.result else None for row in table.rows] == expected
     assert expected[5] is None  # 7 May: no data
     nine = table.rows[3]
     assert nine.first_day == date(2025, 5, 9) and nine.result is not None
     assert nine.result.deposits == Decimal("750.00")
     assert table.total is not None
-    assert table.total.change == sum(e for e in expected if e is not None)
+    # the rows' sum, oldest first (Decimal rounds 49 digits of 3Commas' figure as it adds)
+    assert table.total.change == sum(e for e in reversed(expected) if e is not None)
+
+
+def midnight_utc(day: int) -> int:
+    return int(datetime(2025, 5, day, tzinfo=UTC).timestamp())
+
+
+async def test_a_point_at_midnight_ends_the_day_before_so_days_are_not_shifted(
+    tmp_path: Path,
+) -> None:
+    # As 3Commas stamps them: the balance at 00:00 UTC each day, and at the moment asked.
+    rows = [
+        {"date": midnight_utc(9), "usd": "1000", "usd_deposit_amount": "0"},
+        {"date": midnight_utc(10), "usd": "1100", "usd_deposit_amount": "0"},
+        {"date": midnight_utc(11), "usd": "1150", "usd_deposit_amount": "0"},
+        {"date": midnight_utc(12), "usd": "1180", "usd_deposit_amount": "0"},
+        {"date": int(ASKED_AT.timestamp()), "usd": "1200", "usd_deposit_amount": "0"},
+    ]
+    async with services(tmp_path) as setup:
+        setup.standin.set_history(API_KEY, 2, rows)
+        table = await setup.profit.profit(USER_ID, 2, "days", "UTC")
+    by_day = {row.first_day: row.result.change for row in table.rows if row.result}
+    assert by_day[date(2025, 5, 11)] == Decimal(30)  # 1180 at 12 May 00:00 - 1150
+    assert by_day[date(2025, 5, 10)] == Decimal(50)  # 1150 - 1100
+    assert by_day[date(2025, 5, 9)] == Decimal(100)  # 1100 - 1000
+
+
+async def test_this_week_in_los_angeles_ends_with_the_balance_at_the_moment_asked(
+    tmp_path: Path,
+) -> None:
+    # Monday 12 May began at 07:00 UTC in Los Angeles; the demo's last 00:00 point is before it.
+    async with services(tmp_path) as setup:
+        table = await setup.profit.profit(USER_ID, 2, "weeks", "America/Los_Angeles")
+        rows = setup.standin.history(API_KEY, 2, ASKED_AT)
+    this_week = table.rows[0].result
+    assert this_week is not None, "this week has no data"
+    assert this_week.end_usd == dec(SEED_ACCOUNT["usd_amount"]).quantize(Decimal("0.01"))
+    assert this_week.start_usd == dec(rows[-2]["usd"])  # 12 May 00:00 UTC: 11 May 17:00 there
+    assert this_week.end_at == ASKED_AT
 
 
 async def test_all_is_one_summary_call(tmp_path: Path) -> None:
@@ -222,6 +269,13 @@ async def test_all_is_one_summary_call(tmp_path: Path) -> None:
         table = await setup.profit.profit(USER_ID, "all", "months", "Asia/Kolkata")
         assert setup.standin.upstream_calls("/accounts/summary/balance_chart_data") == 1
         assert len(setup.standin.requests) == 1
+        setup.standin.clear_requests()
+        await setup.profit.profit(USER_ID, "all", "days", "Asia/Kolkata")
+        # by days, today's row needs the summary account (3Commas' day profit): one call more
+        assert [r.path_qs.split("?")[0] for r in setup.standin.requests] == [
+            "/public/api/ver1/accounts/summary/balance_chart_data",
+            "/public/api/ver1/accounts/summary",
+        ]
     assert len(table.rows) == 6 and table.total is not None
 
 

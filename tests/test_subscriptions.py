@@ -307,7 +307,7 @@ async def test_listing_shows_number_owner_and_next_run(fast: Sandbox) -> None:
     next_run = datetime.fromisoformat(created) + timedelta(hours=1)
     assert f"next {next_run:%Y-%m-%d %H:%M} UTC" in lines[1], lines[1]
     assert lines[2].startswith("#2 ") and "Binance Futures" in lines[2] and "by Alice" in lines[2]
-    assert "balance < 25,000" in lines[2]
+    assert "balance < $25,000.00" in lines[2]
 
 
 async def test_who_may_unsubscribe(fast: Sandbox) -> None:

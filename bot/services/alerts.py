@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from bot.services.display import DisplayCurrencies
 from bot.services.errors import DuplicateEntry, ServiceError
 from bot.services.limits import EntryLimits
 from bot.services.summary import AccountSummary
@@ -18,6 +19,10 @@ _ALERT = re.compile(
     r"(?P<value>[+-]?[\d,]*\.?\d+)\s*(?P<percent>%?)$",
     re.I,
 )
+# A threshold written another way, to say what is wrong with it.
+_LOOSE = re.compile(r"^.+?\s+(balance|day)\s*[<>]\s*(?P<value>.+)$", re.I)
+_SHORTHAND = re.compile(r"[+-]?[\d,]*\.?\d+\s*[kmb]", re.I)
+USAGE = "Write it as /alert <account> balance < 25000 or /alert <account> day < -5% (or >)."
 
 
 # A threshold a balance or a day's percentage can meet; longer numbers are typos or attacks.
@@ -40,9 +45,7 @@ class AlertRequest:
 def parse_alert(text: str) -> AlertRequest:
     match = _ALERT.match(" ".join(text.split()))
     if match is None:
-        raise BadAlert(
-            "Write it as /alert <account> balance < 25000 or /alert <account> day < -5% (or >)."
-        )
+        raise BadAlert(_why_not(" ".join(text.split())))
     if match["account"].casefold() == ALL_ACCOUNTS:
         raise BadAlert(
             "Alerts are per account: set one for each account you want to watch, like "
@@ -63,7 +66,38 @@ def parse_alert(text: str) -> AlertRequest:
             "The threshold must be below 1,000,000,000,000,000 "
             f"with at most {MAX_THRESHOLD_PLACES} decimals."
         )
+    _ensure_possible(metric, match["operator"], threshold)
     return AlertRequest(match["account"], metric, match["operator"], threshold)
+
+
+def _why_not(text: str) -> str:
+    """The reason a threshold was not understood, or how to write an alert."""
+    loose = _LOOSE.match(text)
+    if loose is None:
+        return USAGE
+    value = loose["value"].strip()
+    if not (value[0].isalnum() or value[0] in "+-.,"):  # a sign: $, €, £ ...
+        return (
+            f"Write the threshold as a plain number, without “{value[0]}”: a balance alert is "
+            "in the account's own currency, which I name when the alert is set. "
+            "Like /alert <account> balance < 25000."
+        )
+    if _SHORTHAND.fullmatch(value):
+        return "Write the threshold in full digits, like 25000: shorthands like 25k are not read."
+    return USAGE
+
+
+def _ensure_possible(metric: str, operator: str, threshold: Decimal) -> None:
+    """Refuse a threshold a balance or a day can never cross: never true, or always true."""
+    if metric == "balance":
+        floor, what = Decimal(0), "A balance is never below 0"
+    else:
+        floor, what = Decimal(-100), "A day can lose at most 100%"
+    shown = f"{metric} {operator} {threshold}{'%' if metric == 'day' else ''}"
+    if operator == "<" and threshold <= floor:
+        raise BadAlert(f"{what}, so “{shown}” would never be true.")
+    if operator == ">" and threshold < floor:
+        raise BadAlert(f"{what}, so “{shown}” would always be true.")
 
 
 def _within_bounds(threshold: Decimal) -> bool:
@@ -73,7 +107,12 @@ def _within_bounds(threshold: Decimal) -> bool:
 
 
 def measured(alert: Alert, summary: AccountSummary) -> Decimal | None:
-    return summary.balance if alert.metric == "balance" else summary.day_profit_percentage
+    """The figure the alert compares, in the alert's currency; None when not known in it."""
+    if alert.metric != "balance":
+        return summary.day_profit_percentage  # today (bot.services.today)
+    if alert.currency is None or alert.currency == summary.currency:
+        return summary.balance
+    return {"USD": summary.balance_usd, "BTC": summary.balance_btc}.get(alert.currency)
 
 
 def holds(alert: Alert, summary: AccountSummary) -> bool:
@@ -97,9 +136,10 @@ def _same_alert(
 
 
 class AlertService:
-    def __init__(self, db: Database, limits: EntryLimits) -> None:
+    def __init__(self, db: Database, limits: EntryLimits, currencies: DisplayCurrencies) -> None:
         self._db = db
         self._limits = limits
+        self._currencies = currencies
         # A manual and a scheduled refresh may finish together: check one at a time so an
         # alert fires once.
         self._checking = asyncio.Lock()
@@ -115,7 +155,11 @@ class AlertService:
         request: AlertRequest,
         message_thread_id: int | None = None,
     ) -> Alert:
-        """A new alert, unless the same one is already set here or a limit is reached."""
+        """A new alert, unless the same one is already set here or a limit is reached; a
+        balance threshold is in the account's display currency."""
+        currency = None
+        if request.metric == "balance":
+            currency = (await self._currencies.of(owner_id, account_id)).code
         async with self._adding:
             in_chat = await self._db.alerts.list_for_chat(chat_id)
             for alert in in_chat:
@@ -131,6 +175,7 @@ class AlertService:
                 request.operator,
                 request.threshold,
                 message_thread_id=message_thread_id,
+                currency=currency,
             )
 
     async def newly_true(self, owner_id: int, summary: AccountSummary) -> list[Alert]:

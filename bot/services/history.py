@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from bot.services.accounts import CredentialCache
 from bot.services.clock import Clock, SystemClock
 from bot.services.errors import BadPeriod, NoHistory
+from bot.services.schedules import zone
 from bot.services.targets import Target, account_ref
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.models import BalancePoint
@@ -60,6 +61,7 @@ class BalanceHistory:
     samples: tuple[BalanceSample, ...]  # at least one, oldest first
     transfers: tuple[BalanceSample, ...]  # samples after the first with money moved
     net: NetChange
+    timezone: str = "UTC"  # the chat's (an IANA name): its days, for dates shown
 
     @property
     def days(self) -> int:
@@ -117,7 +119,9 @@ def samples_from(points: Sequence[BalancePoint]) -> list[BalanceSample]:
     return _thinned(samples, MAX_SAMPLES)
 
 
-def build_history(target: Target, period: str, samples: Sequence[BalanceSample]) -> BalanceHistory:
+def build_history(
+    target: Target, period: str, samples: Sequence[BalanceSample], timezone: str = "UTC"
+) -> BalanceHistory:
     if not samples:
         raise NoHistory
     later = samples[1:]
@@ -127,6 +131,7 @@ def build_history(target: Target, period: str, samples: Sequence[BalanceSample])
         samples=tuple(samples),
         transfers=tuple(sample for sample in later if sample.deposit),
         net=net_change(samples[0], later),
+        timezone=timezone,
     )
 
 
@@ -153,17 +158,22 @@ class HistoryService:
         self._clock = clock or SystemClock()
 
     async def balance_history(
-        self, user_id: int, target: Target, period: str | None = DEFAULT_PERIOD
+        self,
+        user_id: int,
+        target: Target,
+        period: str | None = DEFAULT_PERIOD,
+        timezone: str = "UTC",
     ) -> BalanceHistory:
-        """The balance from the start of the day (UTC) `period` ago until now."""
+        """The balance from the start of the day `period` ago until now, days in `timezone`."""
         chosen = parse_period(period)
         now = to_the_minute(self._clock.now())
-        first_day = now.date() - timedelta(days=PERIOD_DAYS[chosen])
-        date_from = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+        tz = zone(timezone)
+        first_day = now.astimezone(tz).date() - timedelta(days=PERIOD_DAYS[chosen])
+        date_from = datetime.combine(first_day, time(0), tzinfo=tz).astimezone(UTC)
         samples = await fetch_samples(
             self._credentials, self._client, user_id, target, date_from, now
         )
-        return build_history(target, chosen, samples)
+        return build_history(target, chosen, samples, timezone)
 
 
 def to_the_minute(moment: datetime) -> datetime:

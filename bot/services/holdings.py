@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.services.accounts import CredentialCache
+from bot.services.display import DisplayCurrencies, DisplayCurrency
 from bot.services.targets import Target, account_ref
 from bot.storage.database import Database
 from bot.storage.records import ALL_ACCOUNTS
@@ -42,24 +43,20 @@ class Holdings:
     total_btc: Decimal | None  # None when a coin has no BTC value
     minor_usd: Decimal
     # The account's display currency when it is neither USD nor BTC (both shown anyway), and
-    # the total in it; values in it use the rate of the account's last refresh.
+    # the totals in it; values in it use the rate of the account's last refresh, or of
+    # 3Commas' account when it was never refreshed here.
     display_currency: str | None = None
     total_display: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class DisplayCurrency:
-    code: str
-    per_usd: Decimal  # units of `code` one USD bought at the last refresh
+    minor_display: Decimal | None = None
 
 
 class HoldingsService:
     def __init__(
         self, db: Database, client: ThreeCommasClient, credentials: CredentialCache
     ) -> None:
-        self._db = db
         self._client = client
         self._credentials = credentials
+        self._currencies = DisplayCurrencies(db, client, credentials)
 
     async def holdings(self, user_id: int, target: Target) -> Holdings:
         credentials = await self._credentials.get(user_id)
@@ -67,16 +64,13 @@ class HoldingsService:
         return build_holdings(target, rows, await self._display_currency(user_id, target))
 
     async def _display_currency(self, user_id: int, target: Target) -> DisplayCurrency | None:
-        """The account's display currency at its last refresh, when it is neither USD nor BTC."""
+        """The account's display currency, when it is neither USD nor BTC (both shown anyway)."""
         if target == ALL_ACCOUNTS:
             return None  # 3Commas' summary is in USD
-        snapshot = await self._db.snapshots.latest(user_id, int(target))
-        if snapshot is None or snapshot.amount is None or not snapshot.usd_amount:
+        display = await self._currencies.of(user_id, int(target))
+        if display.code in ("USD", "BTC") or display.per_usd is None:
             return None
-        code = (snapshot.currency or "USD").upper()
-        if code in ("USD", "BTC") or snapshot.usd_amount <= 0:
-            return None
-        return DisplayCurrency(code, snapshot.amount / snapshot.usd_amount)
+        return display
 
 
 def build_holdings(
@@ -101,8 +95,13 @@ def build_holdings(
         total_btc=total_btc,
         minor_usd=sum((coin.usd_value or Decimal(0) for coin in minor), Decimal(0)),
         display_currency=display.code if display is not None else None,
-        total_display=total_usd * display.per_usd if display is not None else None,
+        total_display=_in(total_usd, display),
+        minor_display=_in(sum((c.usd_value or Decimal(0) for c in minor), Decimal(0)), display),
     )
+
+
+def _in(usd: Decimal, display: DisplayCurrency | None) -> Decimal | None:
+    return None if display is None or display.per_usd is None else usd * display.per_usd
 
 
 def _major(coin: CoinHolding) -> bool:
@@ -131,6 +130,4 @@ def _holding(row: CoinBalance, total_usd: Decimal, display: DisplayCurrency | No
 
 
 def _display_value(row: CoinBalance, display: DisplayCurrency | None) -> Decimal | None:
-    if display is None or row.usd_value is None:
-        return None
-    return row.usd_value * display.per_usd
+    return None if row.usd_value is None else _in(row.usd_value, display)

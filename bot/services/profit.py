@@ -1,10 +1,12 @@
 """Profit by day, week or month in a chat's time zone, each period net of deposits.
 
 A period runs from local midnight to local midnight (weeks from Monday, months from the 1st).
-Its profit is `end - start - deposits in (start, end]`, where `end` is the last balance in the
-period and `start` the last one before it (or its first, when the history begins inside it).
-So consecutive periods chain, and the total is the sum of the rows. A period without a single
-balance has no data: it is never shown as 0.
+3Commas' history points are balances at their moments, so a period starts with the last balance
+at or before its first midnight (or its first balance, when the history begins inside it) and
+ends with the last one at or before the next midnight; the current period ends with the latest.
+Its profit is `end - start - deposits in (start, end]`. Consecutive periods chain, and the total
+is the sum of the rows. A period without a single balance after its start has no data: it is
+never shown as 0. Today's row is the account's today (bot.services.today), from 3Commas.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.accounts import CredentialCache
 from bot.services.clock import Clock, SystemClock
 from bot.services.errors import BadPeriod, NoHistory
 from bot.services.history import (
+    HUNDRED,
     BalanceSample,
     NetChange,
     fetch_samples,
@@ -27,7 +31,8 @@ from bot.services.history import (
     to_the_minute,
 )
 from bot.services.schedules import zone
-from bot.services.targets import Target
+from bot.services.targets import Target, account_ref
+from bot.services.today import Today, today_usd
 from bot.threecommas.client import ThreeCommasClient
 
 PERIOD_COUNTS = {"days": 7, "weeks": 8, "months": 6}
@@ -90,27 +95,58 @@ def profit_table(
     grouping: str,
     timezone: str,
     now: datetime,
+    today: Today | None = None,
 ) -> ProfitTable:
+    """`today`: the account's today, for the today row of a table by days."""
     tz = zone(timezone)
     moments = [sample.at for sample in samples]
     rows: list[PeriodProfit] = []
-    spans: list[tuple[int, int]] = []  # (start sample, end sample + 1) of rows with data
     periods = period_days(now.astimezone(tz).date(), grouping)
     for index, (first, following) in enumerate(periods):
-        inside_from = bisect.bisect_left(moments, _midnight(first, tz))
-        inside_to = bisect.bisect_left(moments, _midnight(following, tz))
-        result = None
-        if inside_to > inside_from:
-            start = max(inside_from - 1, 0)
-            result = net_change(samples[start], samples[start + 1 : inside_to])
-            spans.append((start, inside_to))
         current = index == len(periods) - 1
+        # samples at or before each boundary; the current period runs to the latest one
+        upto_start = bisect.bisect_right(moments, _midnight(first, tz))
+        upto_end = (
+            len(moments) if current else bisect.bisect_right(moments, _midnight(following, tz))
+        )
+        result = None
+        if upto_end > upto_start:
+            start = max(upto_start - 1, 0)
+            result = net_change(samples[start], samples[start + 1 : upto_end])
+        if current and grouping == "days" and today is not None:
+            result = _today_change(today, _midnight(first, tz), now)
         rows.append(PeriodProfit(first, following - timedelta(days=1), current, result))
-    total = None
-    if spans:
-        start, end = spans[0][0], spans[-1][1]
-        total = net_change(samples[start], samples[start + 1 : end])
-    return ProfitTable(target, grouping, timezone, tuple(reversed(rows)), total)
+    return ProfitTable(target, grouping, timezone, tuple(reversed(rows)), _chained(rows))
+
+
+def _today_change(day: Today, start_at: datetime, now: datetime) -> NetChange:
+    return NetChange(
+        start_at=start_at,
+        end_at=now,
+        start_usd=day.start_balance,
+        end_usd=day.balance,
+        deposits=Decimal(0),
+        change=day.amount,
+        percent=day.percent,
+    )
+
+
+def _chained(rows: Sequence[PeriodProfit]) -> NetChange | None:
+    """The rows with data, oldest first, as one change: their sum, of the first one's start."""
+    results = [row.result for row in rows if row.result is not None]
+    if not results:
+        return None
+    first, last = results[0], results[-1]
+    change = sum((result.change for result in results), Decimal(0))
+    return NetChange(
+        start_at=first.start_at,
+        end_at=last.end_at,
+        start_usd=first.start_usd,
+        end_usd=last.end_usd,
+        deposits=last.end_usd - first.start_usd - change,
+        change=change,
+        percent=None if first.start_usd.is_zero() else change * HUNDRED / first.start_usd,
+    )
 
 
 class ProfitService:
@@ -135,7 +171,11 @@ class ProfitService:
         samples = await fetch_samples(
             self._credentials, self._client, user_id, target, date_from, now
         )
-        table = profit_table(target, samples, chosen, timezone, now)
+        day = None
+        if chosen == "days":
+            credentials = await self._credentials.get(user_id)
+            day = today_usd(await self._client.get_account(credentials, account_ref(target)))
+        table = profit_table(target, samples, chosen, timezone, now, day)
         if table.total is None:
             raise NoHistory
         return table

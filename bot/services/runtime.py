@@ -9,6 +9,7 @@ from bot.services.accounts import AccountService, CredentialCache
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
+from bot.services.display import DisplayCurrencies
 from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
 from bot.services.keypairs import KeyPairService
@@ -48,7 +49,9 @@ class Services:
             db, client, Cooldown(settings.refresh_cooldown_seconds), credentials
         )
         alerts = AlertService(
-            db, EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user)
+            db,
+            EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user),
+            DisplayCurrencies(db, client, credentials),
         )
         clock = clock or SystemClock()
         reports = Reports(

@@ -273,7 +273,10 @@ class SubscriptionService:
                 holdings = await self._reports.holdings.holdings(owner, target)
                 return replace(outcome, holdings=holdings)
             case SubscriptionContent.CHART:
-                history = await self._reports.history.balance_history(owner, target, DEFAULT_PERIOD)
+                timezone = await self.timezone_name(subscription.chat_id)
+                history = await self._reports.history.balance_history(
+                    owner, target, DEFAULT_PERIOD, timezone
+                )
                 return replace(outcome, history=history)
             case _:
                 timezone = await self.timezone_name(subscription.chat_id)

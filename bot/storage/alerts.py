@@ -25,6 +25,7 @@ def _alert(row: dict[str, Any]) -> Alert:
         triggered=bool(row["triggered"]),
         created_at=parse_time(row["created_at"]),
         message_thread_id=row["message_thread_id"],
+        currency=row["currency"],
     )
 
 
@@ -47,6 +48,7 @@ class AlertStore:
         threshold: Decimal,
         *,
         message_thread_id: int | None = None,
+        currency: str | None = None,
     ) -> Alert:
         if metric not in ALERT_METRICS:
             raise ValueError(f"metric must be one of {ALERT_METRICS}")
@@ -59,9 +61,9 @@ class AlertStore:
             entry_id = next_entry_id(db)
             db.execute(
                 "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, operator, "
-                "threshold, triggered, created_at, message_thread_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                [entry_id, *values, now, message_thread_id],
+                "threshold, triggered, created_at, message_thread_id, currency) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                [entry_id, *values, now, message_thread_id, currency],
             )
             return _select(db, "id = ?", [entry_id])[0]
 

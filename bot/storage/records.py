@@ -123,3 +123,4 @@ class Alert:
     triggered: bool
     created_at: datetime
     message_thread_id: int | None = None  # the forum topic it posts into; None: General
+    currency: str | None = None  # of a balance threshold; None: set before currencies were kept

@@ -124,12 +124,19 @@ def _subscription_content(db: sqlite_utils.Database) -> None:
     )
 
 
+def _alert_currency(db: sqlite_utils.Database) -> None:
+    """The currency a balance alert's threshold is in; NULL: the rows before it, compared in
+    the account's display currency of the moment, as they were."""
+    db.execute("ALTER TABLE alerts ADD COLUMN currency TEXT")
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
     _topics_and_entry_ids,
     _pending_keys,
     _subscription_content,
+    _alert_currency,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.services.history import BalanceHistory, BalanceSample
 from bot.telegram.numbers import format_money_compact
@@ -70,7 +71,7 @@ def _draw(history: BalanceHistory) -> bytes:
     axes.fill_between(moments, balances, min(balances), color=LINE, alpha=0.12, zorder=2)
     _mark_transfers(axes, history.transfers)
     _label_ends(axes, history.samples)
-    _date_axis(axes, moments)
+    _date_axis(axes, moments, ZoneInfo(history.timezone))
     _money_axis(axes)
     figure.subplots_adjust(left=0.12, right=0.95, top=0.88, bottom=0.13)
     buffer = io.BytesIO()
@@ -144,7 +145,7 @@ def _label_ends(axes: Axes, samples: Sequence[BalanceSample]) -> None:
     axes.scatter([_x(last.at)], [float(last.usd)], s=90, color=LINE, zorder=4)
 
 
-def _date_axis(axes: Axes, moments: Sequence[float]) -> None:
+def _date_axis(axes: Axes, moments: Sequence[float], tz: ZoneInfo) -> None:
     from matplotlib.dates import AutoDateLocator, DayLocator
     from matplotlib.ticker import FuncFormatter
 
@@ -157,7 +158,7 @@ def _date_axis(axes: Axes, moments: Sequence[float]) -> None:
         axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=5))  # type: ignore[no-untyped-call]
 
     def label(value: float, _position: Any) -> str:
-        moment = datetime.fromtimestamp(value * DAY_SECONDS, UTC)
+        moment = datetime.fromtimestamp(value * DAY_SECONDS, UTC).astimezone(tz)
         return f"{moment:%b %Y}" if long else f"{moment.day} {moment:%b}"
 
     axes.xaxis.set_major_formatter(FuncFormatter(label))

@@ -13,6 +13,7 @@ from bot.services.records import Alert, KnownAccount, Subscription, Subscription
 from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
+from bot.services.today import today_of
 from bot.telegram.html import clean_name, echo, escape
 from bot.telegram.numbers import (
     currency_code,
@@ -22,7 +23,7 @@ from bot.telegram.numbers import (
     format_percentage,
     trend_arrow,
 )
-from bot.telegram.texts import error_sentence
+from bot.telegram.texts import TOTAL_UNAVAILABLE, error_sentence
 
 KEY_STATES = {
     "expired": "⚠️ The exchange API keys in 3Commas have expired: renew them in 3Commas.",
@@ -100,7 +101,8 @@ def _counted(answered: int, total: int) -> str:
 
 
 def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> str:
-    """Every account's summary, then the total in USD and BTC of those that answered."""
+    """Every account's summary, then the total in USD and BTC of those that answered, and
+    their today added up."""
     blocks: list[str] = []
     total_usd = Decimal(0)
     total_btc = Decimal(0)
@@ -115,8 +117,13 @@ def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> st
         total_btc += result.summary.balance_btc or 0
     if not results:
         return "You have no exchange accounts in 3Commas."
+    if not answered:
+        return "\n\n".join([*blocks, escape(TOTAL_UNAVAILABLE)])
     total = f"<b>Total</b> ({_counted(answered, len(results))}): "
     total += f"<b>{escape(format_money(total_usd, 'USD'))}</b> · {escape(format_btc(total_btc))}"
+    day = today_of(r.summary.today_usd for r in results if r.summary is not None)
+    if day is not None:
+        total += "\n" + _change("Today", day.amount, day.percent, day.currency)
     return "\n\n".join([*blocks, total])
 
 
@@ -187,7 +194,12 @@ def render_schedule(subscription: Subscription) -> str:
 
 def render_alert_rule(alert: Alert) -> str:
     if alert.metric == "balance":
-        return f"balance {escape(alert.operator)} {escape(format_number(alert.threshold))}"
+        threshold = (
+            format_number(alert.threshold)
+            if alert.currency is None
+            else format_money(alert.threshold, alert.currency)
+        )
+        return f"balance {escape(alert.operator)} {escape(threshold)}"
     return f"today {escape(alert.operator)} {escape(format_percentage(alert.threshold))}"
 
 
@@ -211,7 +223,7 @@ def render_alert_added(alert: Alert, name: str) -> str:
 def render_alert_fired(alert: Alert, summary: AccountSummary, *, timezone: str) -> str:
     """`🔔 Alert: Kraken Main · balance < €1,000.00`, then the account's summary."""
     if alert.metric == "balance":
-        threshold = format_money(alert.threshold, summary.currency)
+        threshold = format_money(alert.threshold, alert.currency or summary.currency)
         rule = f"balance {escape(alert.operator)} {escape(threshold)}"
     else:
         shown = format_percentage(alert.threshold)

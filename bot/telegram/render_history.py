@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from bot.services.history import BalanceHistory, NetChange
 from bot.services.profit import PeriodProfit, ProfitTable
@@ -52,7 +53,8 @@ def chart_caption(history: BalanceHistory, name: str | None, exchange: str | Non
     """The period, start → end balance, and the change net of deposits in amount and %."""
     net = history.net
     body = [
-        f"{PERIOD_NAMES[history.period]}: {_day(net.start_at)} → {_day(net.end_at)} (UTC)",
+        f"{PERIOD_NAMES[history.period]}: {_day(net.start_at, history.timezone)} → "
+        f"{_day(net.end_at, history.timezone)} ({escape(history.timezone)})",
         f"Balance {escape(format_money(net.start_usd, 'USD'))} → "
         f"<b>{escape(format_money(net.end_usd, 'USD'))}</b>",
         f"Change net of deposits: {_change(net)}",
@@ -85,8 +87,9 @@ def _titles(name: str | None, exchange: str | None) -> list[str]:
     return [account_title(name, exchange), f"<b>{escape(clean_name(name, limit=24))}</b>"]
 
 
-def _day(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b %Y}"
+def _day(moment: datetime, timezone: str) -> str:
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local.day} {local:%b %Y}"
 
 
 def _change(net: NetChange) -> str:

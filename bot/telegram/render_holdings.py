@@ -65,6 +65,8 @@ def _fold_line(holdings: Holdings) -> list[str]:
         return []
     folded = len(holdings.minor)
     value = format_money_rounded(holdings.minor_usd, "USD")
+    if holdings.display_currency is not None and holdings.minor_display is not None:
+        value += " ≈" + format_money_rounded(holdings.minor_display, holdings.display_currency)
     return [escape(f"+ {folded} more under {FOLD_BELOW}%: {value}")]
 
 
@@ -90,11 +92,15 @@ def _shortest_fitting(coin: CoinHolding, display_currency: str | None, change: s
     room = WIDTH - len(change) - 1
     amount = "?" if coin.amount is None else format_amount(coin.amount)
     value = "?" if coin.usd_value is None else format_money_rounded(coin.usd_value, "USD")
-    extra = ""
+    extra = compact_extra = ""
     if display_currency is not None and coin.display_value is not None:
         extra = " ≈" + format_money_rounded(coin.display_value, display_currency)
+        compact_extra = " ≈" + format_money_compact(coin.display_value, display_currency)
+    # The display currency's value is kept as long as compact figures make it fit.
     candidates: list[Callable[[], str]] = [
         lambda: f"  {amount} = {value}{extra}",
+        lambda: f"  {amount} = {_compact_money(coin.usd_value)}{compact_extra}",
+        lambda: f"  {_compact(coin.amount)} = {_compact_money(coin.usd_value)}{compact_extra}",
         lambda: f"  {amount} = {value}",
         lambda: f"  {amount} = {_compact_money(coin.usd_value)}",
         lambda: f"  {_compact(coin.amount)} = {_compact_money(coin.usd_value)}",

@@ -53,6 +53,7 @@ I delete the messages with your keys right after reading them and store the keys
 IN_GROUPS = "In groups I act only for the person who writes, always with their own keys."
 
 
+TOTAL_UNAVAILABLE = "Total: unavailable, as no account answered. Try again in a minute."
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
 INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."
 
@@ -133,9 +134,9 @@ def _service_sentence(error: ServiceError) -> str | None:
         case DuplicateEntry(entry=entry, number=number):
             return f"You already have that {entry} here: #{number}. Send /subscriptions to see the list."
         case LimitReached(entries=entries, scope="chat", limit=limit):
-            return f"This chat already has {limit} {entries}, the most allowed. Remove one with /unsubscribe first."
+            return f"This chat already has {_count(limit, entries)}, the most allowed. Remove one with /unsubscribe first."
         case LimitReached(entries=entries, limit=limit):
-            return f"You already have {limit} {entries} across your chats, the most allowed. Remove one with /unsubscribe first."
+            return f"You already have {_count(limit, entries)} across your chats, the most allowed. Remove one with /unsubscribe first."
         case AdminsOnly():
             return "Only a group administrator may change this group's time zone."
         case NoHistory():
@@ -143,6 +144,11 @@ def _service_sentence(error: ServiceError) -> str | None:
         case BadSchedule() | BadAlert() | BadPeriod():
             return str(error)
     return None
+
+
+def _count(count: int, entries: str) -> str:
+    """`1 alert`, `5 alerts` (`entries` is the plural)."""
+    return f"{count} {entries.removesuffix('s') if count == 1 else entries}"
 
 
 def _some(names: list[str], shown: int = 5) -> str:

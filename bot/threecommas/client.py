@@ -165,8 +165,10 @@ class ThreeCommasClient:
                 break
         return accounts
 
-    async def get_account(self, credentials: Credentials, account_id: int) -> Account:
-        data = await self._request(credentials, "GET", f"/ver1/accounts/{int(account_id)}")
+    async def get_account(self, credentials: Credentials, account_id: AccountRef) -> Account:
+        """One account as 3Commas last knew it; `summary`: the accounts in its summary added up."""
+        path = f"/ver1/accounts/{_account_segment(account_id)}"
+        data = await self._request(credentials, "GET", path)
         return _validate(Account, _single_object(data))
 
     async def load_balances(self, credentials: Credentials, account_id: int) -> Account:

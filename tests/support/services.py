@@ -26,6 +26,8 @@ API_KEY = HMAC_CREDENTIALS.api_key
 # The stand-in's last history day and the services' clock: one fixed afternoon.
 TODAY = date(2025, 5, 12)
 NOW = datetime(2025, 5, 12, 15, 30, 12, tzinfo=UTC)
+# The moment the services ask history up to (whole minutes): the stand-in's last row is there.
+ASKED_AT = NOW.replace(second=0)
 
 
 class FixedClock:

@@ -22,7 +22,7 @@ def _exchange(request: Request) -> str | None:
 async def chart(request: Request) -> Reply:
     services = request.context.bot_data.services
     history = await services.history.balance_history(
-        request.owner_id, request.target, request.option
+        request.owner_id, request.target, request.option, await request.timezone()
     )
     drawn = await render_chart(history, request.name, _exchange(request))
     return PhotoReply(drawn.png, drawn.caption)
