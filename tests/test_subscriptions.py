@@ -137,7 +137,7 @@ async def test_a_group_subscription_posts_the_refresh_summary_on_schedule(fast: 
     # the Refresh button of a posted summary works for its owner
     target = posted[-1]
     await group.press(target, "Refresh")
-    assert "Refreshing…" in fast.botapi.answered_callbacks.values()
+    assert "Refreshing My Binance US…" in fast.botapi.answered_callbacks.values()
     assert "$31.21" in target.plain
 
 

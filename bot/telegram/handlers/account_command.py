@@ -32,6 +32,7 @@ from bot.services.errors import (
     ThreeCommasError,
 )
 from bot.services.records import KnownAccount, Target
+from bot.services.resolve import resolve_account
 from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import Context, OpenProgress
 from bot.telegram.handlers.common import (
@@ -204,7 +205,10 @@ async def _understood(
 
 
 async def _names_accounts(context: Context, who: Asker, query: str) -> bool:
-    resolution = await context.bot_data.services.accounts.resolve(who.user_id, query)
+    """Whether `query` names one or more accounts (of the list just read: no new 3Commas call)."""
+    resolution = resolve_account(
+        await context.bot_data.services.accounts.accounts(who.user_id), query
+    )
     return resolution.match is not None or bool(resolution.candidates)
 
 
