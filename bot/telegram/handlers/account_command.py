@@ -168,8 +168,8 @@ async def _command(command: AccountCommand, context: Context, who: Asker) -> Non
     try:
         account, option = await _understood(command, context, who, argument_text(who.message))
         if account is None:
-            # `all` and the account's name were read from stored lists: the keys are checked
-            # before the work starts (the account's own lookup did that for a named one).
+            # `all` needs no lookup: the keys are checked before the work starts, as a lookup
+            # by name checks them.
             await context.bot_data.services.accounts.credentials(who.user_id)
     except _Answered:
         return
@@ -188,44 +188,35 @@ async def _understood(
     it names none but the words before it name an account, it is a mistyped option."""
     words = text.split()
     option = _option(command, words[-1]) if words else None
-    if option is not None:
-        return await _pick(command, context, who, " ".join(words[:-1]), option), option
+    query = " ".join(words[:-1] if option is not None else words)
     try:
-        return await _pick(
-            command, context, who, " ".join(words), None, answer_no_match=False
-        ), None
+        return await _pick(command, context, who, query, option), option
     except _NoMatch:
         pass
-    if command.option is not None and len(words) > 1:
+    if option is None and command.option is not None and len(words) > 1:
         before = " ".join(words[:-1])
         if before.casefold() == ALL or await _names_accounts(context, who, before):
-            command.option(words[-1].casefold())  # raises the error that says which there are
-    await _no_match(command, context, who, " ".join(words), None)
+            command.option(words[-1].casefold())  # raises the sentence saying which there are
+    await _no_match(command, context, who, query, option)
     raise _Answered
 
 
 async def _names_accounts(context: Context, who: Asker, query: str) -> bool:
     """Whether `query` names one or more accounts (of the list just read: no new 3Commas call)."""
-    resolution = resolve_account(
-        await context.bot_data.services.accounts.accounts(who.user_id), query
-    )
+    known = await context.bot_data.services.accounts.accounts(who.user_id)
+    resolution = resolve_account(known, query)
     return resolution.match is not None or bool(resolution.candidates)
 
 
 class _NoMatch(Exception):
-    """No account matches the query (and the user was not answered yet)."""
+    """No account matches the query; the user is not answered yet."""
 
 
 async def _pick(
-    command: AccountCommand,
-    context: Context,
-    who: Asker,
-    query: str,
-    option: str | None,
-    *,
-    answer_no_match: bool = True,
+    command: AccountCommand, context: Context, who: Asker, query: str, option: str | None
 ) -> KnownAccount | None:
-    """The account the user means (None: all of them), or _Answered after asking them."""
+    """The account the user means (None: all of them); _Answered after asking them to choose,
+    _NoMatch when none matches."""
     accounts = context.bot_data.services.accounts
     if query.casefold() == ALL:
         if not command.takes_all:
@@ -245,10 +236,7 @@ async def _pick(
         await _choose(command, context, who, text, resolution.candidates, option)
         raise _Answered
     if resolution.match is None:
-        if not answer_no_match:
-            raise _NoMatch
-        await _no_match(command, context, who, query, option)
-        raise _Answered
+        raise _NoMatch
     return resolution.match
 
 
