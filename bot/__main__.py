@@ -28,17 +28,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sandbox(settings: Settings) -> int:
-    """The sandbox lives beside the package in a checkout (`standins/`); it is not shipped."""
+SANDBOX_NEEDS_CHECKOUT = (
+    "The sandbox needs a checkout of the repository (its standins/ folder is not installed)."
+)
+
+
+def _sandbox(settings: Settings, *, asked: bool) -> int:
+    """The sandbox lives beside the package in a checkout (`standins/`); it is not shipped.
+    `asked`: `python -m bot sandbox`; otherwise it is the fallback when no token is set."""
     try:
         from standins.sandbox import run_sandbox
     except ModuleNotFoundError as error:
         if error.name != "standins":
             raise
-        print(
-            "TELEGRAM_BOT_TOKEN is not set, and the sandbox needs a checkout of the repository.",
-            file=sys.stderr,
-        )
+        reason = "" if asked else "TELEGRAM_BOT_TOKEN is not set. "
+        print(reason + SANDBOX_NEEDS_CHECKOUT, file=sys.stderr)
         return 2
     return run_sandbox(settings)
 
@@ -66,7 +70,7 @@ def _dispatch(command: str | None, args: argparse.Namespace, settings: Settings)
         print(f"Backup written to {args.path}")
         return 0
     if command == "sandbox" or (command is None and settings.telegram_bot_token is None):
-        return _sandbox(settings)
+        return _sandbox(settings, asked=command == "sandbox")
     if settings.telegram_bot_token is None:
         print("TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
         return 2

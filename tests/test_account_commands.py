@@ -11,6 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
 from standins.demo import DEMO_USER_ID, Sandbox
+from standins.threecommas_standin import Fault
 from tests.support.bot import Chat, bot_running
 
 GROUP = -100800
@@ -142,3 +143,101 @@ async def test_a_new_command_gets_picking_all_and_buttons_from_the_shape(
     assert picked[-1].plain == "stub for Binance Futures (no option)"
     no_match = await chat.reply("/stub nothing-like-it")
     assert "No account matches" in no_match.plain and no_match.buttons
+
+
+# The refresh cooldown guards the 3Commas call, per account: another view is never refused, and
+# the same view asked again within it is answered from the data just fetched.
+
+
+@pytest.fixture
+async def cooling(sandbox: Sandbox) -> AsyncIterator[Sandbox]:
+    async with bot_running(sandbox, refresh_cooldown_seconds=30):
+        await Chat(sandbox.botapi).connect()
+        yield sandbox
+
+
+async def test_chart_all_then_a_year_draws_both_within_the_cooldown(cooling: Sandbox) -> None:
+    chat = Chat(cooling.botapi)
+    for command, period in (("/chart all", "Last 30 days"), ("/chart all 1y", "Last year")):
+        answer = await chat.reply(command)
+        assert period in answer.plain, (command, answer.plain)
+    assert len(cooling.botapi.files_in(DEMO_USER_ID)) == 2
+    calls = cooling.threecommas.upstream_calls("balance_chart_data")
+    again = await chat.reply("/chart all 1y")  # the same view again: from the data just fetched
+    assert "Last year" in again.plain and "a moment ago" not in again.plain
+    assert cooling.threecommas.upstream_calls("balance_chart_data") == calls
+
+
+async def test_profit_all_then_weeks_shows_both_within_the_cooldown(cooling: Sandbox) -> None:
+    chat = Chat(cooling.botapi)
+    days = await chat.reply("/profit all")
+    assert "Total" in days.plain and "Today" in days.plain, days.plain
+    weeks = await chat.reply("/profit all weeks")
+    assert "Total" in weeks.plain and "This week" in weeks.plain, weeks.plain
+
+
+async def test_the_all_coins_button_under_holdings_all_answers_from_the_same_data(
+    cooling: Sandbox,
+) -> None:
+    chat = Chat(cooling.botapi)
+    answer = await chat.reply("/holdings all")
+    label = next(label for label, _ in answer.buttons if label.startswith("📋 All"))
+    calls = cooling.threecommas.upstream_calls("account_table_data")
+    full = await chat.press(answer, label)
+    assert full and "more under 1%" not in full[-1].plain, [m.plain for m in full]
+    assert "Holdings" in full[-1].plain and "a moment ago" not in full[-1].plain
+    assert cooling.threecommas.upstream_calls("account_table_data") == calls
+
+
+# A mistyped option is told as one, never taken as part of an account's name.
+
+
+@pytest.mark.parametrize(
+    ("command", "sentence"),
+    [
+        ("/chart all 90", "The period must be one of 7d, 30d, 90d, 1y"),
+        ("/chart all 3m", "The period must be one of 7d, 30d, 90d, 1y"),
+        ("/chart binance futures 90", "The period must be one of 7d, 30d, 90d, 1y"),
+        ("/profit all years", "Group the profit by days, weeks or months"),
+        ("/profit all daily", "Group the profit by days, weeks or months"),
+        ("/profit kraken daily", "Group the profit by days, weeks or months"),
+        ("/holdings all 30d", "After the account, /holdings takes only “full”"),
+    ],
+)
+async def test_a_mistyped_option_says_which_there_are(
+    connected: Sandbox, command: str, sentence: str
+) -> None:
+    answer = await Chat(connected.botapi).reply(command)
+    assert sentence in answer.plain, answer.plain
+    assert "No account matches" not in answer.plain and "/refresh" not in answer.plain
+    assert connected.botapi.files_in(DEMO_USER_ID) == []
+
+
+@pytest.mark.parametrize("command", ["chart", "profit", "holdings"])
+async def test_a_name_that_matches_nothing_is_hinted_with_the_command_typed(
+    connected: Sandbox, command: str
+) -> None:
+    answer = await Chat(connected.botapi).reply(f"/{command} bitfinex")
+    assert "No account matches “bitfinex”" in answer.plain, answer.plain
+    assert f"send /{command} <name or id>" in answer.plain, answer.plain
+    assert "/refresh" not in answer.plain
+
+
+async def test_an_error_about_all_accounts_is_titled_all_accounts(connected: Sandbox) -> None:
+    connected.threecommas.inject(Fault.NOT_FOUND)
+    answer = await Chat(connected.botapi).reply("/holdings all")
+    assert answer.plain.startswith("All accounts\n❌ 3Commas has no such account"), answer.plain
+    assert "(unnamed)" not in answer.plain
+
+
+async def test_a_pressed_button_toasts_what_it_does_and_for_which_account(
+    connected: Sandbox,
+) -> None:
+    chat = Chat(connected.botapi)
+    summary = await chat.reply("/refresh 12345678")
+    toasts = []
+    for label in ("Holdings", "Refresh"):
+        query_id = connected.botapi.press_button(summary, summary.button_data(label))
+        await connected.botapi.wait_handled()
+        toasts.append(connected.botapi.answered_callbacks[query_id])
+    assert toasts == ["Loading the holdings of My Binance US…", "Refreshing My Binance US…"]

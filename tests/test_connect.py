@@ -202,3 +202,39 @@ async def test_a_key_edited_into_an_old_message_outside_connect_is_deleted(
     warned = await botapi.wait_for_text(DEMO_USER_ID, "looked like a key")
     assert "only from new messages" in warned.plain
     assert (DEMO_USER_ID, old) in botapi.deleted_incoming
+
+
+@pytest.mark.parametrize("pasted", ["demo-key demo-secret", "demo-key", "demo-secret"])
+async def test_a_key_sent_after_cancel_is_deleted(chat: Chat, pasted: str) -> None:
+    await chat.reply("/connect")
+    assert "Cancelled" in (await chat.reply("/cancel")).plain
+    answer = await chat.reply(pasted)
+    assert "looked like a key" in answer.plain, answer.plain
+    assert chat.incoming_deleted()
+
+
+@pytest.mark.parametrize("message", ["hello", "thanks!", "12345678", "what can you do?"])
+async def test_ordinary_words_outside_connect_are_not_deleted(chat: Chat, message: str) -> None:
+    answer = await chat.reply(message)
+    assert "/help" in answer.plain and not chat.incoming_deleted()
+
+
+async def test_more_words_after_the_secret_are_refused_and_deleted(
+    running: Sandbox, chat: Chat
+) -> None:
+    answer = await chat.reply(f"/connect {DEMO_API_KEY} {DEMO_SECRET} extra")
+    assert "A secret is one word, and there was more after it." in answer.plain, answer.plain
+    assert "Nothing was saved" in answer.plain
+    assert chat.incoming_deleted()
+    assert running.threecommas.upstream_calls("/accounts") == 0
+    refresh = await chat.reply("/refresh 12345678")
+    assert "You have not connected a 3Commas API key yet" in refresh.plain
+
+
+async def test_more_words_after_the_secret_in_two_steps_ask_for_it_again(chat: Chat) -> None:
+    await chat.reply("/connect")
+    await chat.reply(DEMO_API_KEY)
+    again = await chat.reply(f"{DEMO_SECRET} extra")
+    assert "A secret is one word" in again.plain and "Send it again" in again.plain
+    assert chat.incoming_deleted()
+    assert "Connected" in (await chat.reply(DEMO_SECRET)).plain

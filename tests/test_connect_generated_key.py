@@ -515,3 +515,17 @@ def test_the_piped_sandbox_connects_with_a_key_pair_and_prints_the_balance(
     assert out.find("BEGIN PUBLIC KEY") < out.find(registered) < out.find("Connected")
     assert out.find("Connected") < out.find("Balance: $31.21"), out
     assert "PRIVATE KEY" not in out and "Traceback" not in result.stderr
+
+
+async def test_refresh_while_a_pair_waits_reminds_to_send_its_api_key(running: Sandbox) -> None:
+    chat = Chat(running.botapi)
+    register(running, GENERATED_API_KEY, await new_pair(chat))
+    for command in ("/refresh all", "/refresh", "/holdings all", "/accounts"):
+        answer = await chat.reply(command)
+        assert "key pair from /connect new still waits for its API key" in answer.plain, (
+            command,
+            answer.plain,
+        )
+        assert "not connected" not in answer.plain
+    assert "Connected" in (await chat.reply(GENERATED_API_KEY)).plain
+    assert "$31.21" in (await chat.reply("/refresh 12345678")).plain

@@ -157,7 +157,7 @@ def test_lists_and_totals_render_as_valid_telegram_html(
     assert_sendable(render_refresh_all(results, timezone="America/St_Johns"))
     assert_sendable(render_account_list(accounts))
     assert_sendable(render_connected(accounts))
-    assert_sendable(render_no_match(query, accounts))
+    assert_sendable(render_no_match(query, accounts, command="chart", tap_to="see its chart"))
     assert_sendable(render_no_match_in_group(query, "threecommas_test_bot"))
     assert_sendable(render_unknown_command(query, ["refresh", "help"]))
 

@@ -171,6 +171,24 @@ def test_an_installed_bot_without_a_checkout_says_the_sandbox_needs_one(tmp_path
     assert "sandbox needs a checkout" in result.stderr
 
 
+def test_sandbox_asked_for_outside_a_checkout_says_only_that_it_needs_one(tmp_path: Path) -> None:
+    env = minimal_env()
+    del env["PYTHONPATH"]  # only the installed `bot` package, as in a production install
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "The sandbox needs a checkout of the repository (its standins/ folder is not installed)."
+    )
+
+
 def test_backup_of_a_missing_database_exits_non_zero_in_one_line_creating_nothing(
     tmp_path: Path,
 ) -> None:

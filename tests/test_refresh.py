@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from standins.botapi import SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
 from standins.threecommas_standin import Fault, demo_account
@@ -278,7 +280,9 @@ async def test_disconnect_forgets_the_keys_and_every_row(running: Sandbox) -> No
     assert again.plain == "Nothing was stored for you. Send /connect to connect a 3Commas key."
 
 
-async def test_cooldown_answers_with_the_seconds_left(sandbox: Sandbox) -> None:
+async def test_a_refresh_within_the_cooldown_is_answered_from_the_one_just_made(
+    sandbox: Sandbox,
+) -> None:
     async with bot_running(sandbox, refresh_cooldown_seconds=30):
         chat = Chat(sandbox.botapi)
         await chat.connect()
@@ -286,10 +290,11 @@ async def test_cooldown_answers_with_the_seconds_left(sandbox: Sandbox) -> None:
         assert "$31.21" in first.plain
         calls = sandbox.threecommas.upstream_calls("load_balances")
         second = await chat.reply("/refresh 12345678")
-        assert "Try again in 30 s" in second.plain or "Try again in 29 s" in second.plain
+        assert second.plain == first.plain  # answered, not refused: "a moment ago" is gone
         assert sandbox.threecommas.upstream_calls("load_balances") == calls
         other = await chat.reply("/refresh 23456789")  # another account has its own cooldown
         assert "$25,312.45" in other.plain
+        assert sandbox.threecommas.upstream_calls("load_balances") == calls + 1
 
 
 async def test_a_refresh_that_failed_starts_no_cooldown(sandbox: Sandbox) -> None:
@@ -300,16 +305,19 @@ async def test_a_refresh_that_failed_starts_no_cooldown(sandbox: Sandbox) -> Non
             assert "You have not connected a 3Commas API key yet" in refused.plain
             assert refused.buttons == []  # no "Refresh all" under "not connected"
         await chat.connect()
-        summary = await chat.reply("/refresh all")
-        assert "Total (3 accounts)" in summary.plain, summary.plain
-        # 3Commas failing does not count either: trying again at once is allowed
+        # 3Commas failing is not kept: asking again at once asks 3Commas again
         sandbox.threecommas.inject(Fault.NOT_FOUND, account_id=12345678)
         failed = await chat.reply("/refresh 12345678")
         assert "3Commas has no such account" in failed.plain, failed.plain
+        calls = sandbox.threecommas.upstream_calls("12345678/load_balances")
         summary = await chat.reply("/refresh 12345678")
         assert "$31.21" in summary.plain, summary.plain
-        again = await chat.reply("/refresh 12345678")  # a refresh that worked does count
-        assert "You refreshed this a moment ago" in again.plain, again.plain
+        assert sandbox.threecommas.upstream_calls("12345678/load_balances") == calls + 1
+        again = await chat.reply("/refresh 12345678")  # a refresh that worked is kept
+        assert again.plain == summary.plain
+        everything = await chat.reply("/refresh all")  # ... for /refresh all too
+        assert "Total (3 accounts)" in everything.plain, everything.plain
+        assert sandbox.threecommas.upstream_calls("12345678/load_balances") == calls + 1
 
 
 async def test_cooldown_zero_turns_it_off(sandbox: Sandbox) -> None:
@@ -408,3 +416,23 @@ async def test_refresh_all_beyond_the_keys_requests_a_minute_names_the_accounts_
         second = refresh_all_blocks(await refresh_all_answer(sandbox, last))
     assert all("Balance: $31.21" in second[name] for name in left_out), second
     assert sum("Not refreshed" in block for block in second.values()) == 3
+
+
+@pytest.mark.parametrize(
+    "name", ['"My Binance US"', "“My Binance US”", "'my binance us'", "«My Binance US»"]
+)
+async def test_a_name_in_quotes_matches_the_account(chat: Chat, name: str) -> None:
+    await chat.connect()
+    summary = await chat.reply(f"/refresh {name}")
+    assert "My Binance US" in summary.plain and "$31.21" in summary.plain, summary.plain
+
+
+async def test_accounts_are_listed_in_one_order_after_connect_and_in_accounts(chat: Chat) -> None:
+    connected = await chat.connect()
+    listed = await chat.reply("/accounts")
+    by_name = ["Binance Futures", "Kraken Main", "My Binance US"]
+    for answer in (connected, listed):
+        names = [label.removeprefix("🔄 ") for label, _ in answer.buttons][:-1]  # then "All"
+        assert names == by_name, answer.buttons
+        lines = [line for line in answer.plain.split("\n") if line.startswith("•")]
+        assert [line.split(" · ")[0].removeprefix("• ") for line in lines] == by_name

@@ -137,7 +137,7 @@ async def test_a_group_subscription_posts_the_refresh_summary_on_schedule(fast: 
     # the Refresh button of a posted summary works for its owner
     target = posted[-1]
     await group.press(target, "Refresh")
-    assert "Refreshing…" in fast.botapi.answered_callbacks.values()
+    assert "Refreshing My Binance US…" in fast.botapi.answered_callbacks.values()
     assert "$31.21" in target.plain
 
 
@@ -419,6 +419,32 @@ async def test_a_removal_update_pauses_before_any_failed_send(fast: Sandbox) -> 
     fast.botapi.remove_member_event(GROUP, user_id=DEMO_USER_ID, first_name="Alice")
     await fast.botapi.wait_for_text(DEMO_USER_ID, "can no longer post", timeout=4)
     assert db_rows(fast, "SELECT paused FROM subscriptions") == [(1,)]
+
+
+async def test_the_pause_notice_names_the_group_by_its_title(fast: Sandbox) -> None:
+    group = in_group(fast)
+    await subscribe(group, "12345678 every 1h")
+    fast.botapi.remove_member_event(
+        GROUP, user_id=DEMO_USER_ID, first_name="Alice", chat_title="Trading Desk"
+    )
+    told = await fast.botapi.wait_for_text(DEMO_USER_ID, "can no longer post", timeout=4)
+    assert "I can no longer post to Trading Desk (I was removed" in told.plain, told.plain
+    assert str(GROUP) not in told.plain
+
+
+async def test_a_time_zone_after_a_daily_time_points_to_the_timezone_command(
+    fast: Sandbox,
+) -> None:
+    group = in_group(fast)
+    for zone_name, shown in (
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("Europe/Berlinn", "Area/City"),
+    ):
+        answer = await group.reply(f"/subscribe all daily 09:00 {zone_name}")
+        assert "daily times follow the chat's zone" in answer.plain, answer.plain
+        assert f"/timezone {shown}" in answer.plain, answer.plain
+    assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(0,)]
 
 
 # --------------------------------------------------------------------------- migration

@@ -94,6 +94,32 @@ async def test_load_balances_returns_the_refreshed_account_without_its_api_key(
     )
 
 
+async def test_an_answer_serves_the_same_call_for_reuse_seconds_then_3commas_is_asked_again(
+    standin: ThreeCommasStandIn,
+) -> None:
+    reuse = 0.3
+    async with fast_client(standin.base_url, reuse_seconds=reuse) as client:
+        answered_at = time.monotonic()
+        first = await client.load_balances(HMAC_CREDENTIALS, 2)
+        assert await client.load_balances(HMAC_CREDENTIALS, 2) is first  # kept: no new call
+        await client.load_balances(HMAC_CREDENTIALS, 3)  # another account: asked
+        await client.account_table_data(HMAC_CREDENTIALS, 2)  # another call: asked
+        assert standin.upstream_calls("load_balances") == 2
+        # the reuse is over once its time has passed (a wait on the clock, the event itself)
+        await asyncio.sleep(reuse - (time.monotonic() - answered_at) + 0.05)
+        again = await client.load_balances(HMAC_CREDENTIALS, 2)
+        assert again is not first and standin.upstream_calls("load_balances") == 3
+
+
+async def test_a_failed_answer_is_not_kept_for_reuse(standin: ThreeCommasStandIn) -> None:
+    async with fast_client(standin.base_url, reuse_seconds=60) as client:
+        standin.inject(Fault.NOT_FOUND, account_id=2)
+        with pytest.raises(AccountNotFound):
+            await client.load_balances(HMAC_CREDENTIALS, 2)
+        assert (await client.load_balances(HMAC_CREDENTIALS, 2)).id == 2
+        assert standin.upstream_calls("load_balances") == 2
+
+
 async def test_load_balances_accepts_a_one_element_array(
     standin: ThreeCommasStandIn, client: ThreeCommasClient
 ) -> None:

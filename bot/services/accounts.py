@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.logs import register_secret
-from bot.services.cooldown import Cooldown
 from bot.services.errors import (
     ConnectAgain,
     InvalidKeyFormat,
+    KeyPairWaiting,
     NotConnected,
     RequestLimitReached,
     ServiceError,
@@ -22,7 +22,7 @@ from bot.services.summary import AccountSummary, summarize
 from bot.storage.cache import ReadCache
 from bot.storage.database import Database
 from bot.storage.errors import CredentialsUnreadable, StorageError
-from bot.storage.records import KnownAccount, Snapshot
+from bot.storage.records import KnownAccount, Snapshot, account_order
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import ThreeCommasError
@@ -82,7 +82,7 @@ async def load_credentials(db: Database, user_id: int) -> Credentials:
     except CredentialsUnreadable:
         raise ConnectAgain from None
     if stored is None:
-        raise NotConnected
+        raise KeyPairWaiting if await db.pending_keys.waiting(user_id) else NotConnected
     # Registered again after every restart: the log filter knows only what this process saw.
     register_secret(stored.api_key, *secret_forms(stored.secret))
     return Credentials(stored.api_key, stored.secret)
@@ -97,7 +97,7 @@ def _staleness(account: KnownAccount) -> tuple[bool, datetime]:
 class CredentialCache:
     """Decrypted credentials of the users seen lately, in memory only (never written anywhere).
 
-    A command reads the user's key several times (the cooldown check, the account list, each
+    A command reads the user's key several times (the connection check, the account list, each
     account of `/refresh all`); one decryption, off the event loop, serves them all. Connecting
     and disconnecting forget the entry.
     """
@@ -118,12 +118,10 @@ class AccountService:
         self,
         db: Database,
         client: ThreeCommasClient,
-        cooldown: Cooldown,
         credentials: CredentialCache,
     ) -> None:
         self._db = db
         self._client = client
-        self._cooldown = cooldown
         self._credentials = credentials
         self._listeners: list[RefreshListener] = []
         self._recording: set[asyncio.Task[None]] = set()
@@ -149,7 +147,7 @@ class AccountService:
         except InvalidSecret:
             raise InvalidKeyFormat from None
         accounts = await self._client.list_accounts(credentials)
-        known = [_known(account) for account in accounts]
+        known = sorted((_known(account) for account in accounts), key=account_order)
         await self._db.credentials.save(
             user_id, credentials.api_key, credentials.secret, credentials.key_type.value
         )
@@ -176,17 +174,6 @@ class AccountService:
         if resolution.match is None and not resolution.candidates:
             resolution = resolve_account(await self.accounts(user_id, reload=True), query)
         return resolution
-
-    async def claim(self, user_id: int, what: Hashable) -> None:
-        """Start the user's cooldown for `what` (a command and its account), or raise
-        CooldownActive. A user without readable keys is told so (NotConnected, ConnectAgain)
-        before any cooldown starts."""
-        await self.credentials(user_id)
-        self._cooldown.start((user_id, what))
-
-    def release(self, user_id: int, what: Hashable) -> None:
-        """The claimed command failed: the user may try again at once."""
-        self._cooldown.release((user_id, what))
 
     async def refresh(self, user_id: int, account_id: int) -> AccountSummary:
         """Load fresh balances from the exchange; the snapshot and the listeners follow.

@@ -36,20 +36,16 @@ class NotConnected(ServiceError):
     """The user has not connected a 3Commas key yet."""
 
 
+class KeyPairWaiting(NotConnected):
+    """Not connected yet: the key pair of `/connect new` waits for the API key 3Commas gave."""
+
+
 class ConnectAgain(ServiceError):
     """The stored keys of this user cannot be read any more; they must connect again."""
 
 
 class InvalidKeyFormat(ServiceError):
     """The pasted secret is neither an HMAC secret nor a readable RSA private key."""
-
-
-class CooldownActive(ServiceError):
-    """The same account was refreshed moments ago."""
-
-    def __init__(self, seconds_left: float) -> None:
-        super().__init__(f"cooldown active for {seconds_left:.1f} s")
-        self.seconds_left = seconds_left
 
 
 class RequestLimitReached(ServiceError):
@@ -106,6 +102,15 @@ class AdminsOnly(ServiceError):
 
 class BadPeriod(ServiceError):
     """A period or grouping the chart or profit commands do not know; the text says which do."""
+
+
+class BadOption(ServiceError):
+    """A last word `/<command>` does not take after the account; `options` are those it does."""
+
+    def __init__(self, command: str, options: list[str]) -> None:
+        super().__init__(f"/{command} takes {', '.join(options)}")
+        self.command = command
+        self.options = options
 
 
 class NoHistory(ServiceError):

@@ -16,8 +16,20 @@ class Resolution:
     candidates: list[KnownAccount] = field(default_factory=list)
 
 
+# Quotes a name may be put in: `/refresh "My Binance US"`, „…“, «…», ‘…’.
+_QUOTES = {'"': '"', "'": "'", "“": "”", "”": "”", "„": "“", "«": "»", "‘": "’", "`": "`"}
+
+
+def unquoted(query: str) -> str:
+    """The query without one pair of quotes around all of it."""
+    text = query.strip()
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        return text[1:-1]
+    return text
+
+
 def resolve_account(accounts: Sequence[KnownAccount], query: str) -> Resolution:
-    wanted = " ".join(query.split()).casefold()
+    wanted = " ".join(unquoted(query).split()).casefold()
     if not wanted:
         return Resolution()
     if wanted.isdigit():

@@ -8,7 +8,6 @@ from bot.config import Settings
 from bot.services.accounts import AccountService, CredentialCache
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock, SystemClock
-from bot.services.cooldown import Cooldown
 from bot.services.display import DisplayCurrencies
 from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
@@ -42,12 +41,11 @@ class Services:
             connect_timeout=settings.threecommas_connect_timeout,
             total_timeout=settings.threecommas_total_timeout,
             requests_per_minute=settings.threecommas_requests_per_minute,
+            reuse_seconds=settings.refresh_cooldown_seconds,
         )
         await client.start()
         credentials = CredentialCache(db)
-        accounts = AccountService(
-            db, client, Cooldown(settings.refresh_cooldown_seconds), credentials
-        )
+        accounts = AccountService(db, client, credentials)
         alerts = AlertService(
             db,
             EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user),

@@ -68,11 +68,26 @@ def parse_content(word: str | None) -> SubscriptionContent:
     if word is None:
         return SubscriptionContent.SUMMARY
     if word.lower() not in SUBSCRIPTION_CONTENTS:
+        zone_name = _zone_named(word)
+        if zone_name is not None:
+            raise BadSchedule(
+                "A subscription takes no time zone: daily times follow the chat's zone, set "
+                f"with /timezone {zone_name}. Then subscribe without it, like "
+                "/subscribe all daily 09:00."
+            )
         raise BadSchedule(
             f"A subscription posts one of: {', '.join(SUBSCRIPTION_CONTENTS)} "
             "(the summary when none is given), like /subscribe all daily 09:00 chart."
         )
     return SubscriptionContent(word.lower())
+
+
+def _zone_named(word: str) -> str | None:
+    """The time zone `word` names; Area/City for what looks like a misspelled one; else None."""
+    try:
+        return parse_timezone(word)
+    except BadTimezone:
+        return "Area/City" if "/" in word else None
 
 
 def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:

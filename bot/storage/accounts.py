@@ -13,7 +13,7 @@ import sqlite_utils
 
 from bot.storage.cache import ReadCache
 from bot.storage.columns import optional_time_text, parse_optional_time
-from bot.storage.records import KnownAccount
+from bot.storage.records import KnownAccount, account_order
 from bot.storage.worker import SqlWorker
 
 UPSERT_ACCOUNT = (
@@ -98,22 +98,20 @@ class AccountStore:
         return self._cached.written(user_id, lambda known: _upserted(known, upserted))
 
     async def list(self, user_id: int) -> builtins.list[KnownAccount]:
-        """The user's accounts ordered by name (case-insensitively), then id; a new list."""
+        """The user's accounts in `account_order`; a new list."""
 
         def read(db: sqlite_utils.Database) -> tuple[KnownAccount, ...]:
-            return tuple(
+            rows = db.query("SELECT * FROM accounts WHERE user_id = ?", [user_id])
+            known = (
                 KnownAccount(
                     account_id=row["account_id"],
                     name=row["name"],
                     exchange=row["exchange"],
                     refreshed_at=parse_optional_time(row["refreshed_at"]),
                 )
-                for row in db.query(
-                    "SELECT * FROM accounts WHERE user_id = ? "
-                    "ORDER BY name COLLATE NOCASE, name, account_id",
-                    [user_id],
-                )
+                for row in rows
             )
+            return tuple(sorted(known, key=account_order))
 
         known = await self._cached.get(user_id, lambda: self._worker.read(read))
         return builtins.list(known)

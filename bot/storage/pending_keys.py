@@ -36,6 +36,18 @@ class PendingKeyStore:
             )
         )
 
+    async def waiting(self, user_id: int) -> bool:
+        """Whether the user has a key pair not yet expired by the sweep (nothing is decrypted)."""
+
+        def read(db: sqlite_utils.Database) -> bool:
+            row = db.execute(
+                "SELECT 1 FROM pending_keys WHERE user_id = ? AND private_key IS NOT NULL",
+                [user_id],
+            ).fetchone()
+            return row is not None
+
+        return await self._worker.read(read)
+
     async def load(self, user_id: int) -> PendingKey | None:
         """The user's pending key (its private key None once expired), or None;
         CredentialsUnreadable if it does not decrypt."""

@@ -80,6 +80,11 @@ class KnownAccount:
     refreshed_at: datetime | None = None
 
 
+def account_order(account: KnownAccount) -> tuple[str, str, int]:
+    """The one order accounts are listed in everywhere: by name ignoring case, then by id."""
+    return account.name.casefold(), account.name, account.account_id
+
+
 @dataclass(frozen=True)
 class Snapshot:
     user_id: int

@@ -39,6 +39,7 @@ from bot.telegram.keyboards import ALL, summary_buttons
 from bot.telegram.render import (
     render_account_summary,
     render_alert_fired,
+    render_chat,
     render_refresh_all,
     render_subscription_failed,
     render_subscription_unschedulable,
@@ -375,8 +376,9 @@ class Notifier:
             "chat %s moved to %s with %d subscriptions", old_chat_id, new_chat_id, len(moved)
         )
 
-    async def shut_out(self, chat_id: int) -> None:
-        """The bot was removed from the chat or blocked: pause its subscriptions, tell owners."""
+    async def shut_out(self, chat_id: int, title: str | None = None) -> None:
+        """The bot was removed from the chat or blocked: pause its subscriptions, tell owners
+        (naming the chat by its title when Telegram told it)."""
         paused = await self._subscriptions.pause_chat(chat_id)
         for subscription in paused:
             self.unschedule(subscription.id)
@@ -384,7 +386,7 @@ class Notifier:
             count = sum(1 for s in paused if s.owner_user_id == owner)
             await self._tell_owner(
                 owner,
-                f"⏸ I can no longer post to chat <code>{chat_id}</code> (I was removed or "
+                f"⏸ I can no longer post to {render_chat(chat_id, title)} (I was removed or "
                 f"blocked there), so your {count} subscription(s) there are paused. "
                 "Add me back to that chat and they resume.",
             )

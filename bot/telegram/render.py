@@ -127,8 +127,10 @@ def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> st
     return "\n\n".join([*blocks, total])
 
 
-def render_account_list(accounts: Sequence[KnownAccount]) -> str:
-    """The accounts, for a message that carries their buttons (account_buttons)."""
+def render_account_list(
+    accounts: Sequence[KnownAccount], *, command: str = "refresh", tap_to: str = "refresh it"
+) -> str:
+    """The accounts, for a message that carries their buttons (account_buttons) for `command`."""
     if not accounts:
         return "Your 3Commas key sees no exchange accounts. Connect an exchange in 3Commas first."
     lines = ["<b>Your accounts</b>"]
@@ -136,7 +138,7 @@ def render_account_list(accounts: Sequence[KnownAccount]) -> str:
         f"• {account_title(account.name, account.exchange)} · id <code>{account.account_id}</code>"
         for account in accounts
     ]
-    lines.append("\nTap one to refresh it, or send /refresh &lt;name or id&gt;.")
+    lines.append(f"\nTap one to {escape(tap_to)}, or send /{command} &lt;name or id&gt;.")
     return "\n".join(lines)
 
 
@@ -145,9 +147,12 @@ def render_connected(accounts: Sequence[KnownAccount]) -> str:
     return f"✅ Connected. Your key sees {found}.\n\n" + render_account_list(accounts)
 
 
-def render_no_match(query: str, accounts: Sequence[KnownAccount]) -> str:
-    """In a private chat, with the account buttons."""
-    return f"No account matches “{escape(echo(query))}”.\n\n" + render_account_list(accounts)
+def render_no_match(
+    query: str, accounts: Sequence[KnownAccount], *, command: str, tap_to: str
+) -> str:
+    """In a private chat, with the account buttons of `command`."""
+    listed = render_account_list(accounts, command=command, tap_to=tap_to)
+    return f"No account matches “{escape(echo(query))}”.\n\n{listed}"
 
 
 def render_no_match_in_group(query: str, bot_username: str) -> str:
@@ -231,6 +236,13 @@ def render_alert_fired(alert: Alert, summary: AccountSummary, *, timezone: str) 
         rule = f"today {escape(alert.operator)} {escape(shown)} in {escape(currency)}"
     headline = f"🔔 <b>Alert: {escape(clean_name(summary.name))}</b> · {rule}"
     return f"{headline}\n\n{render_account_summary(summary, timezone=timezone)}"
+
+
+def render_chat(chat_id: int, title: str | None) -> str:
+    """A chat named for its members: by its title, or by its id when Telegram gave none."""
+    if title and clean_name(title, fallback=""):
+        return f"<b>{escape(clean_name(title))}</b>"
+    return f"chat <code>{chat_id}</code>"
 
 
 def render_subscription_unschedulable(subscription: Subscription, name: str) -> str:

@@ -9,13 +9,14 @@ from bot.services.errors import (
     AccountNotFound,
     AccountNotMatched,
     AdminsOnly,
+    BadOption,
     BadPeriod,
     ConnectAgain,
-    CooldownActive,
     DuplicateEntry,
     ExchangeKeysInvalid,
     InvalidApiKey,
     InvalidKeyFormat,
+    KeyPairWaiting,
     LimitReached,
     NoAccounts,
     NoHistory,
@@ -54,6 +55,7 @@ IN_GROUPS = "In groups I act only for the person who writes, always with their o
 
 
 TOTAL_UNAVAILABLE = "Total: unavailable, as no account answered. Try again in a minute."
+ALL_ACCOUNTS_TITLE = "All accounts"  # the title of an answer about every account
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
 INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."
 
@@ -75,14 +77,14 @@ def human_duration(seconds: float) -> str:
 def error_sentence(error: Exception) -> str:
     """One plain sentence for the user (escape it before putting it into HTML)."""
     match error:
+        case KeyPairWaiting():
+            return "Your key pair from /connect new still waits for its API key: send me, in a private chat, the API key 3Commas showed for it (or /cancel to drop the pair)."
         case NotConnected():
             return "You have not connected a 3Commas API key yet: send /connect in a private chat with me."
         case ConnectAgain():
             return "I can no longer read your stored 3Commas keys. Please connect again with /connect in a private chat with me."
         case InvalidKeyFormat():
             return "That is neither a 3Commas API secret nor an RSA private key in PEM form. Send /connect to try again."
-        case CooldownActive(seconds_left=seconds):
-            return f"You refreshed this a moment ago. Try again in {human_duration(seconds)}."
         case NoAccounts():
             return (
                 "Your 3Commas key sees no exchange accounts. Connect an exchange in 3Commas first."
@@ -139,6 +141,10 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"You already have {_count(limit, entries)} across your chats, the most allowed. Remove one with /unsubscribe first."
         case AdminsOnly():
             return "Only a group administrator may change this group's time zone."
+        case BadOption(command=command, options=[option]):
+            return f"After the account, /{command} takes only “{option}”, like /{command} all {option}."
+        case BadOption(command=command, options=options):
+            return f"After the account, /{command} takes one of {', '.join(options)}, like /{command} all {options[0]}."
         case NoHistory():
             return "3Commas has no balance history for this account in that period yet."
         case BadSchedule() | BadAlert() | BadPeriod():

@@ -2,8 +2,10 @@
 
 One aiohttp session serves every user; credentials travel with each call. Per API key the
 client keeps a request limiter and a block after 429/418, so one user's traffic never gets the
-whole process banned. Concurrent identical calls (a refresh of the same account, the same coins
-or the same history range) share one upstream call.
+whole process banned. Identical calls (a refresh of the same account, the same coins or the
+same history range, with the same key) share one upstream call while it runs, and its answer for
+`reuse_seconds` after: that is the refresh cooldown, so a view of data just fetched is answered
+from it instead of asking 3Commas again.
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ MAX_BODY_BYTES = 5 * 2**20
 IDLE_SWEEP_INTERVAL = 60.0
 
 
+class _SharedCall:
+    """One upstream call and the callers sharing it; once answered, kept until `kept_until`."""
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.kept_until: float | None = None  # None while the call runs
+
+    def expired(self, now: float) -> bool:
+        return self.kept_until is not None and now >= self.kept_until
+
+
 class _KeyLimiter:
     """The requests of one API key in the last 60 s, plus a block after 429/418."""
 
@@ -99,6 +112,7 @@ class ThreeCommasClient:
         backoff_cap: float = 8.0,
         requests_per_minute: int = 100,
         max_retry_after_wait: float = 10.0,
+        reuse_seconds: float = 0.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
@@ -110,7 +124,9 @@ class ThreeCommasClient:
         self._session: aiohttp.ClientSession | None = None
         self._limiters: dict[str, _KeyLimiter] = {}
         self._last_sweep = time.monotonic()
-        self._in_flight: dict[tuple[Hashable, ...], asyncio.Task[Any]] = {}
+        self._reuse_seconds = max(0.0, reuse_seconds)
+        self._shared_calls: dict[tuple[Hashable, ...], _SharedCall] = {}
+        self._last_shared_sweep = time.monotonic()
 
     def __repr__(self) -> str:
         return f"ThreeCommasClient(base_url={self._base_url!r})"
@@ -123,9 +139,9 @@ class ThreeCommasClient:
             self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
 
     async def close(self) -> None:
-        for task in list(self._in_flight.values()):
-            task.cancel()
-        self._in_flight.clear()
+        for shared in list(self._shared_calls.values()):
+            shared.task.cancel()
+        self._shared_calls.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -221,20 +237,30 @@ class ThreeCommasClient:
     async def _shared(
         self, key: tuple[Hashable, ...], call: Callable[[], Coroutine[Any, Any, T]]
     ) -> T:
-        """Run `call` once for every caller that asks with the same key while it runs."""
-        task = self._in_flight.get(key)
-        if task is None:
+        """Run `call` once for every caller asking with the same key while it runs, and for
+        `reuse_seconds` after it answered (a failure is not kept: the next caller asks again)."""
+        shared = self._shared_calls.get(key)
+        if shared is None or shared.expired(time.monotonic()):
             task = asyncio.create_task(call())
-            self._in_flight[key] = task
-            task.add_done_callback(lambda done: self._forget_in_flight(key, done))
+            shared = self._shared_calls[key] = _SharedCall(task)
+            task.add_done_callback(lambda done: self._settle_shared(key, done))
         # shield: a caller that is cancelled must not cancel the call others wait on.
-        return cast(T, await asyncio.shield(task))
+        return cast(T, await asyncio.shield(shared.task))
 
-    def _forget_in_flight(self, key: tuple[Hashable, ...], done: asyncio.Task[Any]) -> None:
-        if self._in_flight.get(key) is done:
-            del self._in_flight[key]
-        if not done.cancelled():
-            done.exception()  # mark retrieved: every follower may have gone away
+    def _settle_shared(self, key: tuple[Hashable, ...], done: asyncio.Task[Any]) -> None:
+        shared = self._shared_calls.get(key)
+        failed = done.cancelled() or done.exception() is not None  # marks it retrieved too
+        if shared is None or shared.task is not done:
+            return
+        if failed or self._reuse_seconds <= 0:
+            del self._shared_calls[key]
+            return
+        now = time.monotonic()
+        shared.kept_until = now + self._reuse_seconds
+        if now - self._last_shared_sweep >= self._reuse_seconds:
+            self._last_shared_sweep = now
+            for old in [k for k, kept in self._shared_calls.items() if kept.expired(now)]:
+                del self._shared_calls[old]
 
     def _limiter(self, api_key: str) -> _KeyLimiter:
         now = time.monotonic()

@@ -5,8 +5,9 @@ how the answer looks. Everything else is done here once, for every such command:
 - picking the account: by id, by name or a unique part of one; none given: the only account,
   or buttons; several match: buttons; none match: the accounts to choose from (in a group only
   a pointer to the private chat, so nobody's accounts are listed to everyone);
-- `all`, for commands that take it, and an optional last word (`/chart binance 90d`);
-- the per-user cooldown, released when the command fails;
+- `all`, for commands that take it, and an optional last word (`/chart binance 90d`): a last
+  word after an account that names no option is told so (`/chart all 90`), not taken as part
+  of the account's name;
 - the progress message, sent only when the answer takes longer than PROGRESS_DELAY_MS;
 - error sentences, and a button to try again when 3Commas failed;
 - its buttons: signed for their owner and chat, pressed only by the owner.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,7 @@ from bot.services.errors import (
     ThreeCommasError,
 )
 from bot.services.records import KnownAccount, Target
+from bot.services.resolve import resolve_account
 from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import Context, OpenProgress
 from bot.telegram.handlers.common import (
@@ -41,6 +42,7 @@ from bot.telegram.handlers.common import (
     progress_settles,
     reply_error,
 )
+from bot.telegram.html import clean_name
 from bot.telegram.keyboards import ALL, Place, account_buttons, command_button, unpack_target
 from bot.telegram.render import (
     render_error,
@@ -49,7 +51,7 @@ from bot.telegram.render import (
     render_progress,
 )
 from bot.telegram.replies import delete_message, edit_html, send_html, send_photo
-from bot.telegram.texts import error_sentence
+from bot.telegram.texts import ALL_ACCOUNTS_TITLE, error_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,11 @@ class Request:
     def name(self) -> str:
         return "all accounts" if self.account is None else self.account.name
 
+    @property
+    def title(self) -> str:
+        """The title of an error about this request."""
+        return ALL_ACCOUNTS_TITLE if self.account is None else self.account.name
+
     async def timezone(self) -> str:
         return await self.context.bot_data.services.subscriptions.timezone_name(self.chat_id)
 
@@ -112,11 +119,6 @@ class Request:
             place=place,
         )
 
-    def release_cooldown(self) -> None:
-        """The command did not get what it asked for: the user may ask again at once."""
-        accounts = self.context.bot_data.services.accounts
-        accounts.release(self.owner_id, (self.command.name, self.target))
-
 
 @dataclass(frozen=True)
 class AccountCommand:
@@ -126,7 +128,9 @@ class AccountCommand:
     action: str  # its buttons' data namespace (two letters)
     run: Callable[[Request], Awaitable[Reply]]
     working: str = "Refreshing"  # the progress message's verb
-    option: re.Pattern[str] | None = None  # a last word of this shape is the option
+    tap_to: str = "choose it"  # what tapping an account's button does
+    # The option a last word names (normalized), or a ServiceError saying which there are.
+    option: Callable[[str], str] | None = None
     takes_all: bool = True
 
     def command_handler(self) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
@@ -150,36 +154,69 @@ class _Answered(Exception):
     """The user was answered while picking (buttons, no match): nothing more to do."""
 
 
-def _split(command: AccountCommand, text: str) -> tuple[str, str | None]:
-    """`binance futures 90d` -> ("binance futures", "90d") for a command with that option."""
-    words = text.split()
-    if command.option is not None and words and command.option.fullmatch(words[-1].casefold()):
-        return " ".join(words[:-1]), words[-1].casefold()
-    return " ".join(words), None
+def _option(command: AccountCommand, word: str) -> str | None:
+    """The option `word` names, or None."""
+    if command.option is None:
+        return None
+    try:
+        return command.option(word.casefold())
+    except ServiceError:
+        return None
 
 
 async def _command(command: AccountCommand, context: Context, who: Asker) -> None:
-    query, option = _split(command, argument_text(who.message))
     try:
-        account = await _pick(command, context, who, query, option)
+        account, option = await _understood(command, context, who, argument_text(who.message))
+        if account is None:
+            # `all` needs no lookup: the keys are checked before the work starts, as a lookup
+            # by name checks them.
+            await context.bot_data.services.accounts.credentials(who.user_id)
     except _Answered:
         return
     except FAILURES as error:
         await reply_error(context, who, error)
         return
     request = Request(context, command, who.user_id, who.chat_id, account, option)
-    try:
-        await _claim(request)
-    except ServiceError as error:
-        await reply_error(context, who, error)
-        return
     await _answer(request, reply_to=who.message.message_id, edit=None)
+
+
+async def _understood(
+    command: AccountCommand, context: Context, who: Asker, text: str
+) -> tuple[KnownAccount | None, str | None]:
+    """The account (None: all of them) and the option the user means, or _Answered after
+    asking them. `binance futures 90d`: the last word is the option when it names one; when
+    it names none but the words before it name an account, it is a mistyped option."""
+    words = text.split()
+    option = _option(command, words[-1]) if words else None
+    query = " ".join(words[:-1] if option is not None else words)
+    try:
+        return await _pick(command, context, who, query, option), option
+    except _NoMatch:
+        pass
+    if option is None and command.option is not None and len(words) > 1:
+        before = " ".join(words[:-1])
+        if before.casefold() == ALL or await _names_accounts(context, who, before):
+            command.option(words[-1].casefold())  # raises the sentence saying which there are
+    await _no_match(command, context, who, query, option)
+    raise _Answered
+
+
+async def _names_accounts(context: Context, who: Asker, query: str) -> bool:
+    """Whether `query` names one or more accounts (of the list just read: no new 3Commas call)."""
+    known = await context.bot_data.services.accounts.accounts(who.user_id)
+    resolution = resolve_account(known, query)
+    return resolution.match is not None or bool(resolution.candidates)
+
+
+class _NoMatch(Exception):
+    """No account matches the query; the user is not answered yet."""
 
 
 async def _pick(
     command: AccountCommand, context: Context, who: Asker, query: str, option: str | None
 ) -> KnownAccount | None:
-    """The account the user means (None: all of them), or _Answered after asking them."""
+    """The account the user means (None: all of them); _Answered after asking them to choose,
+    _NoMatch when none matches."""
     accounts = context.bot_data.services.accounts
     if query.casefold() == ALL:
         if not command.takes_all:
@@ -199,8 +236,7 @@ async def _pick(
         await _choose(command, context, who, text, resolution.candidates, option)
         raise _Answered
     if resolution.match is None:
-        await _no_match(command, context, who, query, option)
-        raise _Answered
+        raise _NoMatch
     return resolution.match
 
 
@@ -239,13 +275,8 @@ async def _no_match(
         await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
         return
     known = await context.bot_data.services.accounts.accounts(who.user_id)
-    await _choose(command, context, who, render_no_match(query, known), known, option)
-
-
-async def _claim(request: Request) -> None:
-    """Start the user's cooldown for this command and account, or raise CooldownActive."""
-    accounts = request.context.bot_data.services.accounts
-    await accounts.claim(request.owner_id, (request.command.name, request.target))
+    text = render_no_match(query, known, command=command.name, tap_to=command.tap_to)
+    await _choose(command, context, who, text, known, option)
 
 
 async def _outcome(request: Request) -> Reply:
@@ -253,14 +284,12 @@ async def _outcome(request: Request) -> Reply:
     try:
         return await request.command.run(request)
     except FAILURES as error:
-        request.release_cooldown()
         retry = (
             request.button(request.command.action, "🔄 Try again", option=request.option)
             if isinstance(error, ThreeCommasError)
             else None
         )
-        name = None if request.account is None else request.account.name
-        return TextReply(render_error(name, error), retry)
+        return TextReply(render_error(request.title, error), retry)
 
 
 class _Progress:
@@ -380,11 +409,11 @@ async def _pressed(command: AccountCommand, context: Context, query: CallbackQue
     account = await _known_account(context, owner_id, target) if isinstance(target, int) else None
     request = Request(context, command, owner_id, chat_id, account, option)
     try:
-        await _claim(request)
+        await context.bot_data.services.accounts.credentials(owner_id)
     except ServiceError as error:
         await query.answer(error_sentence(error))
         return
-    await query.answer(f"{command.working}…")
+    await query.answer(f"{command.working} {clean_name(request.name)}…")
     if place is Place.EDIT:
         await _answer(request, reply_to=None, edit=message_id)
     else:

@@ -74,8 +74,12 @@ WRONG_KEY_FOR_PAIR = (
 BUTTON_NOT_VALID = "This button is not valid here. Send /connect instead."
 # Anywhere in the message: "KEY SECRET", "KEY\nSECRET" and "api key: KEY" carry keys too.
 LOOKS_LIKE_KEY = re.compile(r"PRIVATE KEY|[A-Za-z0-9+/=_-]{32,}")
+# A new message of only one or two such words is a pasted "KEY SECRET" even when they are
+# short (the sandbox's demo-key demo-secret): letters with digits, dashes or underscores.
+KEY_WORD = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9_-])[A-Za-z0-9+/=_-]{8,}")
 MAX_API_KEY_LENGTH = 256  # 3Commas' API keys have 64 characters
 NEW_KEY_PAIR = "new"  # `/connect new`
+PEM_BEGIN = "-----BEGIN"
 EXPIRY_SWEEP_SECONDS = 3600.0  # how often expired key pairs are erased
 
 
@@ -91,6 +95,14 @@ def _whitelist_note(context: Context) -> str:
     )
 
 
+def _looks_like_key(text: str) -> bool:
+    """Whether a new message outside /connect seems to carry key material: it is deleted."""
+    words = text.split()
+    if 1 <= len(words) <= 2 and all(KEY_WORD.fullmatch(word) for word in words):
+        return True
+    return LOOKS_LIKE_KEY.search(text) is not None
+
+
 def _api_key_problem(text: str) -> str | None:
     """Why `text` cannot be a 3Commas API key, or None."""
     if not text or any(char.isspace() for char in text):
@@ -99,6 +111,13 @@ def _api_key_problem(text: str) -> str | None:
         return (
             "That is not a 3Commas API key: it is too long or has characters API keys do not have."
         )
+    return None
+
+
+def _secret_problem(text: str) -> str | None:
+    """Why `text` cannot be a secret: an HMAC secret is one word; only a PEM key has spaces."""
+    if len(text.split()) > 1 and PEM_BEGIN not in text:
+        return "A secret is one word, and there was more after it."
     return None
 
 
@@ -284,7 +303,7 @@ async def connect_command(update: Update, context: Context) -> None:
     await delete_quietly(who.message)
     api_key, *rest = given.split(maxsplit=1)
     secret = rest[0] if rest else ""
-    problem = _api_key_problem(api_key)
+    problem = _api_key_problem(api_key) or _secret_problem(secret)
     if problem is not None:
         _end_session(context, who.user_id)
         await send_html(
@@ -370,6 +389,10 @@ async def private_text(update: Update, context: Context) -> None:
         session.api_key = text
         await send_html(context.bot, who.chat_id, ASK_SECOND_PART)
         return
+    problem = _secret_problem(text)
+    if problem is not None:
+        await send_html(context.bot, who.chat_id, f"{problem} Send it again.")
+        return
     _end_session(context, who.user_id)
     await _finish_with_secret(context, who, session.api_key, text)
 
@@ -378,7 +401,7 @@ async def _outside_session(context: Context, who: Asker, text: str) -> None:
     """With a key pair pending, the message is its API key; otherwise only a hint."""
     state = await context.bot_data.services.keypairs.state(who.user_id)
     if state is PendingState.NONE:
-        if LOOKS_LIKE_KEY.search(text):
+        if _looks_like_key(text):
             await _delete_pasted_key(context, who, "To connect, send /connect first.")
         else:
             await send_html(context.bot, who.chat_id, "Send /help to see what I can do.")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
+from bot.services.history import parse_period
+from bot.services.profit import parse_grouping
 from bot.telegram.handlers.account_command import (
     AccountCommand,
     PhotoReply,
@@ -36,18 +36,20 @@ async def profit(request: Request) -> Reply:
     return TextReply(render_profit(table, request.name, _exchange(request)))
 
 
-# The last word is the period when it looks like one; the services say which ones exist.
+# The last word is the period or the grouping; the services say which ones exist.
 CHART_COMMAND = AccountCommand(
     name="chart",
     action=CHART,
     run=chart,
     working="Drawing the balance of",
-    option=re.compile(r"\d+[a-z]+"),
+    tap_to="see its chart",
+    option=parse_period,
 )
 PROFIT_COMMAND = AccountCommand(
     name="profit",
     action=PROFIT,
     run=profit,
     working="Adding up the profit of",
-    option=re.compile(r"(day|week|month)s?"),
+    tap_to="see its profit",
+    option=parse_grouping,
 )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
+from bot.services.errors import BadOption
 from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
 from bot.telegram.keyboards import HOLDINGS, Place
 from bot.telegram.render_holdings import render_holdings
 
 FULL = "full"
+
+
+def parse_holdings_option(word: str) -> str:
+    if word != FULL:
+        raise BadOption("holdings", [FULL])
+    return FULL
 
 
 async def holdings(request: Request) -> Reply:
@@ -29,5 +34,6 @@ HOLDINGS_COMMAND = AccountCommand(
     action=HOLDINGS,
     run=holdings,
     working="Loading the holdings of",
-    option=re.compile(FULL),
+    tap_to="see its holdings",
+    option=parse_holdings_option,
 )

@@ -15,11 +15,9 @@ async def refresh(request: Request) -> Reply:
     # The zone is read after the 3Commas call: a cold cache never delays the request.
     if request.account is None:
         results = await accounts.refresh_all(request.owner_id)
-        if all(result.summary is None for result in results):
-            request.release_cooldown()
         return TextReply(render_refresh_all(results, timezone=await request.timezone()), buttons)
     summary = await accounts.refresh(request.owner_id, request.account.account_id)
     return TextReply(render_account_summary(summary, timezone=await request.timezone()), buttons)
 
 
-REFRESH_COMMAND = AccountCommand(name="refresh", action=REFRESH, run=refresh)
+REFRESH_COMMAND = AccountCommand(name="refresh", action=REFRESH, run=refresh, tap_to="refresh it")

@@ -168,6 +168,6 @@ async def membership_changed(update: Update, context: Context) -> None:
     status = change.new_chat_member.status
     notifier = context.bot_data.notifier
     if status in {ChatMember.LEFT, ChatMember.BANNED}:
-        await notifier.shut_out(change.chat.id)
+        await notifier.shut_out(change.chat.id, change.chat.title)
     elif status in {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}:
         await notifier.resume(change.chat.id)
