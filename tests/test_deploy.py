@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.telegram.http_connections import MAX_CONNECTIONS, SHARE_OF_DESCRIPTORS
 from bot.telegram.startup import EXIT_PORT_UNAVAILABLE, EXIT_TELEGRAM_REFUSED, EXIT_TOKEN_REFUSED
 from standins.demo import DEMO_USER_ID, Sandbox
 from tests.support.process import REPO, finished, process_env, spawned
@@ -88,6 +89,8 @@ def test_the_systemd_unit_is_sandboxed() -> None:
     # what restarting cannot fix: the exit statuses that ask for a setting to be changed
     refused = (2, EXIT_TOKEN_REFUSED, EXIT_TELEGRAM_REFUSED, EXIT_PORT_UNAVAILABLE)
     assert unit["RestartPreventExitStatus"] == [" ".join(map(str, refused))]
+    # room for the HTTP server's whole cap, SQLite and the calls out (systemd's default: 1,024)
+    assert int(unit["LimitNOFILE"][0]) >= SHARE_OF_DESCRIPTORS * MAX_CONNECTIONS * 4
 
 
 def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
