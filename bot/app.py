@@ -172,7 +172,7 @@ async def running_bot(
     else by polling); then in-flight work is finished."""
     register_secret(_token(settings), webhook_secret(settings))
     services = await Services.open(settings, clock)
-    clients = BotApiClients(CONNECTIONS)
+    clients = BotApiClients(CONNECTIONS, settings.proxies)
     try:
         last_update = LastUpdate()
         application = build_application(settings, services, last_update, clients, update_processor)
@@ -279,14 +279,28 @@ async def _finish_in_flight(application: BotApplication) -> None:
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then finish in-flight refreshes and return."""
     stop = asyncio.Event()
+    running = asyncio.Event()
+    starting = asyncio.current_task()
+
+    def on_signal() -> None:
+        stop.set()
+        if not running.is_set() and starting is not None:
+            starting.cancel()  # start-up (its retries too) stops now; there is nothing to finish
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    async with running_bot(settings) as application:
-        mode = f"webhook {settings.webhook_path}" if settings.webhook_url else "polling"
-        logger.info("bot @%s is running (%s)", application.bot.username, mode)
-        await stop.wait()
-        logger.info("stopping: finishing in-flight work")
+        loop.add_signal_handler(signum, on_signal)
+    try:
+        async with running_bot(settings) as application:
+            running.set()
+            mode = f"webhook {settings.webhook_path}" if settings.webhook_url else "polling"
+            logger.info("bot @%s is running (%s)", application.bot.username, mode)
+            await stop.wait()
+            logger.info("stopping: finishing in-flight work")
+    except asyncio.CancelledError:
+        if running.is_set() or not stop.is_set():
+            raise
+        logger.info("stopped during start-up")
 
 
 def run_bot(settings: Settings) -> int:

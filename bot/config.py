@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HEALTH_PATH = "/healthz"
 DEFAULT_PORT = 8080
+TELEGRAM_API_URL = "https://api.telegram.org"
 # What Telegram accepts as a webhook's secret_token.
 WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
     )
 
     telegram_bot_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_url: str = TELEGRAM_API_URL
     threecommas_api_url: str = "https://api.3commas.io"
     bot_encryption_key: SecretStr | None = None
     bot_encryption_key_file: Path | None = None
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     bot_public_ip: str | None = None
+    # Outgoing proxies, read like every setting (environment, then .env), any letter case.
+    https_proxy: str | None = None
+    http_proxy: str | None = None
+    all_proxy: str | None = None
+    no_proxy: str | None = None
 
     @field_validator(
         "telegram_bot_token",
@@ -63,6 +69,10 @@ class Settings(BaseSettings):
         "webhook_secret",
         "port",
         "bot_public_ip",
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+        "no_proxy",
         mode="before",
     )
     @classmethod
@@ -93,13 +103,18 @@ class Settings(BaseSettings):
 
     @field_validator("webhook_url")
     @classmethod
-    def _webhook_url(cls, value: str | None) -> str | None:
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         value = value.strip()
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("expected the public https:// URL Telegram should call")
+        # A self-hosted Bot API server (--local) may call http://; Telegram's calls only https.
+        if parts.scheme == "http" and info.data.get("telegram_api_url") == TELEGRAM_API_URL:
+            raise ValueError(
+                "Telegram calls only https:// URLs (http:// needs a self-hosted TELEGRAM_API_URL)"
+            )
         if (parts.path or "/") == HEALTH_PATH:
             raise ValueError(f"{HEALTH_PATH} is the health check; give the webhook another path")
         return value
@@ -148,6 +163,17 @@ class Settings(BaseSettings):
         """Where the webhook takes updates: the path of WEBHOOK_URL (the proxy keeps it)."""
         assert self.webhook_url is not None
         return urlsplit(self.webhook_url).path or "/"
+
+    @property
+    def proxies(self) -> dict[str, str]:
+        """The proxy settings in urllib's form, for bot.proxies.proxy_for."""
+        named = {
+            "https": self.https_proxy,
+            "http": self.http_proxy,
+            "all": self.all_proxy,
+            "no": self.no_proxy,
+        }
+        return {scheme: value.strip() for scheme, value in named.items() if value}
 
     @property
     def listen_port(self) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
@@ -47,6 +48,49 @@ class _SecretRegistry:
 
 
 secrets = _SecretRegistry()
+
+
+class EveryInterval:
+    """A line for an event that can repeat thousands of times a second (refused requests,
+    failed accepts): the first is logged, then at most one line per `interval` with how many
+    there were since the last line."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        level: int,
+        message: str,
+        interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._level = level
+        self._message = message
+        self._interval = interval
+        self._clock = clock
+        self._logged_at: float | None = None
+        self._unlogged = 0
+
+    def note(self, detail: str = "") -> None:
+        now = self._clock()
+        self._unlogged += 1
+        if self._logged_at is not None and now - self._logged_at < self._interval:
+            return
+        suffix = f" ({detail})" if detail else ""
+        if self._logged_at is None:
+            self._logger.log(self._level, "%s%s", self._message, suffix)
+        else:
+            seconds = now - self._logged_at
+            self._logger.log(
+                self._level,
+                "%s%s: %d times in the last %.0f s",
+                self._message,
+                suffix,
+                self._unlogged,
+                seconds,
+            )
+        self._logged_at = now
+        self._unlogged = 0
 
 
 def register_secret(*values: str | None) -> None:
@@ -129,3 +173,6 @@ def configure_logging(level: int) -> None:
     # httpx logs every request URL at INFO, and the URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # It logs a whole unparseable answer with a traceback; the TelegramError it then raises is
+    # reported where it lands, in one line.
+    logging.getLogger("telegram.request.BaseRequest").setLevel(logging.CRITICAL)

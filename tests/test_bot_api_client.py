@@ -1,66 +1,44 @@
-"""The bot's Bot API client (aiohttp, bot/telegram/aiohttp_request.py): proxies from the
-environment as python-telegram-bot's httpx client honoured them, looked up once per origin."""
+"""The bot's Bot API client (aiohttp, bot/telegram/aiohttp_request.py) and its 3Commas client:
+proxies from the environment or `.env`, as python-telegram-bot's httpx client honoured the
+environment's, looked up once per origin."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp import web
 
-from bot.telegram.aiohttp_request import env_proxy
-from standins.demo import Sandbox
+from bot.config import Settings
+from bot.proxies import proxy_for
+from standins.demo import DEMO_USER_ID, Sandbox
 from tests.support.bot import Chat, bot_running
+from tests.support.forward_proxy import ForwardProxy, forward_proxy_running
+from tests.support.process import bot_run, finished, process_env
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
-class ForwardProxy:
-    """An HTTP proxy on 127.0.0.1 that forwards absolute-form requests and records them."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-        self.authorizations: set[str] = set()
-        self._client: aiohttp.ClientSession | None = None
-
-    async def forward(self, request: web.Request) -> web.Response:
-        assert self._client is not None
-        self.seen.append(request.path)
-        self.authorizations.add(request.headers.get("Proxy-Authorization", ""))
-        async with self._client.request(
-            request.method,
-            str(request.url),
-            data=await request.read(),
-            headers={"Content-Type": request.headers.get("Content-Type", "")},
-        ) as answer:
-            body = await answer.read()
-            return web.Response(status=answer.status, body=body, content_type="application/json")
-
-    @classmethod
-    async def running(cls) -> AsyncIterator[tuple[ForwardProxy, str]]:
-        proxy = cls()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", proxy.forward)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        async with aiohttp.ClientSession() as proxy._client:
-            try:
-                yield proxy, f"127.0.0.1:{port}"
-            finally:
-                await runner.cleanup()
+def environment_proxies(monkeypatch: pytest.MonkeyPatch, **variables: str) -> dict[str, str]:
+    """Settings.proxies when the environment holds exactly these proxy variables."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None).proxies
 
 
 @pytest.fixture
 async def forward_proxy() -> AsyncIterator[tuple[ForwardProxy, str]]:
-    async for running in ForwardProxy.running():
+    async with forward_proxy_running() as running:
         yield running
 
 
-async def answers_help(sandbox: Sandbox) -> None:
-    async with bot_running(sandbox):
+async def answers_help(sandbox: Sandbox, proxies: dict[str, str]) -> None:
+    proxy_settings = {f"{scheme}_proxy": value for scheme, value in proxies.items()}
+    async with bot_running(sandbox, **proxy_settings):
         answer = await Chat(sandbox.botapi).reply("/help")
     assert "/refresh" in answer.plain
 
@@ -71,10 +49,8 @@ async def test_the_bot_talks_to_telegram_through_the_proxy_in_http_proxy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     proxy, address = forward_proxy
-    monkeypatch.setenv("HTTP_PROXY", f"http://bot:s%40cret@{address}")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    await answers_help(sandbox)
+    proxies = environment_proxies(monkeypatch, HTTP_PROXY=f"http://bot:s%40cret@{address}")
+    await answers_help(sandbox, proxies)
     methods = {path.rsplit("/", 1)[-1] for path in proxy.seen}
     assert {"getMe", "getUpdates", "sendMessage"} <= methods
     expected = "Basic " + base64.b64encode(b"bot:s@cret").decode()
@@ -87,23 +63,58 @@ async def test_no_proxy_exempts_the_bot_api_host(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     proxy, address = forward_proxy
-    monkeypatch.setenv("HTTP_PROXY", f"http://{address}")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    await answers_help(sandbox)
+    proxies = environment_proxies(monkeypatch, HTTP_PROXY=f"http://{address}", NO_PROXY="127.0.0.1")
+    await answers_help(sandbox, proxies)
     assert proxy.seen == []
 
 
 def test_the_proxy_for_an_origin_comes_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    assert env_proxy("https://api.telegram.org") == (None, None)
-    monkeypatch.setenv("HTTPS_PROXY", "http://user:p%3Ass@proxy.internal:3128")
-    url, headers = env_proxy("https://api.telegram.org")
+    assert proxy_for("https://api.telegram.org", environment_proxies(monkeypatch)) == (None, None)
+    proxies = environment_proxies(monkeypatch, HTTPS_PROXY="http://user:p%3Ass@proxy.internal:3128")
+    url, headers = proxy_for("https://api.telegram.org", proxies)
     assert url == "http://proxy.internal:3128"
     assert headers == {"Proxy-Authorization": "Basic " + base64.b64encode(b"user:p:ss").decode()}
-    assert env_proxy("http://api.telegram.org") == (None, None)  # only HTTPS_PROXY is set
-    monkeypatch.setenv("NO_PROXY", "telegram.org")
-    assert env_proxy("https://api.telegram.org") == (None, None)
+    assert proxy_for("http://api.telegram.org", proxies) == (None, None)  # only HTTPS_PROXY is set
+    proxies = environment_proxies(
+        monkeypatch, HTTPS_PROXY="http://proxy.internal:3128", NO_PROXY="telegram.org"
+    )
+    assert proxy_for("https://api.telegram.org", proxies) == (None, None)
+
+
+def test_https_proxy_in_dot_env_is_a_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment_proxies(monkeypatch)
+    dot_env = tmp_path / ".env"
+    dot_env.write_text("HTTPS_PROXY=http://proxy.internal:3128\nNO_PROXY=localhost\n")
+    settings = Settings(_env_file=dot_env)
+    assert settings.proxies == {"https": "http://proxy.internal:3128", "no": "localhost"}
+    assert proxy_for("https://api.3commas.io", settings.proxies) == (
+        "http://proxy.internal:3128",
+        None,
+    )
+
+
+async def test_a_proxy_in_dot_env_carries_the_calls_to_telegram_and_to_3commas(
+    tmp_path: Path, sandbox: Sandbox, forward_proxy: tuple[ForwardProxy, str]
+) -> None:
+    """`python -m bot run` with the proxy only in `.env` (the stand-ins speak plain HTTP, so
+    the variable is HTTP_PROXY; HTTPS_PROXY is read the same way, test above)."""
+    proxy, address = forward_proxy
+    (tmp_path / ".env").write_text(f"HTTP_PROXY=http://bot:s%40cret@{address}\n")
+    botapi = sandbox.botapi
+    async with bot_run(tmp_path, process_env(sandbox.settings)) as process:
+        botapi.send_text("/connect demo-key demo-secret", user_id=DEMO_USER_ID)
+        await botapi.wait_for_text(DEMO_USER_ID, "Connected", timeout=30)
+        botapi.send_text("/refresh 12345678", user_id=DEMO_USER_ID)
+        await botapi.wait_for_text(DEMO_USER_ID, "$31.21", timeout=30)
+        process.terminate()
+        result = await finished(process)
+    assert result.status == 0, result.stderr
+    methods = {path.rsplit("/", 1)[-1] for path in proxy.seen}
+    assert {"getMe", "getUpdates", "sendMessage"} <= methods
+    assert "/public/api/ver1/accounts/12345678/load_balances" in proxy.seen
+    expected = "Basic " + base64.b64encode(b"bot:s@cret").decode()
+    assert proxy.authorizations == {expected}

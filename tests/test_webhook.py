@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+import bot.storage.database
 from bot.config import Settings
 from standins.botapi import WEBHOOK_SECRET_HEADER, BotApiStandIn
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
@@ -142,6 +145,73 @@ async def test_healthz_in_webhook_mode_reports_the_database_and_the_last_update(
         status, body = await http("GET", health)
         assert status == 200
         assert 0 <= body["seconds_since_last_update"] < 10
+
+
+async def test_a_flood_of_wrong_secret_posts_logs_one_line_with_a_count(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    refusals = 2_000
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        async with (
+            bot_running(sandbox, webhook_url=url, port=port),
+            aiohttp.ClientSession() as session,
+        ):
+            for _ in range(refusals):
+                async with session.post(url, json={}, headers={WEBHOOK_SECRET_HEADER: "no"}) as a:
+                    assert a.status == 403
+    lines = [r.getMessage() for r in caplog.records if "right secret token" in r.getMessage()]
+    assert lines == ["webhook: refused a request without the right secret token"]
+
+
+async def test_a_body_over_the_limit_with_the_right_secret_gets_413(sandbox: Sandbox) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    secret = "our-own_secret-0123456789"
+    headers = {WEBHOOK_SECRET_HEADER: secret, "Content-Type": "application/json"}
+    async with (
+        bot_running(sandbox, webhook_url=url, port=port, webhook_secret=SecretStr(secret)),
+        aiohttp.ClientSession() as session,
+    ):
+        huge = b'{"update_id": 1, "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+        async with session.post(url, data=huge, headers=headers) as answer:
+            assert answer.status == 413
+        # and the bot goes on taking updates
+        sandbox.botapi.send_text("/help", user_id=DEMO_USER_ID)
+        await sandbox.botapi.wait_for_text(DEMO_USER_ID, "Connect", timeout=10)
+
+
+async def test_healthz_reads_the_database_file_at_most_once_a_second(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[float] = []
+    read_meta = bot.storage.database._read_meta
+
+    def counted(path: Path) -> None:
+        reads.append(time.monotonic())
+        read_meta(path)
+
+    monkeypatch.setattr(bot.storage.database, "_read_meta", counted)
+    port = free_port()
+    health = f"http://127.0.0.1:{port}/healthz"
+    async with (
+        bot_running(sandbox, webhook_url=f"http://127.0.0.1:{port}/tg", port=port),
+        aiohttp.ClientSession() as session,
+    ):
+
+        async def healthz() -> int:
+            async with session.get(health) as answer:
+                return answer.status
+
+        started = time.monotonic()
+        for _ in range(5):  # bursts of concurrent checks, then one at a time
+            assert set(await asyncio.gather(*(healthz() for _ in range(100)))) == {200}
+        for _ in range(100):
+            assert await healthz() == 200
+        took = time.monotonic() - started
+    # one read a second, plus one for a second begun; 600 before
+    assert 1 <= len(reads) <= took + 2, (len(reads), took)
 
 
 async def test_healthz_answers_503_while_the_database_file_is_gone(sandbox: Sandbox) -> None:

@@ -42,6 +42,7 @@ class Services:
             total_timeout=settings.threecommas_total_timeout,
             requests_per_minute=settings.threecommas_requests_per_minute,
             reuse_seconds=settings.refresh_cooldown_seconds,
+            proxies=settings.proxies,
         )
         await client.start()
         credentials = CredentialCache(db)

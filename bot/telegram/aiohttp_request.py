@@ -9,9 +9,7 @@ way to bring another client: timeouts and errors mean what they mean for `HTTPXR
 
 from __future__ import annotations
 
-import base64
-import urllib.parse
-import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -19,6 +17,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.proxies import Proxy, proxy_for, through
 
 # HTTPXRequest's defaults, so nothing changes for the bot's calls but the client.
 READ_TIMEOUT = 5.0
@@ -50,35 +50,16 @@ def _form(fields: dict[str, str], files: UploadFileDict) -> aiohttp.FormData | d
     return form
 
 
-Proxy = tuple[str | None, dict[str, str] | None]  # its URL, and the headers for the proxy
-
-
-def env_proxy(url: str) -> Proxy:
-    """The proxy HTTPS_PROXY / HTTP_PROXY / ALL_PROXY name for `url` (None when NO_PROXY exempts
-    it or none is set); credentials in its URL become a Proxy-Authorization header."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
-        return None, None
-    named = urllib.request.getproxies().get(parts.scheme)
-    if not named:
-        return None, None
-    proxy = urllib.parse.urlsplit(named)
-    if proxy.username is None:
-        return named, None
-    login = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
-    basic = base64.b64encode(login.encode()).decode("ascii")
-    without_login = proxy._replace(netloc=proxy.netloc.rpartition("@")[2]).geturl()
-    return without_login, {"Proxy-Authorization": f"Basic {basic}"}
-
-
 class AiohttpRequest(BaseRequest):
-    """Bot API requests through one aiohttp session of at most `connections` connections."""
+    """Bot API requests through one aiohttp session of at most `connections` connections, through
+    the proxy `proxies` name for each origin (Settings.proxies)."""
 
-    __slots__ = ("_connections", "_proxies", "_session")
+    __slots__ = ("_connections", "_proxies", "_proxy_settings", "_session")
 
-    def __init__(self, connections: int) -> None:
+    def __init__(self, connections: int, proxies: Mapping[str, str]) -> None:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._proxy_settings = dict(proxies)
         # Looked up once per origin: aiohttp's trust_env looks twice per request, in threads.
         self._proxies: dict[str, Proxy] = {}
 
@@ -121,13 +102,9 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         body: Any = None if request_data is None else _form(request_data.json_parameters, files)
-        headers = {"User-Agent": self.USER_AGENT}
-        proxy, proxy_headers = self._proxy(url)
-        if proxy_headers and not url.startswith("https:"):
-            # Plain HTTP goes to the proxy as is: its login travels with the request. Over
-            # HTTPS it goes only with the CONNECT, never through the tunnel to Telegram.
-            headers |= proxy_headers
-            proxy_headers = None
+        proxy, proxy_headers, headers = through(
+            self._proxy(url), url, {"User-Agent": self.USER_AGENT}
+        )
         try:
             async with self._session.request(
                 method,
@@ -145,19 +122,19 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
 
     def _proxy(self, url: str) -> Proxy:
-        """The environment's proxy for the URL's origin (HTTPS_PROXY and the like, as httpx)."""
+        """The proxy for the URL's origin (HTTPS_PROXY and the like, as httpx)."""
         origin = url[: url.find("/", url.find("//") + 2)]
         if origin not in self._proxies:
-            self._proxies[origin] = env_proxy(origin)
+            self._proxies[origin] = proxy_for(origin, self._proxy_settings)
         return self._proxies[origin]
 
 
 class BotApiClients:
     """The bot's two Bot API clients: long polls get their own, so they never hold up a send."""
 
-    def __init__(self, connections: int) -> None:
-        self.updates = AiohttpRequest(2)
-        self.requests = AiohttpRequest(connections)
+    def __init__(self, connections: int, proxies: Mapping[str, str]) -> None:
+        self.updates = AiohttpRequest(2, proxies)
+        self.requests = AiohttpRequest(connections, proxies)
 
     async def close(self) -> None:
         """Also when start-up failed before python-telegram-bot could shut them down."""

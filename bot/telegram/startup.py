@@ -20,6 +20,8 @@ EXIT_TELEGRAM_UNREACHABLE = 4
 EXIT_TELEGRAM_REFUSED = 5
 EXIT_PORT_UNAVAILABLE = 6
 
+# python-telegram-bot's message for an answer that is not JSON.
+NOT_THE_BOT_API = "Invalid server response"
 FIRST_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 
@@ -65,6 +67,11 @@ async def connect(application: BotApplication, api_url: str, retry_seconds: floa
             raise refused("getMe", error) from None
         except (NetworkError, RetryAfter) as error:
             reason = str(error)
+        except TelegramError as error:
+            if error.message != NOT_THE_BOT_API:
+                raise refused("getMe", error) from None
+            # Something between us and Telegram (a proxy, a captive portal) may answer for it.
+            reason = "the answer was not the Bot API's JSON"
         except TimeoutError:
             pass  # the deadline cut this try short; the reason of the last one stands
         remaining = deadline - time.monotonic()

@@ -24,6 +24,7 @@ import aiohttp
 import pydantic
 import yarl
 
+from bot.proxies import proxy_for, through
 from bot.sliding_window import SlidingWindow
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
@@ -113,8 +114,11 @@ class ThreeCommasClient:
         requests_per_minute: int = 100,
         max_retry_after_wait: float = 10.0,
         reuse_seconds: float = 0.0,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        # The proxy for 3Commas (Settings.proxies: HTTPS_PROXY and the like), looked up once.
+        self._proxy = proxy_for(self._base_url, proxies or {})
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
         self._max_attempts = max(1, max_attempts)
         self._backoff_base = backoff_base
@@ -352,7 +356,15 @@ class ThreeCommasClient:
         headers: Mapping[str, str],
     ) -> tuple[int, bytes | None, Mapping[str, str]]:
         """The status, the body (None when over MAX_BODY_BYTES) and the headers."""
-        async with session.request(method, url, headers=headers, allow_redirects=False) as resp:
+        proxy, proxy_headers, headers = through(self._proxy, str(url), dict(headers))
+        async with session.request(
+            method,
+            url,
+            headers=headers,
+            allow_redirects=False,
+            proxy=proxy,
+            proxy_headers=proxy_headers,
+        ) as resp:
             body = await _read_capped(resp)
             return resp.status, body, resp.headers
 
