@@ -13,6 +13,7 @@ from bot.services.cooldown import Cooldown
 from bot.services.errors import (
     ConnectAgain,
     InvalidKeyFormat,
+    KeyChangedMeanwhile,
     NotConnected,
     RequestLimitReached,
     ServiceError,
@@ -21,7 +22,7 @@ from bot.services.resolve import Resolution, resolve_account
 from bot.services.summary import AccountSummary, summarize
 from bot.storage.cache import ReadCache
 from bot.storage.database import Database
-from bot.storage.errors import CredentialsUnreadable, StorageError
+from bot.storage.errors import CredentialsUnreadable, StorageError, UserChanged
 from bot.storage.records import KnownAccount, Snapshot
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
@@ -148,27 +149,36 @@ class AccountService:
             sign("/public/api/ver1/accounts", credentials.secret)
         except InvalidSecret:
             raise InvalidKeyFormat from None
+        # A /disconnect, or another key stored, while 3Commas is asked wins over this key.
+        stamp = self._db.generations.stamp()
         accounts = await self._client.list_accounts(credentials)
         known = [_known(account) for account in accounts]
-        await self._db.credentials.save(
-            user_id, credentials.api_key, credentials.secret, credentials.key_type.value
-        )
-        await self._db.credentials.mark_validated(user_id)
-        self._credentials.forget(user_id)
-        await self._db.accounts.replace(user_id, known)
-        await self._db.pending_keys.delete(user_id)
+        try:
+            await self._db.store_key(
+                user_id,
+                credentials.api_key,
+                credentials.secret,
+                credentials.key_type.value,
+                accounts=known,
+                stamp=stamp,
+            )
+        except UserChanged:
+            raise KeyChangedMeanwhile from None
+        finally:
+            self._credentials.forget(user_id)
         logger.info("user %s connected a %s key", user_id, credentials.key_type.value)
         return known
 
     async def accounts(self, user_id: int, *, reload: bool = False) -> list[KnownAccount]:
         """The accounts this user's key sees; asks 3Commas when none are known or on `reload`."""
+        stamp = self._db.generations.stamp()
         credentials = await self.credentials(user_id)
         known = [] if reload else await self._db.accounts.list(user_id)
         if known:
             return known
         accounts = await self._client.list_accounts(credentials)
         known = [_known(account) for account in accounts]
-        await self._db.accounts.replace(user_id, known)
+        await self._db.accounts.replace(user_id, known, self._db.unchanged(user_id, stamp))
         return await self._db.accounts.list(user_id)
 
     async def resolve(self, user_id: int, query: str) -> Resolution:
@@ -194,20 +204,32 @@ class AccountService:
         The summary is returned as soon as 3Commas answers: storing the snapshot (a durable
         commit) and checking alerts run in the background, off the user's wait.
         """
+        stamp = self._db.generations.stamp()
         credentials = await self.credentials(user_id)
         account = await self._client.load_balances(credentials, account_id)
         summary = summarize(account)
-        task = asyncio.create_task(self._record(user_id, account, summary))
+        task = asyncio.create_task(self._record(user_id, account, summary, stamp))
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
         return summary
 
-    async def _record(self, user_id: int, account: Account, summary: AccountSummary) -> None:
+    async def _record(
+        self, user_id: int, account: Account, summary: AccountSummary, stamp: int
+    ) -> None:
+        """Store the snapshot unless the user disconnected or changed their key since the
+        refresh began (then the listeners are not told either)."""
         now = datetime.now(UTC)
         try:
-            await self._db.snapshots.add(_snapshot(user_id, summary, now), _known(account, now))
+            stored = await self._db.snapshots.add(
+                _snapshot(user_id, summary, now),
+                _known(account, now),
+                self._db.unchanged(user_id, stamp),
+            )
         except StorageError:
             logger.exception("could not store a snapshot of account %s", account.id)
+        else:
+            if not stored:
+                return
         for listener in self._listeners:
             try:
                 await listener(user_id, summary)

@@ -116,6 +116,11 @@ class KeyPairGone(ServiceError):
     """The key pair made with `/connect new` expired (or cannot be read): a new one is needed."""
 
 
+class KeyChangedMeanwhile(ServiceError):
+    """The user disconnected, or stored another key, while this key was being checked: it was
+    not stored."""
+
+
 class PerAccountOnly(ServiceError):
     """The command works on one account at a time, not on `all`."""
 

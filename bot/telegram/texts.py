@@ -16,6 +16,7 @@ from bot.services.errors import (
     ExchangeKeysInvalid,
     InvalidApiKey,
     InvalidKeyFormat,
+    KeyChangedMeanwhile,
     LimitReached,
     NoAccounts,
     NoHistory,
@@ -138,6 +139,8 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"You already have {limit} {entries} across your chats, the most allowed. Remove one with /unsubscribe first."
         case AdminsOnly():
             return "Only a group administrator may change this group's time zone."
+        case KeyChangedMeanwhile():
+            return "You disconnected, or connected another key, while I was checking this one. Send /connect to connect again."
         case NoHistory():
             return "3Commas has no balance history for this account in that period yet."
         case BadSchedule() | BadAlert() | BadPeriod():
