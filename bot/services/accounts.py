@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.logs import register_secret
+from bot.logs import hold_secrets
 from bot.services.cooldown import Cooldown
 from bot.services.errors import (
     ConnectAgain,
@@ -84,8 +84,8 @@ async def load_credentials(db: Database, user_id: int) -> Credentials:
         raise ConnectAgain from None
     if stored is None:
         raise NotConnected
-    # Registered again after every restart: the log filter knows only what this process saw.
-    register_secret(stored.api_key, *secret_forms(stored.secret))
+    # Held again after every restart: the log filter knows only what this process saw.
+    hold_secrets(("key", user_id), stored.api_key, *secret_forms(stored.secret))
     return Credentials(stored.api_key, stored.secret)
 
 
@@ -141,8 +141,9 @@ class AccountService:
         key (the user's accounts, subscriptions and alerts stay) and of a pending key pair;
         returns the accounts."""
         credentials = Credentials(api_key.strip(), secret.strip())
-        # Only what is tried as a key is redacted from logs; any other text stays readable.
-        register_secret(credentials.api_key, *secret_forms(credentials.secret))
+        # Only what is tried as a key is redacted from logs; any other text stays readable. One
+        # key tried at a time per user: the one tried before stays while there is room.
+        hold_secrets(("trying", user_id), credentials.api_key, *secret_forms(credentials.secret))
         if not credentials.api_key or not credentials.secret:
             raise InvalidKeyFormat
         try:
@@ -166,6 +167,7 @@ class AccountService:
             raise KeyChangedMeanwhile from None
         finally:
             self._credentials.forget(user_id)
+        hold_secrets(("key", user_id), credentials.api_key, *secret_forms(credentials.secret))
         logger.info("user %s connected a %s key", user_id, credentials.key_type.value)
         return known
 

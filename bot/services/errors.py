@@ -52,6 +52,14 @@ class CooldownActive(ServiceError):
         self.seconds_left = seconds_left
 
 
+class KeyPairTooSoon(ServiceError):
+    """The user got a key pair moments ago (`/connect new` has a cooldown)."""
+
+    def __init__(self, seconds_left: float) -> None:
+        super().__init__(f"key pair cooldown active for {seconds_left:.1f} s")
+        self.seconds_left = seconds_left
+
+
 class RequestLimitReached(ServiceError):
     """`/refresh all` left this account out: its key's requests for this minute are used up."""
 

@@ -75,7 +75,9 @@ class Services:
             holdings=reports.holdings,
             history=reports.history,
             profit=reports.profit,
-            keypairs=KeyPairService(db, accounts, clock),
+            keypairs=KeyPairService(
+                db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
+            ),
         )
 
     async def close(self) -> None:

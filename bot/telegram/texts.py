@@ -17,6 +17,7 @@ from bot.services.errors import (
     InvalidApiKey,
     InvalidKeyFormat,
     KeyChangedMeanwhile,
+    KeyPairTooSoon,
     LimitReached,
     NoAccounts,
     NoHistory,
@@ -139,6 +140,8 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"You already have {limit} {entries} across your chats, the most allowed. Remove one with /unsubscribe first."
         case AdminsOnly():
             return "Only a group administrator may change this group's time zone."
+        case KeyPairTooSoon(seconds_left=seconds):
+            return f"I made you a key pair a moment ago: use that one, or ask for a new one in {human_duration(seconds)}."
         case KeyChangedMeanwhile():
             return "You disconnected, or connected another key, while I was checking this one. Send /connect to connect again."
         case NoHistory():

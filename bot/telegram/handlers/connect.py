@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Job
 
-from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone
+from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone, KeyPairTooSoon
 from bot.services.keypairs import PendingState
 from bot.services.records import KnownAccount
 from bot.telegram.callback_data import TamperedCallback
@@ -194,7 +194,11 @@ async def _finish_key_pair(context: Context, who: Asker, api_key: str) -> None:
 async def _make_key_pair(context: Context, who: Asker) -> None:
     """A new pair replaces a pending one; its public key goes out as text and as a file."""
     _end_session(context, who.user_id)
-    public_key = await context.bot_data.services.keypairs.make(who.user_id)
+    try:
+        public_key = await context.bot_data.services.keypairs.make(who.user_id)
+    except KeyPairTooSoon as error:
+        await send_html(context.bot, who.chat_id, escape(error_sentence(error)))
+        return
     await send_html(
         context.bot,
         who.chat_id,
