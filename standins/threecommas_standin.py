@@ -338,7 +338,7 @@ class _Key:
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-_DECIMAL_MARK = re.compile(r'"@@decimal:([-+0-9.eE]+)@@"')
+_DECIMAL_MARK = re.compile(r'"@@decimal:([-+0-9.eE]+|NaN|-?Infinity)@@"')
 
 
 def _marked(data: Any) -> Any:

@@ -46,6 +46,15 @@ class RefreshResult:
     error: ThreeCommasError | ServiceError | None = None
 
 
+@dataclass(frozen=True)
+class Connected:
+    """The accounts a newly connected key sees, and how many rows 3Commas listed that are no
+    usable account (left out)."""
+
+    accounts: list[KnownAccount]
+    unreadable: int = 0
+
+
 def _storable(text: str | None) -> str | None:
     """JSON may carry lone surrogates, which no database can store: replace them."""
     return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
@@ -136,7 +145,7 @@ class AccountService:
     async def credentials(self, user_id: int) -> Credentials:
         return await self._credentials.get(user_id)
 
-    async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
+    async def connect(self, user_id: int, api_key: str, secret: str) -> Connected:
         """Check the keys with a signed account list, then store them in place of any earlier
         key (the user's accounts, subscriptions and alerts stay) and of a pending key pair;
         returns the accounts."""
@@ -169,7 +178,7 @@ class AccountService:
             self._credentials.forget(user_id)
         hold_secrets(("key", user_id), credentials.api_key, *secret_forms(credentials.secret))
         logger.info("user %s connected a %s key", user_id, credentials.key_type.value)
-        return known
+        return Connected(known, accounts.unreadable)
 
     async def accounts(self, user_id: int, *, reload: bool = False) -> list[KnownAccount]:
         """The accounts this user's key sees; asks 3Commas when none are known or on `reload`."""

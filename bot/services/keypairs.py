@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.logs import hold_secrets, note_secrets
-from bot.services.accounts import AccountService
+from bot.services.accounts import AccountService, Connected
 from bot.services.clock import Clock
 from bot.services.cooldown import Cooldown
 from bot.services.errors import CooldownActive, KeyPairGone, KeyPairTooSoon
 from bot.storage.database import Database
 from bot.storage.errors import CredentialsUnreadable, StorageError
-from bot.storage.records import KnownAccount, PendingKey
+from bot.storage.records import PendingKey
 from bot.threecommas.signing import secret_forms
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class KeyPairService:
             return PendingState.NONE
         return PendingState.WAITING if self._usable(pending) else PendingState.EXPIRED
 
-    async def finish(self, user_id: int, api_key: str) -> list[KnownAccount]:
+    async def finish(self, user_id: int, api_key: str) -> Connected:
         """Connect the API key 3Commas gave for the pending pair; the pair stays pending when
         3Commas refuses it. KeyPairGone when there is no usable pair."""
         try:

@@ -73,6 +73,13 @@ def human_duration(seconds: float) -> str:
     return f"{math.ceil(hours / 24)} days"
 
 
+def unreadable_accounts(count: int) -> str:
+    """After /connect: rows 3Commas listed that are no usable account (a figure out of range)."""
+    if count == 1:
+        return "3Commas listed one more account with figures I cannot read, so I left it out."
+    return f"3Commas listed {count} more accounts with figures I cannot read, so I left them out."
+
+
 def error_sentence(error: Exception) -> str:
     """One plain sentence for the user (escape it before putting it into HTML)."""
     match error:

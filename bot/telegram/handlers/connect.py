@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Job
 
+from bot.services.accounts import Connected
 from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone, KeyPairTooSoon
 from bot.services.keypairs import PendingState
-from bot.services.records import KnownAccount
 from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import BotApplication, ConnectSession, Context
 from bot.telegram.handlers.common import (
@@ -138,7 +138,7 @@ def _start_session(context: Context, who: Asker, session: ConnectSession) -> Non
         )
 
 
-Connector = Callable[[], Awaitable[list[KnownAccount]]]
+Connector = Callable[[], Awaitable[Connected]]
 
 
 async def _finish(
@@ -149,10 +149,11 @@ async def _finish(
     progress = await send_html(context.bot, who.chat_id, "⏳ Checking your keys with 3Commas…")
     async with progress_settles(context, who.chat_id, progress.message_id):
         try:
-            accounts = await connect()
+            connected = await connect()
         except FAILURES as error:
             await edit_html(context.bot, who.chat_id, progress.message_id, failure(error))
             return
+        accounts = connected.accounts
         signer = context.bot_data.signer
         markup = (
             account_buttons(signer, REFRESH, who.user_id, accounts, chat_id=who.chat_id)
@@ -163,7 +164,7 @@ async def _finish(
             context.bot,
             who.chat_id,
             progress.message_id,
-            render_connected(accounts),
+            render_connected(accounts, connected.unreadable),
             reply_markup=markup,
         )
 
