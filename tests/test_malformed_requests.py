@@ -10,7 +10,7 @@ import socket
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -22,6 +22,7 @@ from tests.support.process import free_port
 # A header line of 8,000 digits: aiohttp answers 400 and logs the line in its error.
 BAD_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: bot\r\n" + b"1" * 8_000 + b"\r\n\r\n"
 REFRESHES = 9
+ATTACK = 20  # bad requests sent while /refresh is measured
 
 
 @pytest.fixture
@@ -58,9 +59,10 @@ def status_lines(sent: list[socket.socket]) -> list[bytes]:
     return lines
 
 
-async def median_refresh_seconds(chat: Chat) -> float:
-    seconds = []
-    for _ in range(REFRESHES):
+async def median_refresh_seconds(chat: Chat, keep_going: Callable[[], bool] = bool) -> float:
+    """The median time of /refresh, over REFRESHES of them and while `keep_going()`."""
+    seconds: list[float] = []
+    while len(seconds) < REFRESHES or keep_going():
         start = time.perf_counter()
         assert "$31.21" in (await chat.reply("/refresh 12345678")).plain
         seconds.append(time.perf_counter() - start)
@@ -74,14 +76,17 @@ async def test_ten_malformed_requests_a_second_leave_refresh_as_quick_as_before(
     sent: list[socket.socket] = []
     stop = threading.Event()
     attacker = threading.Thread(target=ten_a_second, args=(port, stop, sent), daemon=True)
-    async with bot_running(sandbox, port=port):
+    # As many refreshes as the attack takes: lift the client's per-key budget out of the way.
+    async with bot_running(sandbox, port=port, threecommas_requests_per_minute=100_000):
         chat = Chat(sandbox.botapi)
         await chat.connect()
         before = await median_refresh_seconds(chat)
         attacker.start()
         try:
             await sandbox.botapi.wait_for(lambda: len(sent) >= 3, timeout=60)
-            during = await median_refresh_seconds(chat)
+            first = len(sent)
+            # Two seconds of the attack at least, whatever the refreshes take.
+            during = await median_refresh_seconds(chat, lambda: len(sent) < first + ATTACK)
         finally:
             stop.set()
             await asyncio.to_thread(attacker.join, 60)
