@@ -148,7 +148,8 @@ class AccountService:
     async def connect(self, user_id: int, api_key: str, secret: str) -> Connected:
         """Check the keys with a signed account list, then store them in place of any earlier
         key (the user's accounts, subscriptions and alerts stay) and of a pending key pair;
-        returns the accounts."""
+        returns the accounts. KeyChangedMeanwhile, and nothing stored, if the user disconnected
+        or stored another key while 3Commas was asked."""
         credentials = Credentials(api_key.strip(), secret.strip())
         # Only what is tried as a key is redacted from logs; any other text stays readable. One
         # key tried at a time per user: the one tried before stays while there is room.
