@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     threecommas_total_timeout: float = Field(default=20.0, gt=0)
     threecommas_requests_per_minute: int = Field(default=100, ge=1)
     refresh_cooldown_seconds: float = Field(default=5.0, ge=0)
+    # Making a key pair costs CPU, and each pair's private key is held by the log filter.
+    key_pair_cooldown_seconds: float = Field(default=20.0, ge=0)
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     subscription_min_interval_seconds: int = Field(default=900, ge=1)
     max_subscriptions_per_chat: int = Field(default=20, ge=1)

@@ -4,50 +4,33 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from enum import Enum
 from typing import Any
 
+from bot.redaction import SecretRegistry
+
+# Bounded quantifiers and anchored starts: each pattern costs time linear in the line, even on
+# 64 KiB of digits that a malformed HTTP request can bring into an error line.
 _PEM = re.compile(
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+    r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----.*?(?:-----END [A-Z ]{0,40}PRIVATE KEY-----|$)",
+    re.S,
 )
-_BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
-_MAX_SECRETS = 20_000
-_MIN_SECRET_LENGTH = 6
+_BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{5,16}:[A-Za-z0-9_-]{30,100}")
+# A log line, and an exception's text, are cut beyond this many characters.
+MAX_LINE_LENGTH = 4_000
+MAX_TRACEBACK_LENGTH = 20_000
 
 
-class _SecretRegistry:
-    """The secrets seen by this process (bounded), longest first when redacting."""
-
-    def __init__(self) -> None:
-        self._secrets: OrderedDict[str, None] = OrderedDict()
-        # Secrets are added from worker threads too (a key pair is made off the event loop).
-        self._lock = threading.Lock()
-
-    def add(self, secret: str | None) -> None:
-        if not secret or len(secret) < _MIN_SECRET_LENGTH:
-            return
-        with self._lock:
-            self._secrets[secret] = None
-            self._secrets.move_to_end(secret)
-            while len(self._secrets) > _MAX_SECRETS:
-                self._secrets.popitem(last=False)
-
-    def redact(self, text: str) -> str:
+class _Secrets(SecretRegistry):
+    def redact(self, text: str, replacement: str = "[redacted]") -> str:
         text = _PEM.sub("[redacted key]", text)
         text = _BOT_TOKEN.sub("[redacted token]", text)
-        with self._lock:
-            known = list(self._secrets)
-        for secret in sorted(known, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        return text
+        return super().redact(text, replacement)
 
 
-secrets = _SecretRegistry()
+secrets = _Secrets()
 
 
 class EveryInterval:
@@ -94,9 +77,25 @@ class EveryInterval:
 
 
 def register_secret(*values: str | None) -> None:
-    """Redact these values from every log line from now on."""
-    for value in values:
-        secrets.add(value)
+    """Redact these values from every log line for the life of the process (the bot's own)."""
+    secrets.add_permanent(values)
+
+
+def hold_secrets(owner: Hashable, *values: str | None) -> None:
+    """Redact the secrets `owner` uses now (a user's stored key, their pending key pair, a key
+    being tried), in place of those it held before, which stay redacted while there is room."""
+    secrets.hold(owner, values)
+
+
+def note_secrets(*values: str | None) -> None:
+    """Redact these values while there is room: secrets no owner holds yet."""
+    secrets.add_superseded(values)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
 
 
 _SCALARS = (int, float, bool, type(None), Enum)
@@ -149,15 +148,33 @@ def _strip_library_payloads(record: logging.LogRecord) -> None:
         record.args = tuple(_payload_free(value) for value in record.args)
 
 
+class ClientErrorFilter(logging.Filter):
+    """aiohttp's server logs a malformed request at ERROR with its bytes (up to about 8 KB):
+    the client's fault, not the bot's. Keep one short line at DEBUG, without the bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or type(error).__module__ != "aiohttp.http_exceptions":
+            return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        record.msg = "a malformed HTTP request from %s: %s"
+        record.args = (str(remote)[:64], type(error).__name__)
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         _strip_library_payloads(record)
         message = record.getMessage()
-        redacted = secrets.redact(message)
+        redacted = _cut(secrets.redact(message), MAX_LINE_LENGTH)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = secrets.redact(record.exc_text)
+            record.exc_text = _cut(secrets.redact(record.exc_text), MAX_TRACEBACK_LENGTH)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -176,3 +193,6 @@ def configure_logging(level: int) -> None:
     # It logs a whole unparseable answer with a traceback; the TelegramError it then raises is
     # reported where it lands, in one line.
     logging.getLogger("telegram.request.BaseRequest").setLevel(logging.CRITICAL)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientErrorFilter) for f in server.filters):
+        server.addFilter(ClientErrorFilter())

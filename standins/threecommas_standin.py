@@ -356,7 +356,7 @@ class _Key:
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-_DECIMAL_MARK = re.compile(r'"@@decimal:([-+0-9.eE]+)@@"')
+_DECIMAL_MARK = re.compile(r'"@@decimal:([-+0-9.eE]+|NaN|-?Infinity)@@"')
 
 
 def _marked(data: Any) -> Any:
@@ -407,6 +407,7 @@ class ThreeCommasStandIn:
         self._random_faults: tuple[Fault, ...] = TRANSIENT_FAULTS
         self._windows: dict[str, collections.deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
+        self._holds: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -430,6 +431,8 @@ class ThreeCommasStandIn:
 
     async def stop(self) -> None:
         self._stopping.set()
+        for gate in self._holds.values():
+            gate.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -503,6 +506,12 @@ class ThreeCommasStandIn:
     ) -> None:
         self._injections.append(_Injection(Fault(fault), times, account_id, retry_after))
 
+    def hold(self, api_key: str) -> asyncio.Event:
+        """Keep every answer to `api_key` waiting until the returned event is set: a 3Commas as
+        slow as a test needs, ended by the test instead of a clock."""
+        gate = self._holds[api_key] = asyncio.Event()
+        return gate
+
     def clear_faults(self) -> None:
         self._injections.clear()
         self._random_rate = 0.0
@@ -572,6 +581,9 @@ class ThreeCommasStandIn:
         limited = self._rate_limit(api_key or "")
         if limited is not None:
             return limited
+        gate = self._holds.get(api_key or "")
+        if gate is not None:
+            await gate.wait()
         return await self._route(request, key)
 
     def _take_injection(self, account_id: int | None) -> _Injection | None:

@@ -41,7 +41,12 @@ def time_limit(item: pytest.Item) -> float:
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     """Both stand-ins, the demo key with its accounts, settings pointing at them."""
     # No per-chat pacing: tests talk faster than one message a second (test_flood_* test it).
-    base = Settings(_env_file=None, refresh_cooldown_seconds=0, telegram_chat_burst=1_000_000)
+    base = Settings(
+        _env_file=None,
+        refresh_cooldown_seconds=0,
+        key_pair_cooldown_seconds=0,
+        telegram_chat_burst=1_000_000,
+    )
     async with running_standins(tmp_path, base) as running:
         yield running
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.config import ConfigError, load_settings
+from bot.services.cooldown import Cooldown
 from bot.services.keypairs import PENDING_LIFETIME, KeyPairService, make_key_pair
 from bot.storage.database import Database
 from bot.storage.encryption import MasterKeys, generate_key_text, load_master_keys
@@ -294,6 +295,16 @@ async def test_connect_new_again_replaces_the_pending_pair(running: Sandbox) -> 
     assert "Connected" in (await chat.reply(GENERATED_API_KEY)).plain
 
 
+async def test_connect_new_again_at_once_is_refused_with_the_time_left(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, key_pair_cooldown_seconds=20):
+        chat = Chat(sandbox.botapi)
+        await new_pair(chat)
+        again = await chat.reply("/connect new")
+        assert "I made you a key pair a moment ago" in again.plain
+        assert "20 s" in again.plain or "19 s" in again.plain
+        assert len(sandbox.botapi.files_in(chat.chat_id)) == 1
+
+
 async def test_cancel_drops_the_pending_pair(running: Sandbox) -> None:
     chat = Chat(running.botapi)
     register(running, GENERATED_API_KEY, await new_pair(chat))
@@ -327,7 +338,7 @@ async def test_expired_private_keys_are_erased_from_the_database(tmp_path: Path)
     clock = MovableClock()
     database = await Database.open(tmp_path / "bot.sqlite3", keys)
     try:
-        service = KeyPairService(database, None, clock)  # type: ignore[arg-type]
+        service = KeyPairService(database, None, clock, Cooldown(0))  # type: ignore[arg-type]
         await service.make(DEMO_USER_ID)
         assert await service.expire() == 0
         clock.offset = PENDING_LIFETIME + timedelta(minutes=1)

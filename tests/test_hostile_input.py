@@ -14,7 +14,7 @@ import pytest
 from bot.telegram.replies import send_html
 from standins.botapi import SentMessage, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
-from standins.threecommas_standin import SEED_ACCOUNT, demo_account
+from standins.threecommas_standin import SEED_ACCOUNT, JsonNumber, demo_account
 from tests.support.answers import answer_to
 from tests.support.bot import Chat, bot_running
 
@@ -316,6 +316,68 @@ async def test_absurdly_large_figures_are_shown_instead_of_failing(sandbox: Sand
         assert "Total (2 accounts)" in everything[-1].plain
         for message in everything:
             assert_valid_html(message)
+
+
+async def test_an_account_amount_of_1e999999999_leaves_refresh_all_working(
+    sandbox: Sandbox,
+) -> None:
+    beyond = JsonNumber("1e999999999")  # past Decimal's exponent limit: arithmetic overflows
+    sandbox.threecommas.set_accounts(
+        DEMO_API_KEY,
+        [
+            demo_account(
+                12345678,
+                "My Binance US",
+                usd_amount=beyond,
+                btc_amount=beyond,
+                primary_display_currency_amount={"currency": "USD", "amount": beyond},
+            ),
+            demo_account(23456789, "Binance Futures"),
+        ],
+    )
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        await chat.connect()
+        everything = await refresh_all(chat)
+        text = "\n".join(message.plain for message in everything)
+        assert "Something went wrong" not in text
+        assert "Binance Futures" in text and "Total (2 accounts)" in text
+        for message in everything:
+            assert_valid_html(message)
+
+
+@pytest.mark.parametrize(
+    "odd", [{"id": 2**63}, {"id": 10**30}, {"id": -5}], ids=["2**63", "10**30", "negative"]
+)
+async def test_an_account_with_an_unusable_id_is_left_out_and_the_others_connect(
+    sandbox: Sandbox, odd: dict[str, Any]
+) -> None:
+    accounts = [*demo_accounts(), {**demo_account(1, "Odd One"), **odd}]
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, accounts)
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        connected = await chat.connect()
+        assert "Your key sees 3 accounts" in connected.plain
+        assert "one more account with figures I cannot read" in connected.plain
+        assert "Odd One" not in connected.plain
+        assert "$31.21" in (await chat.reply("/refresh 12345678")).plain
+
+
+async def test_a_nan_amount_makes_that_figure_unknown_not_the_key_unusable(
+    sandbox: Sandbox,
+) -> None:
+    nan = JsonNumber("NaN")
+    odd = demo_account(1, "Odd One", usd_amount=nan, usd_profit=nan)
+    odd["primary_display_currency_amount"] = {"currency": "USD", "amount": nan}
+    sandbox.threecommas.set_accounts(DEMO_API_KEY, [*demo_accounts(), odd])
+    async with bot_running(sandbox):
+        chat = Chat(sandbox.botapi)
+        connected = await chat.connect()
+        assert "Your key sees 4 accounts" in connected.plain and "Odd One" in connected.plain
+        everything = await refresh_all(chat)
+        text = "\n".join(message.plain for message in everything)
+        assert "Something went wrong" not in text
+        assert "Odd One" in text and "Total (4 accounts)" in text
 
 
 @pytest.mark.parametrize(

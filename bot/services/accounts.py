@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.logs import register_secret
+from bot.logs import hold_secrets
 from bot.services.errors import (
     ConnectAgain,
     InvalidKeyFormat,
+    KeyChangedMeanwhile,
     KeyPairWaiting,
     NotConnected,
     RequestLimitReached,
@@ -21,7 +22,7 @@ from bot.services.resolve import Resolution, resolve_account
 from bot.services.summary import AccountSummary, summarize
 from bot.storage.cache import ReadCache
 from bot.storage.database import Database
-from bot.storage.errors import CredentialsUnreadable, StorageError
+from bot.storage.errors import CredentialsUnreadable, StorageError, UserChanged
 from bot.storage.records import KnownAccount, Snapshot, account_order
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
@@ -43,6 +44,15 @@ class RefreshResult:
     account: KnownAccount
     summary: AccountSummary | None = None
     error: ThreeCommasError | ServiceError | None = None
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The accounts a newly connected key sees, and how many rows 3Commas listed that are no
+    usable account (left out)."""
+
+    accounts: list[KnownAccount]
+    unreadable: int = 0
 
 
 def _storable(text: str | None) -> str | None:
@@ -83,8 +93,8 @@ async def load_credentials(db: Database, user_id: int) -> Credentials:
         raise ConnectAgain from None
     if stored is None:
         raise KeyPairWaiting if await db.pending_keys.waiting(user_id) else NotConnected
-    # Registered again after every restart: the log filter knows only what this process saw.
-    register_secret(stored.api_key, *secret_forms(stored.secret))
+    # Held again after every restart: the log filter knows only what this process saw.
+    hold_secrets(("key", user_id), stored.api_key, *secret_forms(stored.secret))
     return Credentials(stored.api_key, stored.secret)
 
 
@@ -133,40 +143,52 @@ class AccountService:
     async def credentials(self, user_id: int) -> Credentials:
         return await self._credentials.get(user_id)
 
-    async def connect(self, user_id: int, api_key: str, secret: str) -> list[KnownAccount]:
+    async def connect(self, user_id: int, api_key: str, secret: str) -> Connected:
         """Check the keys with a signed account list, then store them in place of any earlier
         key (the user's accounts, subscriptions and alerts stay) and of a pending key pair;
-        returns the accounts."""
+        returns the accounts. KeyChangedMeanwhile, and nothing stored, if the user disconnected
+        or stored another key while 3Commas was asked."""
         credentials = Credentials(api_key.strip(), secret.strip())
-        # Only what is tried as a key is redacted from logs; any other text stays readable.
-        register_secret(credentials.api_key, *secret_forms(credentials.secret))
+        # Only what is tried as a key is redacted from logs; any other text stays readable. One
+        # key tried at a time per user: the one tried before stays while there is room.
+        hold_secrets(("trying", user_id), credentials.api_key, *secret_forms(credentials.secret))
         if not credentials.api_key or not credentials.secret:
             raise InvalidKeyFormat
         try:
             sign("/public/api/ver1/accounts", credentials.secret)
         except InvalidSecret:
             raise InvalidKeyFormat from None
+        # A /disconnect, or another key stored, while 3Commas is asked wins over this key.
+        stamp = self._db.generations.stamp()
         accounts = await self._client.list_accounts(credentials)
         known = sorted((_known(account) for account in accounts), key=account_order)
-        await self._db.credentials.save(
-            user_id, credentials.api_key, credentials.secret, credentials.key_type.value
-        )
-        await self._db.credentials.mark_validated(user_id)
-        self._credentials.forget(user_id)
-        await self._db.accounts.replace(user_id, known)
-        await self._db.pending_keys.delete(user_id)
+        try:
+            await self._db.store_key(
+                user_id,
+                credentials.api_key,
+                credentials.secret,
+                credentials.key_type.value,
+                accounts=known,
+                stamp=stamp,
+            )
+        except UserChanged:
+            raise KeyChangedMeanwhile from None
+        finally:
+            self._credentials.forget(user_id)
+        hold_secrets(("key", user_id), credentials.api_key, *secret_forms(credentials.secret))
         logger.info("user %s connected a %s key", user_id, credentials.key_type.value)
-        return known
+        return Connected(known, accounts.unreadable)
 
     async def accounts(self, user_id: int, *, reload: bool = False) -> list[KnownAccount]:
         """The accounts this user's key sees; asks 3Commas when none are known or on `reload`."""
+        stamp = self._db.generations.stamp()
         credentials = await self.credentials(user_id)
         known = [] if reload else await self._db.accounts.list(user_id)
         if known:
             return known
         accounts = await self._client.list_accounts(credentials)
         known = [_known(account) for account in accounts]
-        await self._db.accounts.replace(user_id, known)
+        await self._db.accounts.replace(user_id, known, self._db.unchanged(user_id, stamp))
         return await self._db.accounts.list(user_id)
 
     async def resolve(self, user_id: int, query: str) -> Resolution:
@@ -181,20 +203,32 @@ class AccountService:
         The summary is returned as soon as 3Commas answers: storing the snapshot (a durable
         commit) and checking alerts run in the background, off the user's wait.
         """
+        stamp = self._db.generations.stamp()
         credentials = await self.credentials(user_id)
         account = await self._client.load_balances(credentials, account_id)
         summary = summarize(account)
-        task = asyncio.create_task(self._record(user_id, account, summary))
+        task = asyncio.create_task(self._record(user_id, account, summary, stamp))
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
         return summary
 
-    async def _record(self, user_id: int, account: Account, summary: AccountSummary) -> None:
+    async def _record(
+        self, user_id: int, account: Account, summary: AccountSummary, stamp: int
+    ) -> None:
+        """Store the snapshot unless the user disconnected or changed their key since the
+        refresh began (then the listeners are not told either)."""
         now = datetime.now(UTC)
         try:
-            await self._db.snapshots.add(_snapshot(user_id, summary, now), _known(account, now))
+            stored = await self._db.snapshots.add(
+                _snapshot(user_id, summary, now),
+                _known(account, now),
+                self._db.unchanged(user_id, stamp),
+            )
         except StorageError:
             logger.exception("could not store a snapshot of account %s", account.id)
+        else:
+            if not stored:
+                return
         for listener in self._listeners:
             try:
                 await listener(user_id, summary)

@@ -48,6 +48,14 @@ class InvalidKeyFormat(ServiceError):
     """The pasted secret is neither an HMAC secret nor a readable RSA private key."""
 
 
+class KeyPairTooSoon(ServiceError):
+    """The user got a key pair moments ago (`/connect new` has a cooldown)."""
+
+    def __init__(self, seconds_left: float) -> None:
+        super().__init__(f"key pair cooldown active for {seconds_left:.1f} s")
+        self.seconds_left = seconds_left
+
+
 class RequestLimitReached(ServiceError):
     """`/refresh all` left this account out: its key's requests for this minute are used up."""
 
@@ -119,6 +127,11 @@ class NoHistory(ServiceError):
 
 class KeyPairGone(ServiceError):
     """The key pair made with `/connect new` expired (or cannot be read): a new one is needed."""
+
+
+class KeyChangedMeanwhile(ServiceError):
+    """The user disconnected, or stored another key, while this key was being checked: it was
+    not stored."""
 
 
 class PerAccountOnly(ServiceError):

@@ -12,13 +12,14 @@ from enum import Enum
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.logs import register_secret
-from bot.services.accounts import AccountService
+from bot.logs import hold_secrets, note_secrets
+from bot.services.accounts import AccountService, Connected
 from bot.services.clock import Clock
-from bot.services.errors import KeyPairGone
+from bot.services.cooldown import Cooldown
+from bot.services.errors import KeyPairGone, KeyPairTooSoon
 from bot.storage.database import Database
 from bot.storage.errors import CredentialsUnreadable, StorageError
-from bot.storage.records import KnownAccount, PendingKey
+from bot.storage.records import PendingKey
 from bot.threecommas.signing import secret_forms
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def make_key_pair() -> KeyPair:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode("ascii")
-    register_secret(*secret_forms(private_pem))
+    note_secrets(*secret_forms(private_pem))
     public_pem = (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -64,17 +65,30 @@ def make_key_pair() -> KeyPair:
 
 
 class KeyPairService:
-    def __init__(self, db: Database, accounts: AccountService, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, accounts: AccountService, clock: Clock, cooldown: Cooldown
+    ) -> None:
         self._db = db
         self._accounts = accounts
         self._clock = clock
+        self._cooldown = cooldown
         self._generating = asyncio.Semaphore(CONCURRENT_GENERATIONS)
 
     async def make(self, user_id: int) -> str:
-        """A new key pair for the user, replacing a pending one; returns its public key (PEM)."""
-        async with self._generating:
-            pair = await asyncio.to_thread(make_key_pair)
-        await self._db.pending_keys.save(user_id, pair.private_pem, self._clock.now())
+        """A new key pair for the user, replacing a pending one; returns its public key (PEM).
+        KeyPairTooSoon if the user got one moments ago."""
+        seconds_left = self._cooldown.start(user_id)
+        if seconds_left:
+            raise KeyPairTooSoon(seconds_left)
+        try:
+            async with self._generating:
+                pair = await asyncio.to_thread(make_key_pair)
+            # One pair per user: the one it replaces stays redacted only while there is room.
+            hold_secrets(("key pair", user_id), *secret_forms(pair.private_pem))
+            await self._db.pending_keys.save(user_id, pair.private_pem, self._clock.now())
+        except BaseException:
+            self._cooldown.release(user_id)
+            raise
         logger.info("user %s got a new key pair", user_id)
         return pair.public_pem
 
@@ -87,7 +101,7 @@ class KeyPairService:
             return PendingState.NONE
         return PendingState.WAITING if self._usable(pending) else PendingState.EXPIRED
 
-    async def finish(self, user_id: int, api_key: str) -> list[KnownAccount]:
+    async def finish(self, user_id: int, api_key: str) -> Connected:
         """Connect the API key 3Commas gave for the pending pair; the pair stays pending when
         3Commas refuses it. KeyPairGone when there is no usable pair."""
         try:
@@ -97,7 +111,7 @@ class KeyPairService:
         if pending is None or pending.private_key is None or not self._usable(pending):
             raise KeyPairGone
         # After a restart this process has not seen the key yet.
-        register_secret(*secret_forms(pending.private_key))
+        hold_secrets(("key pair", user_id), *secret_forms(pending.private_key))
         return await self._accounts.connect(user_id, api_key, pending.private_key)
 
     async def drop(self, user_id: int) -> PendingState:

@@ -8,6 +8,7 @@ from bot.config import Settings
 from bot.services.accounts import AccountService, CredentialCache
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock, SystemClock
+from bot.services.cooldown import Cooldown
 from bot.services.display import DisplayCurrencies
 from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
@@ -77,7 +78,9 @@ class Services:
             holdings=reports.holdings,
             history=reports.history,
             profit=reports.profit,
-            keypairs=KeyPairService(db, accounts, clock),
+            keypairs=KeyPairService(
+                db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
+            ),
         )
 
     async def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -65,9 +65,30 @@ class AccountStore:
         self._worker = worker
         self._cached: ReadCache[int, tuple[KnownAccount, ...]] = ReadCache(ACCOUNT_CACHE_SIZE)
 
-    async def replace(self, user_id: int, accounts: Sequence[KnownAccount]) -> None:
+    async def replace(
+        self,
+        user_id: int,
+        accounts: Sequence[KnownAccount],
+        unchanged: Callable[[], bool] = lambda: True,
+    ) -> bool:
         """Make `accounts` the user's whole list, in one transaction; an account listed again
-        keeps when it was last refreshed (a reconnect must not make every account look new)."""
+        keeps when it was last refreshed (a reconnect must not make every account look new).
+        Nothing is written unless `unchanged()` holds in the transaction; returns whether."""
+        replacing = self.replacing(user_id, accounts)
+
+        def write(db: sqlite_utils.Database) -> bool:
+            if not unchanged():
+                return False
+            replacing(db)
+            return True
+
+        with self.written(user_id):
+            return await self._worker.write(write)
+
+    def replacing(
+        self, user_id: int, accounts: Sequence[KnownAccount]
+    ) -> Callable[[sqlite_utils.Database], None]:
+        """The write of `replace`, for a larger transaction (inside `written`)."""
         rows = [account_values(user_id, account) for account in accounts]
         kept = [account.account_id for account in accounts]
 
@@ -80,8 +101,7 @@ class AccountStore:
             for row in rows:
                 db.execute(UPSERT_ACCOUNT, row)
 
-        with self.written(user_id):
-            await self._worker.write(write)
+        return write
 
     async def upsert(self, user_id: int, account: KnownAccount) -> None:
         values = account_values(user_id, account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
@@ -20,24 +21,31 @@ class CredentialStore:
 
     async def save(self, user_id: int, api_key: str, secret: str, key_type: str) -> None:
         """Store or replace the user's credentials; keeps created_at, clears last_validated_at."""
+        await self._worker.write(self.saving(user_id, api_key, secret, key_type))
+
+    def saving(
+        self, user_id: int, api_key: str, secret: str, key_type: str, *, validated: bool = False
+    ) -> Callable[[sqlite_utils.Database], None]:
+        """The write of `save` (marked validated now if `validated`), for a larger transaction."""
         if key_type not in KEY_TYPES:
             raise ValueError(f"key_type must be one of {KEY_TYPES}")
         # Encrypt before handing to the worker so plaintext never waits in a queue longer than needed.
         sealed_key = self._keys.encrypt(api_key, user_id=user_id, field="api_key")
         sealed_secret = self._keys.encrypt(secret, user_id=user_id, field="secret")
         now = now_text()
+        validated_at = now if validated else None
 
         def write(db: sqlite_utils.Database) -> None:
             db.execute(
                 "INSERT INTO credentials (user_id, api_key, secret, key_type, created_at, "
-                "updated_at, last_validated_at) VALUES (?, ?, ?, ?, ?, ?, NULL) "
+                "updated_at, last_validated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (user_id) DO UPDATE SET api_key = excluded.api_key, "
                 "secret = excluded.secret, key_type = excluded.key_type, "
-                "updated_at = excluded.updated_at, last_validated_at = NULL",
-                [user_id, sealed_key, sealed_secret, key_type, now, now],
+                "updated_at = excluded.updated_at, last_validated_at = excluded.last_validated_at",
+                [user_id, sealed_key, sealed_secret, key_type, now, now, validated_at],
             )
 
-        await self._worker.write(write)
+        return write
 
     async def load(self, user_id: int) -> StoredCredentials | None:
         """The user's credentials, or None; CredentialsUnreadable if they do not decrypt."""

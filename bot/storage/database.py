@@ -8,6 +8,7 @@ import logging
 import os
 import sqlite3
 import stat
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from bot.storage.alerts import AlertStore
 from bot.storage.chats import ChatSettingsStore
 from bot.storage.credentials import CredentialStore
 from bot.storage.encryption import DecryptionError, MasterKeys, stored_key_id
-from bot.storage.errors import StorageError
+from bot.storage.errors import StorageError, UserChanged
+from bot.storage.generations import UserGenerations
 from bot.storage.pending_keys import PendingKeyStore
+from bot.storage.records import KnownAccount
 from bot.storage.schema import (
     ENCRYPTED_COLUMNS,
     encrypt_key_check,
@@ -101,6 +104,7 @@ class Database:
         self.chats = ChatSettingsStore(worker)
         self.subscriptions = SubscriptionStore(worker, self.chats)
         self.alerts = AlertStore(worker)
+        self.generations = UserGenerations()
 
     @classmethod
     async def open(cls, path: Path, keys: MasterKeys) -> Database:
@@ -133,10 +137,57 @@ class Database:
                 "DELETE FROM chat_settings WHERE chat_id = ?",
             ):
                 deleted += db.execute(statement, [user_id]).rowcount
+            self.generations.change(user_id)
             return deleted
 
         with self.accounts.written(user_id), self.chats.written(user_id):
-            return await self._worker.write(write)
+            deleted = await self._worker.write(write)
+        await self._checkpoint()
+        return deleted
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database and empty it: a forgotten user's encrypted values
+        (overwritten in the database by secure_delete) must not wait in the WAL for SQLite's
+        own checkpoint. A reader holding an old snapshot may keep it from finishing."""
+
+        def checkpoint(db: sqlite_utils.Database) -> None:
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                logger.warning("the WAL could not be emptied: a reader was busy")
+
+        await self._worker.read(checkpoint)
+
+    def unchanged(self, user_id: int, stamp: int) -> Callable[[], bool]:
+        """For a write begun at `stamp`: whether the user has kept their key since (checked in
+        the write's transaction)."""
+        return lambda: self.generations.unchanged_since(user_id, stamp)
+
+    async def store_key(
+        self,
+        user_id: int,
+        api_key: str,
+        secret: str,
+        key_type: str,
+        *,
+        accounts: Sequence[KnownAccount],
+        stamp: int,
+    ) -> None:
+        """A checked key and its accounts in place of the user's earlier key and pending key
+        pair, in one transaction; UserChanged, and nothing written, if the user disconnected or
+        stored another key since `stamp`."""
+        save = self.credentials.saving(user_id, api_key, secret, key_type, validated=True)
+        replace = self.accounts.replacing(user_id, accounts)
+
+        def write(db: sqlite_utils.Database) -> None:
+            if not self.generations.unchanged_since(user_id, stamp):
+                raise UserChanged(user_id)
+            save(db)
+            replace(db)
+            db.execute("DELETE FROM pending_keys WHERE user_id = ?", [user_id])
+            self.generations.change(user_id)
+
+        with self.accounts.written(user_id):
+            await self._worker.write(write)
 
     async def rotate_keys(self) -> int:
         """Re-encrypt every value not under the first key; returns how many values moved.

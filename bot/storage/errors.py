@@ -17,3 +17,12 @@ class CredentialsUnreadable(StorageError):
     def __init__(self, user_id: int) -> None:
         super().__init__(f"stored credentials of user {user_id} cannot be decrypted")
         self.user_id = user_id
+
+
+class UserChanged(StorageError):
+    """The user disconnected, or connected another key, while this write was being prepared;
+    nothing was written."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"user {user_id} changed their key while it was being stored")
+        self.user_id = user_id

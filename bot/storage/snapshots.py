@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
@@ -55,9 +56,15 @@ class SnapshotStore:
         self._worker = worker
         self._accounts = accounts
 
-    async def add(self, snapshot: Snapshot, account: KnownAccount | None = None) -> None:
+    async def add(
+        self,
+        snapshot: Snapshot,
+        account: KnownAccount | None = None,
+        unchanged: Callable[[], bool] = lambda: True,
+    ) -> bool:
         """Store a snapshot, keeping the account's last KEPT_PER_ACCOUNT; with `account`, also
-        its name and refresh time, in one commit."""
+        its name and refresh time, in one commit. Nothing is written unless `unchanged()` holds
+        in the transaction; returns whether."""
         values = [
             snapshot.user_id,
             snapshot.account_id,
@@ -66,12 +73,15 @@ class SnapshotStore:
             *(decimal_text(getattr(snapshot, column)) for column in _MONEY_COLUMNS),
         ]
 
-        def write(db: sqlite_utils.Database) -> None:
+        def write(db: sqlite_utils.Database) -> bool:
+            if not unchanged():
+                return False
             if account is not None:
                 db.execute(UPSERT_ACCOUNT, account_values(snapshot.user_id, account))
             db.execute(_INSERT, values)
             owner = [snapshot.user_id, snapshot.account_id]
             db.execute(_PRUNE, [*owner, *owner, KEPT_PER_ACCOUNT])
+            return True
 
         writes_account = (
             contextlib.nullcontext()
@@ -79,7 +89,7 @@ class SnapshotStore:
             else self._accounts.written(snapshot.user_id, account)
         )
         with writes_account:
-            await self._worker.write_together(write)
+            return await self._worker.write_together(write)
 
     async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
         def read(db: sqlite_utils.Database) -> Snapshot | None:

@@ -23,7 +23,7 @@ from bot.telegram.numbers import (
     format_percentage,
     trend_arrow,
 )
-from bot.telegram.texts import TOTAL_UNAVAILABLE, error_sentence
+from bot.telegram.texts import TOTAL_UNAVAILABLE, error_sentence, unreadable_accounts
 
 KEY_STATES = {
     "expired": "⚠️ The exchange API keys in 3Commas have expired: renew them in 3Commas.",
@@ -142,9 +142,10 @@ def render_account_list(
     return "\n".join(lines)
 
 
-def render_connected(accounts: Sequence[KnownAccount]) -> str:
+def render_connected(accounts: Sequence[KnownAccount], unreadable: int = 0) -> str:
     found = f"{len(accounts)} account" + ("" if len(accounts) == 1 else "s")
-    return f"✅ Connected. Your key sees {found}.\n\n" + render_account_list(accounts)
+    left_out = f"\n\n{escape(unreadable_accounts(unreadable))}" if unreadable else ""
+    return f"✅ Connected. Your key sees {found}.\n\n" + render_account_list(accounts) + left_out
 
 
 def render_no_match(

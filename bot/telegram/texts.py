@@ -16,6 +16,8 @@ from bot.services.errors import (
     ExchangeKeysInvalid,
     InvalidApiKey,
     InvalidKeyFormat,
+    KeyChangedMeanwhile,
+    KeyPairTooSoon,
     KeyPairWaiting,
     LimitReached,
     NoAccounts,
@@ -72,6 +74,13 @@ def human_duration(seconds: float) -> str:
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{math.ceil(hours / 24)} days"
+
+
+def unreadable_accounts(count: int) -> str:
+    """After /connect: rows 3Commas listed that are no usable account (a figure out of range)."""
+    if count == 1:
+        return "3Commas listed one more account with figures I cannot read, so I left it out."
+    return f"3Commas listed {count} more accounts with figures I cannot read, so I left them out."
 
 
 def error_sentence(error: Exception) -> str:
@@ -145,6 +154,10 @@ def _service_sentence(error: ServiceError) -> str | None:
             return f"After the account, /{command} takes only “{option}”, like /{command} all {option}."
         case BadOption(command=command, options=options):
             return f"After the account, /{command} takes one of {', '.join(options)}, like /{command} all {options[0]}."
+        case KeyPairTooSoon(seconds_left=seconds):
+            return f"I made you a key pair a moment ago: use that one, or ask for a new one in {human_duration(seconds)}."
+        case KeyChangedMeanwhile():
+            return "You disconnected, or connected another key, while I was checking this one. Send /connect to connect again."
         case NoHistory():
             return "3Commas has no balance history for this account in that period yet."
         case BadSchedule() | BadAlert() | BadPeriod():

@@ -37,6 +37,7 @@ from bot.threecommas.errors import (
 from bot.threecommas.models import (
     SUMMARY,
     Account,
+    AccountList,
     AccountRef,
     BalancePoint,
     CoinBalance,
@@ -173,14 +174,21 @@ class ThreeCommasClient:
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    async def list_accounts(self, credentials: Credentials) -> list[Account]:
-        accounts: list[Account] = []
+    async def list_accounts(self, credentials: Credentials) -> AccountList:
+        """Every account of the key; a row that is no usable account is left out and counted,
+        so one odd account does not stop the others."""
+        accounts = AccountList()
         for page in range(1, MAX_PAGES + 1):
             data = await self._request(
                 credentials, "GET", "/ver1/accounts", {"page": page, "per_page": PAGE_SIZE}
             )
             rows = _expect_list(data)
-            accounts.extend(_validate_all(Account, rows))
+            for row in rows:
+                try:
+                    accounts.append(_validate(Account, row))
+                except UnexpectedResponse as error:
+                    logger.warning("left out an account 3Commas listed: %s", error)
+                    accounts.unreadable += 1
             if len(rows) < PAGE_SIZE:
                 break
         return accounts

@@ -7,11 +7,12 @@ Bodies must be parsed with `parse_json` (floats become Decimal, never float). Th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 SUMMARY: Final = "summary"
 # An account id, or `summary`: the aggregate of every account included in the summary.
@@ -66,7 +67,9 @@ def _blank_is_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     if isinstance(value, float):  # a float from Python code: go through its shortest repr
-        return Decimal(repr(value))
+        value = Decimal(repr(value))
+    if isinstance(value, Decimal) and not value.is_finite():
+        return None  # NaN or an infinity (JSON allows neither, Python's parser both): unknown
     return value
 
 
@@ -80,7 +83,9 @@ MAX_AMOUNT = Decimal("1e50")
 
 
 def _unknown_beyond_bound(value: Decimal | None) -> Decimal | None:
-    return None if value is None or value.copy_abs() >= MAX_AMOUNT else value
+    if value is None or not value.is_finite() or value.copy_abs() >= MAX_AMOUNT:
+        return None  # NaN and infinities too: ordering them would raise
+    return value
 
 
 BoundedAmount = Annotated[
@@ -94,11 +99,24 @@ class _Entity(BaseModel):
 
 class Money(_Entity):
     currency: Text = None
-    amount: Amount = None
+    amount: BoundedAmount = None
+
+
+# SQLite stores a signed 64-bit integer: an account id beyond is no account of 3Commas'.
+AccountId = Annotated[int, Field(gt=0, lt=2**63)]
+
+
+class AccountList(list["Account"]):
+    """The accounts 3Commas listed; `unreadable` counts the rows that were no usable account
+    (an id out of range, say): they are left out, the others stand."""
+
+    def __init__(self, accounts: Iterable[Account] = (), unreadable: int = 0) -> None:
+        super().__init__(accounts)
+        self.unreadable = unreadable
 
 
 class Account(_Entity):
-    id: int
+    id: AccountId
     name: Text = None
     exchange_name: Text = None
     market_code: Text = None
@@ -111,7 +129,7 @@ class Account(_Entity):
 
     auto_balance_period: int | None = None
     auto_balance_portfolio_id: int | None = None
-    auto_balance_currency_change_limit: Amount = None
+    auto_balance_currency_change_limit: BoundedAmount = None
     autobalance_enabled: bool | None = None
     auto_balance_method: str | None = None
     auto_balance_error: str | None = None
@@ -149,18 +167,18 @@ class Account(_Entity):
     primary_display_currency_amount: Money | None = None
     total_primary_display_currency_profit: Money | None = None
 
-    btc_amount: Amount = None
-    usd_amount: Amount = None
-    day_profit_btc: Amount = None
-    day_profit_usd: Amount = None
-    day_profit_btc_percentage: Amount = None
-    day_profit_usd_percentage: Amount = None
-    btc_profit: Amount = None
-    usd_profit: Amount = None
-    usd_profit_percentage: Amount = None
-    btc_profit_percentage: Amount = None
-    total_btc_profit: Amount = None
-    total_usd_profit: Amount = None
+    btc_amount: BoundedAmount = None
+    usd_amount: BoundedAmount = None
+    day_profit_btc: BoundedAmount = None
+    day_profit_usd: BoundedAmount = None
+    day_profit_btc_percentage: BoundedAmount = None
+    day_profit_usd_percentage: BoundedAmount = None
+    btc_profit: BoundedAmount = None
+    usd_profit: BoundedAmount = None
+    usd_profit_percentage: BoundedAmount = None
+    btc_profit_percentage: BoundedAmount = None
+    total_btc_profit: BoundedAmount = None
+    total_usd_profit: BoundedAmount = None
 
     @property
     def exchange(self) -> str | None:

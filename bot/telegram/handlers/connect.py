@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Job
 
-from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone
+from bot.services.accounts import Connected
+from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone, KeyPairTooSoon
 from bot.services.keypairs import PendingState
-from bot.services.records import KnownAccount
 from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import BotApplication, ConnectSession, Context
 from bot.telegram.handlers.common import (
@@ -157,7 +157,7 @@ def _start_session(context: Context, who: Asker, session: ConnectSession) -> Non
         )
 
 
-Connector = Callable[[], Awaitable[list[KnownAccount]]]
+Connector = Callable[[], Awaitable[Connected]]
 
 
 async def _finish(
@@ -168,10 +168,11 @@ async def _finish(
     progress = await send_html(context.bot, who.chat_id, "⏳ Checking your keys with 3Commas…")
     async with progress_settles(context, who.chat_id, progress.message_id):
         try:
-            accounts = await connect()
+            connected = await connect()
         except FAILURES as error:
             await edit_html(context.bot, who.chat_id, progress.message_id, failure(error))
             return
+        accounts = connected.accounts
         signer = context.bot_data.signer
         markup = (
             account_buttons(signer, REFRESH, who.user_id, accounts, chat_id=who.chat_id)
@@ -182,7 +183,7 @@ async def _finish(
             context.bot,
             who.chat_id,
             progress.message_id,
-            render_connected(accounts),
+            render_connected(accounts, connected.unreadable),
             reply_markup=markup,
         )
 
@@ -213,7 +214,11 @@ async def _finish_key_pair(context: Context, who: Asker, api_key: str) -> None:
 async def _make_key_pair(context: Context, who: Asker) -> None:
     """A new pair replaces a pending one; its public key goes out as text and as a file."""
     _end_session(context, who.user_id)
-    public_key = await context.bot_data.services.keypairs.make(who.user_id)
+    try:
+        public_key = await context.bot_data.services.keypairs.make(who.user_id)
+    except KeyPairTooSoon as error:
+        await send_html(context.bot, who.chat_id, escape(error_sentence(error)))
+        return
     await send_html(
         context.bot,
         who.chat_id,
