@@ -103,7 +103,8 @@ class Money(_Entity):
 
 
 # SQLite stores a signed 64-bit integer: an account id beyond is no account of 3Commas'.
-AccountId = Annotated[int, Field(gt=0, lt=2**63)]
+# 0 is the summary account (`GET /accounts/summary`), the aggregate of the accounts in it.
+AccountId = Annotated[int, Field(ge=0, lt=2**63)]
 
 
 class AccountList(list["Account"]):
