@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
+from bot.app import running_bot
 from bot.config import Settings
 from bot.telegram.incoming import IN_PROGRESS_PER_CHAT
 from bot.telegram.texts import too_many_at_once
 from standins.botapi import BotApiStandIn
 from standins.demo import Sandbox, running_standins
+from standins.handled import HandledReporter
 from tests.support.bot import Chat, bot_running
 from tests.support.process import free_port
 
@@ -100,3 +102,24 @@ async def test_another_user_is_answered_at_once_while_one_user_floods_a_group(
         assert waited < 1.0, f"another user waited {waited:.2f} s"
         await botapi.wait_for(lambda: len(botapi.messages(GROUP)) > IN_PROGRESS_PER_CHAT, 30)
     assert_flood_answered_in_part_and_told_once(botapi, GROUP)
+
+
+async def test_answers_waiting_for_their_chats_hold_no_update_slot(limited: Sandbox) -> None:
+    """Two slots only, one message a second per chat: two users' second and third answers
+    wait for their chats, and a third user still gets in at once."""
+    botapi = limited.botapi
+    settings = limited.settings.model_copy(update={"telegram_chat_burst": 1})
+    async with running_bot(settings, update_processor=HandledReporter(botapi, 2)):
+        for user in (FLOODER, FLOODER + 1):
+            for _ in range(3):
+                botapi.send_text("/help", user_id=user)
+        await botapi.wait_for(lambda: botapi.pending_updates() == 0, timeout=10)
+        asked_at = time.monotonic()
+        botapi.send_text("/help", user_id=OTHER)
+        answer = await botapi.next_message(OTHER, timeout=10)
+        waited = answer.sent_at - asked_at
+        await botapi.wait_for(
+            lambda: all(len(botapi.messages(u)) == 3 for u in (FLOODER, FLOODER + 1)), 10
+        )
+    assert waited < 1.0, f"the third user waited {waited:.2f} s for a slot"
+    assert botapi.flood_429s == 0
