@@ -122,8 +122,14 @@ class IncomingUpdates(BaseUpdateProcessor):
 
     async def _tell_once(self, update: Update) -> None:
         """Tell the chat its updates are being dropped, once in TOLD_EVERY_SECONDS."""
-        chat, bot = update.effective_chat, update.get_bot()
-        if chat is None or not _expects_an_answer(update) or not isinstance(bot, ExtBot):
+        chat = update.effective_chat
+        if chat is None or not _expects_an_answer(update):
+            return
+        try:
+            bot = update.get_bot()
+        except RuntimeError:  # an update built without a bot: nobody to tell it with
+            return
+        if not isinstance(bot, ExtBot):
             return
         now = time.monotonic()
         if now - self._told.get(chat.id, -TOLD_EVERY_SECONDS) < TOLD_EVERY_SECONDS:
