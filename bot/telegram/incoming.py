@@ -30,8 +30,9 @@ from bot.telegram.update_slots import UpdateSlots
 
 logger = logging.getLogger(__name__)
 
-IN_PROGRESS_PER_USER = 10
 IN_PROGRESS_PER_CHAT = 10
+# More: one person may ask in several groups at once (/subscribe in 20 groups), each with room.
+IN_PROGRESS_PER_USER = 30
 TOLD_EVERY_SECONDS = 60.0
 _REMEMBERED_TOLD = 10_000  # chats told lately, before the old ones are forgotten
 
@@ -97,7 +98,7 @@ class IncomingUpdates(BaseUpdateProcessor):
         super().__init__(sys.maxsize)  # wide open: `self.slots` limit instead
         self.slots = UpdateSlots(slots)
         self._budget = _Budget(per_user, per_chat)
-        self._answered = min(per_user, per_chat)
+        self._answered = per_chat
         self._told: dict[int, float] = {}
 
     async def initialize(self) -> None:
