@@ -18,7 +18,6 @@ from telegram import (
 )
 from telegram.ext import (
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -52,6 +51,7 @@ from bot.telegram.handlers.connect import (
     schedule_key_pair_expiry,
 )
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
+from bot.telegram.incoming import IncomingUpdates
 from bot.telegram.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
 from bot.telegram.notifications import Notifier
 from bot.telegram.replies import remember_topic
@@ -85,7 +85,7 @@ def build_application(
     services: Services,
     last_update: LastUpdate,
     clients: BotApiClients,
-    update_processor: BaseUpdateProcessor | None = None,
+    update_processor: IncomingUpdates | None = None,
 ) -> BotApplication:
     """The bot with every handler; `update_processor` lets the stand-ins see updates finish."""
     token = _token(settings)
@@ -95,7 +95,7 @@ def build_application(
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(update_processor or CONCURRENT_UPDATES)
+        .concurrent_updates(update_processor or IncomingUpdates(CONCURRENT_UPDATES))
         .rate_limiter(
             FloodLimiter(
                 chat_limit=settings.telegram_chat_burst,
@@ -166,7 +166,7 @@ async def running_bot(
     settings: Settings,
     clock: Clock | None = None,
     *,
-    update_processor: BaseUpdateProcessor | None = None,
+    update_processor: IncomingUpdates | None = None,
 ) -> AsyncIterator[BotApplication]:
     """The bot taking updates until the block ends (from its webhook when WEBHOOK_URL is set,
     else by polling); then in-flight work is finished."""

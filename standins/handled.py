@@ -11,25 +11,26 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import SimpleUpdateProcessor
 
 from bot.app import CONCURRENT_UPDATES, running_bot
 from bot.config import Settings
 from bot.services.clock import Clock
 from bot.telegram.context import BotApplication
+from bot.telegram.incoming import IncomingUpdates
 from standins.botapi import BotApiStandIn
 
 
-class HandledReporter(SimpleUpdateProcessor):
-    """Runs each update like the bot's own processor, then reports its id to the stand-in."""
+class HandledReporter(IncomingUpdates):
+    """The bot's own processor, reporting each update's id to the stand-in when it is done
+    with it (handled, or dropped past its sender's budget)."""
 
-    def __init__(self, botapi: BotApiStandIn, max_concurrent_updates: int = 1) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, botapi: BotApiStandIn, slots: int = 1) -> None:
+        super().__init__(slots)
         self._botapi = botapi
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         try:
-            await coroutine
+            await super().do_process_update(update, coroutine)
         finally:
             if isinstance(update, Update):
                 self._botapi.report_handled(update.update_id)

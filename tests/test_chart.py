@@ -5,11 +5,13 @@ The caption's figures are checked against figures computed here from the stand-i
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,11 +23,14 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from bench.common import account_id, add_keys, api_key, seed_users, user_id
 from bot.services.history import BalanceHistory, BalanceSample, build_history
 from bot.telegram import chart
 from bot.telegram.numbers import format_money, format_percentage
 from bot.telegram.render_history import CAPTION_LIMIT, chart_caption, render_chart
 from standins.botapi import BotApiStandIn, parse_telegram_html
+from standins.demo import Sandbox
+from tests.support.bot import Chat, ask, bot_running
 from tests.support.services import API_KEY, ASKED_AT, NOW, TODAY, USER_ID, dec, services
 from tests.support.storage import REPO_ROOT
 
@@ -87,6 +92,32 @@ def test_many_transfers_still_draw() -> None:
     assert png_size(png)[0] >= 600
 
 
+def transfers_every_few_hours(count: int) -> BalanceHistory:
+    """A year with `count` balance points, each with a deposit of 50 or a withdrawal of 120."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    step = timedelta(days=365) / count
+    deposits = {i: "50" if i % 3 else "-120" for i in range(1, count)}
+    samples = [
+        BalanceSample(start + step * i, Decimal(20_000 + i), Decimal(deposits.get(i, "0")))
+        for i in range(count)
+    ]
+    return build_history(1, "1y", samples)
+
+
+def test_two_thousand_transfers_share_a_few_markers_that_keep_their_net() -> None:
+    history = transfers_every_few_hours(2_000)
+    marks = chart._merged(history.transfers)
+    assert len(marks) <= chart.MAX_TRANSFER_MARKERS
+    assert sum(m.deposit for m in marks) == sum(t.deposit for t in history.transfers)
+    on_the_line = {(s.at, s.usd) for s in history.samples}
+    assert all((m.at, m.usd) in on_the_line for m in marks)
+    # a few transfers are each their own marker
+    few = history_of([str(v) for v in range(10, 70)], {i: "5" for i in range(1, 60, 3)})
+    assert chart._merged(few.transfers) == list(few.transfers)
+    png = chart.draw_balance_chart(history)
+    assert png_size(png)[0] >= 600
+
+
 async def test_drawing_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[int] = []
     draw = chart.draw_balance_chart
@@ -113,6 +144,61 @@ def test_matplotlib_is_not_imported_until_a_chart_is_drawn() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+CHARTS = 20
+
+
+def heavy_history_rows(points: int) -> list[dict[str, object]]:
+    """balance_chart_data rows over the last year, every one with money moved."""
+    now = int(time.time())
+    step = 365 * 86_400 // points
+    return [
+        {
+            "date": now - (points - i) * step,
+            "usd": str(20_000 + i),
+            "btc": "0.2",
+            "usd_deposit_amount": "0" if i == 0 else ("50" if i % 3 else "-120"),
+            "btc_deposit_amount": "0",
+        }
+        for i in range(points)
+    ]
+
+
+@pytest.mark.timeout(180)
+async def test_name_lookups_and_another_users_refresh_stay_fast_while_20_heavy_charts_queue(
+    sandbox: Sandbox,
+) -> None:
+    botapi, threecommas = sandbox.botapi, sandbox.threecommas
+    add_keys(threecommas, CHARTS)
+    await seed_users(sandbox.settings, CHARTS)
+    for index in range(CHARTS):
+        threecommas.set_history(api_key(index), account_id(index), heavy_history_rows(2_000))
+    async with bot_running(sandbox):
+        other = Chat(botapi)
+        await other.connect()
+        for index in range(CHARTS):
+            botapi.send_text(f"/chart {account_id(index)} 1y", user_id=user_id(index))
+        # two charts are sent: the others have their histories and wait to be drawn
+        await botapi.wait_for(
+            lambda: sum(bool(botapi.files_in(user_id(i))) for i in range(CHARTS)) >= 2,
+            timeout=60,
+        )
+        assert threecommas.upstream_calls("balance_chart_data") == CHARTS
+        asked_at = time.monotonic()
+        # aiohttp looks names up in the event loop's default thread pool
+        await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo("localhost", 443), 10)
+        looked_up = time.monotonic() - asked_at
+        asked_at = time.monotonic()
+        summary = await ask(other, "/refresh 12345678")
+        refreshed = (summary.edited_at or summary.sent_at) - asked_at
+        drawn = sum(bool(botapi.files_in(user_id(index))) for index in range(CHARTS))
+        await botapi.wait_for(
+            lambda: all(botapi.files_in(user_id(i)) for i in range(CHARTS)), timeout=120
+        )
+    assert looked_up < 1.0, f"a name lookup waited {looked_up:.2f} s behind the charts"
+    assert "Updated" in summary.plain and refreshed < 1.0, f"/refresh took {refreshed:.2f} s"
+    assert drawn < CHARTS, "the charts were still queued meanwhile"
 
 
 # -- the caption ---------------------------------------------------------------------------

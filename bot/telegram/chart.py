@@ -1,7 +1,10 @@
 """The balance chart as a PNG, drawn with matplotlib's Agg renderer.
 
 matplotlib is imported when the first chart is drawn, never at start-up, so the bot starts as
-fast and idles as small as without charts. Drawing runs in a worker thread, off the event loop.
+fast and idles as small as without charts. Drawing runs in a thread of its own, off the event
+loop and out of the loop's default pool, whose threads aiohttp needs for name lookups: charts
+waiting their turn wait on the event loop, never in a thread. Past MAX_TRANSFER_MARKERS,
+transfers close together share one marker showing their net; each kind is drawn in one call.
 
 One palette serves both Telegram themes: an opaque dark slate card (Telegram turns photos into
 JPEG, so a transparent background would go black or white anyway) with light text, a blue
@@ -14,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+import weakref
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -42,14 +47,27 @@ WITHDRAWAL = "#ff9f43"
 LABELLED_TRANSFERS = 4  # more labels on top would overlap
 LABEL_GAP = 0.15  # of the time span, between two labelled transfers
 FONT_SIZE = 21  # points at 100 dpi: readable when a phone shows the image ~360 px wide
+# A marker is about 22 px wide on a plot about 830 px wide: more would overlap.
+MAX_TRANSFER_MARKERS = 30
 
 # matplotlib's state (fonts, caches) is not meant for several threads drawing at once.
 _drawing = threading.Lock()
+_drawing_thread: ThreadPoolExecutor | None = None
+# charts waiting for the drawing thread, per event loop (tests run several loops)
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def balance_chart_png(history: BalanceHistory) -> bytes:
-    """The chart of `history` as PNG bytes, drawn off the event loop."""
-    return await asyncio.to_thread(draw_balance_chart, history)
+    """The chart of `history` as PNG bytes, drawn in the drawing thread, one chart at a time."""
+    global _drawing_thread
+    loop = asyncio.get_running_loop()
+    turn = _turns.setdefault(loop, asyncio.Lock())
+    async with turn:
+        if _drawing_thread is None:
+            _drawing_thread = ThreadPoolExecutor(1, thread_name_prefix="chart")
+        return await loop.run_in_executor(_drawing_thread, draw_balance_chart, history)
 
 
 def draw_balance_chart(history: BalanceHistory) -> bytes:
@@ -90,29 +108,30 @@ def _style(axes: Axes) -> None:
 
 
 def _mark_transfers(axes: Axes, transfers: Sequence[BalanceSample]) -> None:
-    """Every transfer gets a marker; the largest few also a line and their amount on top."""
-    labelled = _spaced_out(transfers)
-    for sample in transfers:
-        withdrawal = sample.is_withdrawal
-        color = WITHDRAWAL if withdrawal else DEPOSIT
-        usd = float(sample.usd)
+    """A marker for each transfer, or for each group of nearby ones; the largest few also get
+    a line and their amount on top."""
+    marks = _merged(transfers)
+    for withdrawal, color, marker in ((False, DEPOSIT, "^"), (True, WITHDRAWAL, "v")):
+        shown = [mark for mark in marks if mark.is_withdrawal == withdrawal]
+        if not shown:
+            continue
         axes.scatter(
-            [_x(sample.at)],
-            [usd],
-            marker="v" if withdrawal else "^",
+            [_x(mark.at) for mark in shown],
+            [float(mark.usd) for mark in shown],
+            marker=marker,
             s=260,
             color=color,
             edgecolors=BACKGROUND,
             linewidths=1.5,
             zorder=4,
         )
-        if sample not in labelled:
-            continue
-        axes.axvline(_x(sample.at), color=color, linewidth=1.6, linestyle=(0, (4, 3)), zorder=1)
-        sign = "" if withdrawal else "+"
+    for mark in _spaced_out(marks):
+        color = WITHDRAWAL if mark.is_withdrawal else DEPOSIT
+        axes.axvline(_x(mark.at), color=color, linewidth=1.6, linestyle=(0, (4, 3)), zorder=1)
+        sign = "" if mark.is_withdrawal else "+"
         axes.annotate(
-            sign + format_money_compact(sample.deposit),
-            (_x(sample.at), 1.0),
+            sign + format_money_compact(mark.deposit),
+            (_x(mark.at), 1.0),
             xycoords=axes.get_xaxis_transform(),
             xytext=(0, 4),
             textcoords="offset points",
@@ -124,6 +143,26 @@ def _mark_transfers(axes: Axes, transfers: Sequence[BalanceSample]) -> None:
             bbox={"boxstyle": "round,pad=0.2", "facecolor": BACKGROUND, "edgecolor": "none"},
             zorder=5,
         )
+
+
+def _merged(transfers: Sequence[BalanceSample]) -> list[BalanceSample]:
+    """Transfers as markers: past MAX_TRANSFER_MARKERS, the time span is cut into that many
+    stretches, each with one marker for the net of its transfers, sitting on its largest
+    transfer (a point of the balance line)."""
+    if len(transfers) <= MAX_TRANSFER_MARKERS:
+        return list(transfers)
+    first, last = _x(transfers[0].at), _x(transfers[-1].at)
+    width = (last - first) / MAX_TRANSFER_MARKERS or 1.0
+    stretches: dict[int, list[BalanceSample]] = {}
+    for sample in transfers:
+        stretch = min(int((_x(sample.at) - first) / width), MAX_TRANSFER_MARKERS - 1)
+        stretches.setdefault(stretch, []).append(sample)
+    marks = []
+    for group in stretches.values():
+        largest = max(group, key=lambda sample: abs(sample.deposit))
+        net = sum((sample.deposit for sample in group), Decimal(0))
+        marks.append(BalanceSample(largest.at, largest.usd, net))
+    return marks
 
 
 def _spaced_out(transfers: Sequence[BalanceSample]) -> list[BalanceSample]:

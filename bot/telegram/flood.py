@@ -13,7 +13,8 @@ buckets, which let a full bucket out after an idle moment and keep leaking, so o
 could carry twice the limit; and it has no per-chat limit.)
 
 Requests wait in two queues, answers to people before broadcasts; one goes as soon as every
-window it counts against has room. A 429 pauses the windows of the request that met it for
+window it counts against has room. A request that has to wait gives its update's slot back
+first (bot/telegram/update_slots.py): one busy chat must not keep other users' updates out. A 429 pauses the windows of the request that met it for
 its `retry_after` (only that chat, and for a broadcast all broadcasts), then the request is
 sent again, until a generous time budget is spent.
 """
@@ -37,6 +38,7 @@ from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.sliding_window import SlidingWindow
+from bot.telegram.update_slots import free_update_slot
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +150,7 @@ class FloodLimiter(BaseRateLimiter[Traffic]):
                 self._release(windows)
                 return result
             if not windows:
+                free_update_slot()
                 await asyncio.sleep(delay)
             again = True
 
@@ -207,6 +210,8 @@ class FloodLimiter(BaseRateLimiter[Traffic]):
         else:
             queue.append(waiting)
         self._dispatch()
+        if not waiting.granted.done():
+            free_update_slot()  # no update slot is held while a chat's window fills up
         try:
             await waiting.granted
         except asyncio.CancelledError:

@@ -174,3 +174,11 @@ def _some(names: list[str], shown: int = 5) -> str:
     """`a, b, c` or, for many, `a, b, c, d, e and 7 more`."""
     listed = ", ".join(clean_name(name, limit=40) for name in names[:shown])
     return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"
+
+
+def too_many_at_once(at_a_time: int) -> str:
+    """Said once to a chat whose updates come faster than they can be answered."""
+    return (
+        f"⏳ Messages are coming faster than I can answer here. I take {at_a_time} at a time "
+        "and skipped the others: send again once you have my answers."
+    )
