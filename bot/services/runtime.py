@@ -41,6 +41,7 @@ class Services:
             connect_timeout=settings.threecommas_connect_timeout,
             total_timeout=settings.threecommas_total_timeout,
             requests_per_minute=settings.threecommas_requests_per_minute,
+            max_requests_per_second=settings.threecommas_max_requests_per_second,
         )
         await client.start()
         credentials = CredentialCache(db)

@@ -1,8 +1,9 @@
 """Async client for the signed 3Commas account endpoints.
 
 One aiohttp session serves every user; credentials travel with each call. Per API key the
-client keeps a request limiter and a block after 429/418, so one user's traffic never gets the
-whole process banned. Concurrent identical calls (a refresh of the same account, the same coins
+client keeps a request limiter and a block after 429, so one user's traffic never gets the
+whole process banned; every call of the process goes through one budget (bot/threecommas/
+budget.py: the IP's rate, people first, a 418 stops them all). Concurrent identical calls (a refresh of the same account, the same coins
 or the same history range) share one upstream call.
 """
 
@@ -22,7 +23,9 @@ import aiohttp
 import pydantic
 import yarl
 
+from bot.config import DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND
 from bot.sliding_window import SlidingWindow
+from bot.threecommas.budget import CallBudget
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
     RateLimited,
@@ -57,16 +60,15 @@ IDLE_SWEEP_INTERVAL = 60.0
 
 
 class _KeyLimiter:
-    """The requests of one API key in the last 60 s, plus a block after 429/418."""
+    """The requests of one API key in the last 60 s, plus a block after 429."""
 
     def __init__(self, limit: int) -> None:
         self.window = SlidingWindow(limit, WINDOW)
         self.blocked_until = 0.0
-        self.banned = False
 
     def check_block(self, now: float) -> None:
         if now < self.blocked_until:
-            raise RateLimited(retry_after=self.blocked_until - now, banned=self.banned)
+            raise RateLimited(retry_after=self.blocked_until - now)
 
     def reserve(self, now: float, max_wait: float) -> float:
         """Reserve the earliest slot that keeps every 60 s window at the limit; return the wait."""
@@ -77,11 +79,8 @@ class _KeyLimiter:
         self.window.record(at)
         return wait
 
-    def block(self, now: float, seconds: float, banned: bool) -> None:
-        until = now + seconds
-        if until > self.blocked_until:
-            self.blocked_until = until
-            self.banned = banned
+    def block(self, now: float, seconds: float) -> None:
+        self.blocked_until = max(self.blocked_until, now + seconds)
 
     def idle(self, now: float) -> bool:
         return now >= self.blocked_until and self.window.idle(now)
@@ -99,6 +98,7 @@ class ThreeCommasClient:
         backoff_cap: float = 8.0,
         requests_per_minute: int = 100,
         max_retry_after_wait: float = 10.0,
+        max_requests_per_second: float | None = DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
@@ -111,6 +111,7 @@ class ThreeCommasClient:
         self._limiters: dict[str, _KeyLimiter] = {}
         self._last_sweep = time.monotonic()
         self._in_flight: dict[tuple[Hashable, ...], asyncio.Task[Any]] = {}
+        self.budget = CallBudget(max_requests_per_second)
 
     def __repr__(self) -> str:
         return f"ThreeCommasClient(base_url={self._base_url!r})"
@@ -126,6 +127,7 @@ class ThreeCommasClient:
         for task in list(self._in_flight.values()):
             task.cancel()
         self._in_flight.clear()
+        self.budget.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -270,12 +272,15 @@ class ThreeCommasClient:
         while True:
             attempt += 1
             limiter = self._limiter(credentials.api_key)
+            self.budget.check_ban()
             if not skip_block:
                 limiter.check_block(time.monotonic())
             skip_block = False
             wait = limiter.reserve(time.monotonic(), self._max_retry_after_wait)
             if wait > 0:
                 await asyncio.sleep(wait)
+            await self.budget.acquire()
+            sent_at = time.monotonic()
 
             error: ThreeCommasError
             status: int | None
@@ -302,10 +307,19 @@ class ThreeCommasClient:
                 "%s %s -> %s (attempt %d): %s", method, path, status, attempt, type(error).__name__
             )
 
+            if isinstance(error, RateLimited) and error.banned:
+                stated = error.retry_after if "Retry-After" in response_headers else None
+                left = self.budget.ban(stated, sent_at)
+                logger.warning("3Commas banned this IP: every call stops for %.0f s", left)
+                raise RateLimited(
+                    retry_after=left, banned=True, status=error.status, code=error.code
+                ) from None
             if isinstance(error, RateLimited):
-                limiter.block(time.monotonic(), error.retry_after, error.banned)
+                limiter.block(time.monotonic(), error.retry_after)
+                if self.budget.rate_limited(credentials.api_key, sent_at):
+                    logger.warning("several keys answered 429 at once: slowing every call")
                 short = error.retry_after <= self._max_retry_after_wait
-                if not error.banned and short and attempt < self._max_attempts:
+                if short and attempt < self._max_attempts:
                     await asyncio.sleep(error.retry_after)
                     skip_block = True  # this call waited out the block itself
                     continue
