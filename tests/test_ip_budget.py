@@ -12,7 +12,7 @@ import pytest
 
 from bench.common import account_id, add_keys, api_key, last_summary_at, seed_users, user_id
 from bench.fanout import seed_subscriptions
-from bot.threecommas.budget import CallBudget
+from bot.threecommas.budget import CallBudget, background_calls
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import RateLimited
 from standins.demo import Sandbox
@@ -148,3 +148,29 @@ def test_a_ban_without_retry_after_grows_from_2_minutes_with_repeated_bans() -> 
     assert budget.ban(None, sent_at=now[0]) == 120
     now[0] += 200
     assert budget.ban(3600, sent_at=now[0]) == 3600  # Retry-After says how long
+
+
+async def test_a_person_joining_a_queued_background_call_takes_it_ahead() -> None:
+    async with (
+        running_standin() as standin,
+        fast_client(standin.base_url, max_requests_per_second=4) as client,
+    ):
+        await client.get_account(HMAC_CREDENTIALS, 1)  # takes this quarter second's slot
+        with background_calls():
+            queued = [
+                asyncio.create_task(client.load_balances(credentials, number))
+                for credentials, number in (
+                    (HMAC_CREDENTIALS, 2),
+                    (HMAC_CREDENTIALS, 3),
+                    (OTHER_CREDENTIALS, 9),
+                    (HMAC_CREDENTIALS, 1),
+                )
+            ]
+        for _ in range(1000):  # until every background call waits in the budget
+            if client.budget.waiting() == len(queued):
+                break
+            await asyncio.sleep(0.01)
+        assert (await client.load_balances(HMAC_CREDENTIALS, 1)).id == 1
+        await asyncio.gather(*queued)
+    refreshed = [r.path_qs.split("/")[-2] for r in standin.requests if "load_balances" in r.path_qs]
+    assert refreshed == ["1", "2", "3", "9"]  # the shared call went first, once

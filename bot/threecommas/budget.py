@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import math
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -65,6 +66,8 @@ class CallBudget:
         self._next_slot = 0.0
         self._queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
         self._pacer: asyncio.Task[None] | None = None
+        self._turns: dict[asyncio.Task[object], asyncio.Future[None]] = {}
+        self._promoted: weakref.WeakSet[asyncio.Task[object]] = weakref.WeakSet()
         self._wake = asyncio.Event()
         self._banned_until = 0.0
         self._bans = 0
@@ -101,16 +104,37 @@ class CallBudget:
                 self._next_slot = now + 1.0 / rate
             return
         turn = asyncio.get_running_loop().create_future()
-        queue = self._queues[_priority.get()]
-        queue.append(turn)
+        task = asyncio.current_task()
+        person = _priority.get() is Priority.PERSON or task in self._promoted
+        self._queues[Priority.PERSON if person else Priority.BACKGROUND].append(turn)
+        if task is not None:
+            self._turns[task] = turn
         if self._pacer is None or self._pacer.done():
             self._pacer = asyncio.create_task(self._pace(), name="threecommas-budget")
         try:
             await turn
         except asyncio.CancelledError:
-            if turn in queue:
-                queue.remove(turn)
+            for queue in self._queues:
+                if turn in queue:
+                    queue.remove(turn)
             raise
+        finally:
+            if task is not None:
+                self._turns.pop(task, None)
+
+    def promote(self, task: asyncio.Task[object]) -> None:
+        """A person now waits for `task` too (a shared call): its queued turn moves up to
+        people's calls."""
+        self._promoted.add(task)
+        turn = self._turns.get(task)
+        person, background = self._queues
+        if turn is not None and turn in background:
+            background.remove(turn)
+            person.append(turn)
+
+    @staticmethod
+    def for_person() -> bool:
+        return _priority.get() is Priority.PERSON
 
     async def _pace(self) -> None:
         """Hands out turns one slot apart, people's first, until nobody waits."""

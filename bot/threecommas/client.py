@@ -227,6 +227,8 @@ class ThreeCommasClient:
             task = asyncio.create_task(call())
             self._in_flight[key] = task
             task.add_done_callback(lambda done: self._forget_in_flight(key, done))
+        elif self.budget.for_person():
+            self.budget.promote(task)  # started in the background: a person waits for it now
         # shield: a caller that is cancelled must not cancel the call others wait on.
         return cast(T, await asyncio.shield(task))
 
