@@ -43,10 +43,10 @@ UPSTREAM_RATIO = 100  # every load_balances answered this much faster than seque
 END_TO_END_RATIO = 20
 RANDOM_429S = 0.1
 GIVE_UP_AFTER = 120.0
-# With the default budget: "at once" is the progress message's delay (PROGRESS_DELAY_MS) plus a
-# second; every summary within users / budget + BUDGET_SLACK seconds.
-FIRST_ANSWER_WITHIN = 1.5
+# With the default budget: every summary within users / budget + BUDGET_SLACK seconds, and
+# "at once" for the progress message is within the same slack.
 BUDGET_SLACK = 2.0
+FIRST_ANSWER_WITHIN = BUDGET_SLACK
 LIFTED = 0.0  # THREECOMMAS_MAX_REQUESTS_PER_SECOND=0: as an operator with an arrangement
 
 
