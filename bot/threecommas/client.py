@@ -2,9 +2,9 @@
 
 One aiohttp session serves every user; credentials travel with each call. Per API key the
 client keeps a request limiter and a block after 429, so one user's traffic never gets the
-whole process banned; every call of the process goes through one budget (bot/threecommas/
-budget.py: the IP's rate, people first, a 418 stops them all). Concurrent identical calls (a refresh of the same account, the same coins
-or the same history range) share one upstream call.
+whole process banned; every call of the process goes through one budget (budget.py: the IP's
+calls a second, people first, a 418 stops them all). Concurrent identical calls (a refresh of
+the same account, the same coins or the same history range) share one upstream call.
 """
 
 from __future__ import annotations
