@@ -2,7 +2,9 @@
 every user's calls leave from the same one.
 
 - A cap of calls a second, sent evenly spaced (a burst would bunch up at the server and break a
-  per-second limit there). Calls a person is waiting for go first; background calls (scheduled
+  per-second limit there), and `per_second` calls in any 1 s + ARRIVAL_JITTER: evenly spaced at
+  exactly the limit, a call and the one `per_second` calls later are a second apart, and any
+  delay of the earlier one on the way puts both into one second at the server. Calls a person is waiting for go first; background calls (scheduled
   posts, alerts, feeds, dashboards) run inside `background_calls()` and take what is left.
 - A 418 is a ban of the IP: every call fails at once until it ends, the queued ones included.
   Without a Retry-After its length follows 3Commas' documented escalation (2 minutes up to
@@ -32,6 +34,7 @@ IP_LIMIT_KEYS = 3  # distinct keys answered 429 within IP_LIMIT_WINDOW: the IP i
 IP_LIMIT_WINDOW = 1.0
 SLOWED_FOR = 60.0  # seconds without another sign of the IP limit before the full rate returns
 SLOWEST_RATE = 1.0  # calls a second: halving stops here
+ARRIVAL_JITTER = 0.04  # seconds two calls may drift closer on their way and still fit the limit
 
 
 class Priority(IntEnum):
@@ -101,7 +104,7 @@ class CallBudget:
         rate = self.per_second
         if not self.waiting() and now >= self._next_slot:
             if rate is not None:
-                self._next_slot = now + 1.0 / rate
+                self._next_slot = now + _spacing(rate)
             return
         turn = asyncio.get_running_loop().create_future()
         task = asyncio.current_task()
@@ -151,7 +154,7 @@ class CallBudget:
             turn.set_result(None)
             rate = self.per_second
             now = self._clock()
-            self._next_slot = now + 1.0 / rate if rate is not None else now
+            self._next_slot = now + _spacing(rate) if rate is not None else now
 
     def ban(self, retry_after: float | None, sent_at: float) -> float:
         """3Commas answered 418 to a call sent at `sent_at`: stop every call for `retry_after`
@@ -204,3 +207,8 @@ class CallBudget:
         for queue in self._queues:
             while queue:
                 queue.popleft().cancel()
+
+
+def _spacing(per_second: float) -> float:
+    """Seconds between two calls: `per_second` of them in any 1 s + ARRIVAL_JITTER."""
+    return (1.0 + ARRIVAL_JITTER) / per_second
