@@ -3,8 +3,8 @@
     python -m bench [--quick] [--only N ...] [--strict] [--output BENCHMARKS.md]
 
 1 overhead per /refresh against a bare python-telegram-bot app that replies once (the floor)
-2 500 users refreshing at once against 500 sequential py3cw calls, then with 10% 429s
-  (4: peak RSS meanwhile)
+2 500 users refreshing at once at the default 3Commas budget (15 calls/s); then with it lifted
+  against 500 sequential py3cw calls, then with 10% 429s (4: peak RSS meanwhile)
 3 300 group subscriptions due at once at 30 messages/s
 4 idle RSS against the floor of the required libraries
 5 start-up to the first poll

@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]
 
 from bench.common import (
+    BUDGET_LIFTED,
     SUMMARY,
     BotProcess,
     Row,
@@ -124,6 +125,7 @@ async def measure(data: Path, seconds: float) -> Row:
             data,
             THREECOMMAS_REQUESTS_PER_MINUTE="1000000",
             TELEGRAM_CHAT_BURST="1000000",
+            **BUDGET_LIFTED,
         ) as bot:
             await first_poll(sandbox.botapi)
             load = await _load(sandbox.botapi, bot, seconds)

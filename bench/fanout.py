@@ -9,7 +9,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import Row, account_id, add_keys, bot_process, first_poll, seed_users
+from bench.common import (
+    BUDGET_LIFTED,
+    Row,
+    account_id,
+    add_keys,
+    bot_process,
+    first_poll,
+    seed_users,
+)
 from bench.common import user_id as owner_id
 from bot.config import Settings
 from bot.storage.columns import time_text
@@ -49,7 +57,7 @@ async def measure(data: Path, count: int) -> Row:
         due = datetime.now(UTC) + timedelta(seconds=DUE_AFTER)
         due_monotonic = time.monotonic() + DUE_AFTER
         seed_subscriptions(sandbox.settings.database_path, count, due)
-        async with bot_process(sandbox.settings, data) as bot:
+        async with bot_process(sandbox.settings, data, **BUDGET_LIFTED) as bot:
             await first_poll(botapi)
             if time.monotonic() > due_monotonic:
                 raise RuntimeError("the bot started after the subscriptions were due")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import (
+    BUDGET_LIFTED,
     BotProcess,
     Row,
     bot_process,
@@ -125,6 +126,7 @@ async def bot_latencies(data: Path, count: int) -> Samples:
             # one key, 500 refreshes: the per-key limiter is not the subject
             THREECOMMAS_REQUESTS_PER_MINUTE="1000000",
             TELEGRAM_CHAT_BURST="1000000",
+            **BUDGET_LIFTED,
         ) as bot,
     ):
         botapi = sandbox.botapi

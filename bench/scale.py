@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import (
+    BUDGET_LIFTED,
     TELEGRAM_LIMITS,
     ZONES,
     BotProcess,
@@ -145,7 +146,9 @@ async def measure(data: Path, users: int, plan: ScalePlan) -> list[Row]:
         planned: list[float] = []
         for run in range(STARTUP_RUNS):
             botapi.calls.clear()
-            async with bot_process(settings, data / f"run{run}", LOG_LEVEL="INFO") as bot:
+            async with bot_process(
+                settings, data / f"run{run}", LOG_LEVEL="INFO", **BUDGET_LIFTED
+            ) as bot:
                 startups.append(await first_poll(botapi) - bot.started_at)
                 planned.append(await _all_scheduled(bot) - bot.started_at)
                 if run < STARTUP_RUNS - 1:

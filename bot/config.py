@@ -16,6 +16,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HEALTH_PATH = "/healthz"
 DEFAULT_PORT = 8080
 TELEGRAM_API_URL = "https://api.telegram.org"
+# The only per-IP figure 3Commas has published (3commas-official-api-docs #75): every user's
+# calls leave from the bot's one IP address, so this caps the process.
+DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND = 15
 # What Telegram accepts as a webhook's secret_token.
 WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -40,6 +43,10 @@ class Settings(BaseSettings):
     threecommas_connect_timeout: float = Field(default=5.0, gt=0)
     threecommas_total_timeout: float = Field(default=20.0, gt=0)
     threecommas_requests_per_minute: int = Field(default=100, ge=1)
+    # 0 lifts the cap (an operator with an arrangement with 3Commas)
+    threecommas_max_requests_per_second: float = Field(
+        default=DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND, ge=0, le=100_000
+    )
     refresh_cooldown_seconds: float = Field(default=5.0, ge=0)
     # Making a key pair costs CPU, and each pair's private key is held by the log filter.
     key_pair_cooldown_seconds: float = Field(default=20.0, ge=0)

@@ -388,9 +388,20 @@ def _html(status: int) -> web.Response:
 
 
 class ThreeCommasStandIn:
-    def __init__(self, *, latency: float = 0.0, rate_limit_per_minute: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        rate_limit_per_minute: int | None = None,
+        ip_limit_per_second: int | None = None,
+    ) -> None:
         self.latency = latency
         self.rate_limit_per_minute = rate_limit_per_minute
+        # Requests from one IP address in any second (3Commas has published 15); None: no limit.
+        # Past it: 429 with Retry-After 1, counted in ip_429s.
+        self.ip_limit_per_second = ip_limit_per_second
+        self.ip_429s = 0
+        self.ip_peak_per_second = 0  # the most requests from one IP in any second so far
         self.rate_limit_block = 300.0  # seconds a key stays blocked after exceeding the limit
         self.timeout_delay = 30.0  # how long a TIMEOUT fault keeps the client waiting
         self.load_balances_as_array = False  # answer load_balances with a one-element array
@@ -406,6 +417,7 @@ class ThreeCommasStandIn:
         self._random = random.Random(0)
         self._random_faults: tuple[Fault, ...] = TRANSIENT_FAULTS
         self._windows: dict[str, collections.deque[float]] = {}
+        self._ip_windows: dict[str, collections.deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
         self._holds: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
@@ -569,6 +581,9 @@ class ThreeCommasStandIn:
         injection = self._take_injection(account_id)
         if injection is not None:
             return await self._fault(request, injection.fault, injection.retry_after)
+        if not self._within_ip_limit(request.remote or ""):
+            self.ip_429s += 1
+            return self._too_many(1.0)
 
         key = self._keys.get(api_key or "")
         if key is None:
@@ -613,6 +628,19 @@ class ThreeCommasStandIn:
             return self._too_many(self.rate_limit_block)
         window.append(now)
         return None
+
+    def _within_ip_limit(self, ip: str) -> bool:
+        """Counts the request in its IP's last second; False when that is over the limit."""
+        now = time.monotonic()
+        window = self._ip_windows.setdefault(ip, collections.deque())
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        limit = self.ip_limit_per_second
+        if limit is not None and len(window) >= limit:
+            return False
+        window.append(now)
+        self.ip_peak_per_second = max(self.ip_peak_per_second, len(window))
+        return True
 
     @staticmethod
     def _too_many(retry_after: float) -> web.Response:

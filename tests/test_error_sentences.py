@@ -104,9 +104,15 @@ async def test_client_error_becomes_its_sentence_and_the_bot_keeps_serving(
         assert_clean(answer)
         if fault is Fault.BANNED:
             assert "Try again in 2 h" in answer.plain, answer.plain
-        # a rate limit or ban blocks this key for a while; everyone else is served
-        blocked = fault in (Fault.RATE_LIMITED, Fault.BANNED)
-        await still_serves(sandbox, chat, same_key=not blocked)
+            # a ban is the IP's: everyone else is told too, and 3Commas is not asked
+            calls = len(sandbox.threecommas.requests)
+            other = Chat(sandbox.botapi, user_id=OTHER_USER)
+            told = await other.reply(f"/connect {OTHER_KEY} {OTHER_SECRET}")
+            assert "temporarily blocked" in told.plain and "Try again in 2 h" in told.plain
+            assert len(sandbox.threecommas.requests) == calls
+            return
+        # a rate limit blocks this key for a while; everyone else is served
+        await still_serves(sandbox, chat, same_key=fault is not Fault.RATE_LIMITED)
 
 
 @pytest.mark.usefixtures("other_key")

@@ -5,7 +5,11 @@ summary or an error sentence) within a bounded time; the bot keeps running; memo
 grow. 50 users with a key each share the load, so the client's per-key limit of 100 calls a
 minute is not what is measured. The bot's pacing of about one message a second per chat is
 lifted for this test (each user's 40 messages would otherwise take 40 s): it is about 3Commas
-faults, and the flood limiter has its own tests and benchmark.
+faults, and the flood limiter has its own tests and benchmark. So is the process's budget of
+3Commas calls a second (1,400 calls with the retries would take 97 s at 15/s), and its
+slowdown when several keys are answered 429 within a second: random 429s at this density, from
+50 keys, read as 3Commas limiting the IP and would rightly slow every call (both have their
+tests in test_ip_budget.py).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ async def soak(tmp_path: Path) -> AsyncIterator[Sandbox]:
         threecommas_connect_timeout=TOTAL_TIMEOUT,
         log_level="WARNING",
         telegram_chat_burst=1_000_000,
+        threecommas_max_requests_per_second=0,
     )
     async with running_standins(tmp_path, base) as sandbox:
         sandbox.threecommas.timeout_delay = TOTAL_TIMEOUT * 4
@@ -100,8 +105,9 @@ def rss_mb() -> float:
 @pytest.mark.realtime  # real time is the point: runs as it is, first under xdist
 @pytest.mark.timeout(170)
 async def test_a_thousand_refreshes_under_30_percent_faults_each_get_one_answer(
-    soak: Sandbox,
+    soak: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("bot.threecommas.budget.IP_LIMIT_KEYS", USERS + 1)
     botapi, threecommas = soak.botapi, soak.threecommas
     # every refresh shows its progress message, so each must be settled exactly once
     async with bot_running(soak, progress_delay_ms=0) as application:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 import yarl
 
-from bot.threecommas.errors import InvalidApiKey, Unavailable
+from bot.threecommas.errors import InvalidApiKey, RateLimited, Unavailable
 from bot.threecommas.signing import sign
 from standins.threecommas_standin import Fault, ThreeCommasStandIn, demo_account
 from tests.support.threecommas import (
     HMAC_CREDENTIALS,
+    OTHER_CREDENTIALS,
     fast_client,
     rsa_test_key_pem,
     running_standin,
@@ -97,3 +99,21 @@ async def test_random_faults_are_survived_by_retries(standin: ThreeCommasStandIn
         for _ in range(5):
             await client.get_account(HMAC_CREDENTIALS, 1)
     assert all(r.status == 200 for r in standin.requests)
+
+
+# three calls from one IP, two keys: a limit per IP, not per key
+CALLS = ((HMAC_CREDENTIALS, 1), (OTHER_CREDENTIALS, 9), (HMAC_CREDENTIALS, 2))
+
+
+async def test_stand_in_limits_one_ip_to_n_requests_a_second_with_429() -> None:
+    async with (
+        running_standin(ip_limit_per_second=2) as server,
+        fast_client(server.base_url, max_requests_per_second=0, max_attempts=1) as client,
+    ):
+        answers = await asyncio.gather(
+            *(client.get_account(credentials, number) for credentials, number in CALLS),
+            return_exceptions=True,
+        )
+        refused = [a for a in answers if isinstance(a, RateLimited)]
+        assert len(refused) == 1 and refused[0].retry_after == 1
+        assert server.ip_429s == 1 and server.ip_peak_per_second == 2

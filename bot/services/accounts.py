@@ -26,7 +26,7 @@ from bot.storage.errors import CredentialsUnreadable, StorageError, UserChanged
 from bot.storage.records import KnownAccount, Snapshot, account_order
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
-from bot.threecommas.errors import ThreeCommasError
+from bot.threecommas.errors import RateLimited, ThreeCommasError
 from bot.threecommas.models import Account
 from bot.threecommas.signing import InvalidSecret, secret_forms, sign
 
@@ -249,11 +249,13 @@ class AccountService:
         accounts = await self.accounts(user_id)
         free = self._client.requests_free_now(await self.credentials(user_id))
         chosen = {account.account_id for account in sorted(accounts, key=_staleness)[:free]}
-        refreshed = iter(
-            await asyncio.gather(
-                *(self._refresh_one(user_id, a) for a in accounts if a.account_id in chosen)
-            )
+        results = await asyncio.gather(
+            *(self._refresh_one(user_id, a) for a in accounts if a.account_id in chosen)
         )
+        refreshed = iter(results)
+        bans = [r.error for r in results if isinstance(r.error, RateLimited) and r.error.banned]
+        if bans and all(r.summary is None for r in results):
+            raise bans[0]  # 3Commas banned the IP: one sentence, not one per account
         left_out = RequestLimitReached(self._client.requests_per_minute)
         return [
             next(refreshed) if a.account_id in chosen else RefreshResult(a, error=left_out)

@@ -44,6 +44,7 @@ class Services:
             requests_per_minute=settings.threecommas_requests_per_minute,
             reuse_seconds=settings.refresh_cooldown_seconds,
             proxies=settings.proxies,
+            max_requests_per_second=settings.threecommas_max_requests_per_second,
         )
         await client.start()
         credentials = CredentialCache(db)

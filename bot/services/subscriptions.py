@@ -42,6 +42,7 @@ from bot.storage.records import (
     Subscription,
     SubscriptionContent,
 )
+from bot.threecommas.budget import background_calls
 from bot.threecommas.errors import ThreeCommasError
 
 
@@ -234,7 +235,14 @@ class SubscriptionService:
         return await self._db.subscriptions.get(subscription_id)
 
     async def run(self, subscription_id: int) -> RunOutcome | None:
-        """Refresh or fetch what the subscription posts; None when it is gone or paused."""
+        """Refresh or fetch what the subscription posts; None when it is gone or paused.
+
+        Its 3Commas calls wait behind those of people's commands (and the alerts its refresh
+        checks are background work too)."""
+        with background_calls():
+            return await self._run(subscription_id)
+
+    async def _run(self, subscription_id: int) -> RunOutcome | None:
         subscription = await self._db.subscriptions.get(subscription_id)
         if subscription is None or subscription.paused:
             return None

@@ -1,11 +1,12 @@
 """Async client for the signed 3Commas account endpoints.
 
 One aiohttp session serves every user; credentials travel with each call. Per API key the
-client keeps a request limiter and a block after 429/418, so one user's traffic never gets the
-whole process banned. Identical calls (a refresh of the same account, the same coins or the
-same history range, with the same key) share one upstream call while it runs, and its answer for
-`reuse_seconds` after: that is the refresh cooldown, so a view of data just fetched is answered
-from it instead of asking 3Commas again.
+client keeps a request limiter and a block after 429, so one user's traffic never gets the
+whole process banned; every call of the process goes through one budget (budget.py: the IP's
+calls a second, people first, a 418 stops them all). Identical calls (a refresh of the same
+account, the same coins or the same history range, with the same key) share one upstream call
+while it runs, and its answer for `reuse_seconds` after: that is the refresh cooldown, so a view
+of data just fetched is answered from it instead of asking 3Commas again.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import aiohttp
 import pydantic
 import yarl
 
+from bot.config import DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND
 from bot.proxies import proxy_for, through
 from bot.sliding_window import SlidingWindow
+from bot.threecommas.budget import CallBudget
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
     RateLimited,
@@ -72,16 +75,15 @@ class _SharedCall:
 
 
 class _KeyLimiter:
-    """The requests of one API key in the last 60 s, plus a block after 429/418."""
+    """The requests of one API key in the last 60 s, plus a block after 429."""
 
     def __init__(self, limit: int) -> None:
         self.window = SlidingWindow(limit, WINDOW)
         self.blocked_until = 0.0
-        self.banned = False
 
     def check_block(self, now: float) -> None:
         if now < self.blocked_until:
-            raise RateLimited(retry_after=self.blocked_until - now, banned=self.banned)
+            raise RateLimited(retry_after=self.blocked_until - now)
 
     def reserve(self, now: float, max_wait: float) -> float:
         """Reserve the earliest slot that keeps every 60 s window at the limit; return the wait."""
@@ -92,11 +94,8 @@ class _KeyLimiter:
         self.window.record(at)
         return wait
 
-    def block(self, now: float, seconds: float, banned: bool) -> None:
-        until = now + seconds
-        if until > self.blocked_until:
-            self.blocked_until = until
-            self.banned = banned
+    def block(self, now: float, seconds: float) -> None:
+        self.blocked_until = max(self.blocked_until, now + seconds)
 
     def idle(self, now: float) -> bool:
         return now >= self.blocked_until and self.window.idle(now)
@@ -116,6 +115,7 @@ class ThreeCommasClient:
         max_retry_after_wait: float = 10.0,
         reuse_seconds: float = 0.0,
         proxies: Mapping[str, str] | None = None,
+        max_requests_per_second: float | None = DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         # The proxy for 3Commas (Settings.proxies: HTTPS_PROXY and the like), looked up once.
@@ -132,6 +132,7 @@ class ThreeCommasClient:
         self._reuse_seconds = max(0.0, reuse_seconds)
         self._shared_calls: dict[tuple[Hashable, ...], _SharedCall] = {}
         self._last_shared_sweep = time.monotonic()
+        self.budget = CallBudget(max_requests_per_second)
 
     def __repr__(self) -> str:
         return f"ThreeCommasClient(base_url={self._base_url!r})"
@@ -147,6 +148,7 @@ class ThreeCommasClient:
         for shared in list(self._shared_calls.values()):
             shared.task.cancel()
         self._shared_calls.clear()
+        self.budget.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -256,6 +258,8 @@ class ThreeCommasClient:
             task = asyncio.create_task(call())
             shared = self._shared_calls[key] = _SharedCall(task)
             task.add_done_callback(lambda done: self._settle_shared(key, done))
+        elif not shared.task.done() and self.budget.for_person():
+            self.budget.promote(shared.task)  # started in the background: a person waits for it now
         # shield: a caller that is cancelled must not cancel the call others wait on.
         return cast(T, await asyncio.shield(shared.task))
 
@@ -310,12 +314,15 @@ class ThreeCommasClient:
         while True:
             attempt += 1
             limiter = self._limiter(credentials.api_key)
+            self.budget.check_ban()
             if not skip_block:
                 limiter.check_block(time.monotonic())
             skip_block = False
             wait = limiter.reserve(time.monotonic(), self._max_retry_after_wait)
             if wait > 0:
                 await asyncio.sleep(wait)
+            await self.budget.acquire()
+            sent_at = time.monotonic()
 
             error: ThreeCommasError
             status: int | None
@@ -342,10 +349,19 @@ class ThreeCommasClient:
                 "%s %s -> %s (attempt %d): %s", method, path, status, attempt, type(error).__name__
             )
 
+            if isinstance(error, RateLimited) and error.banned:
+                stated = error.retry_after if "Retry-After" in response_headers else None
+                left = self.budget.ban(stated, sent_at)
+                logger.warning("3Commas banned this IP: every call stops for %.0f s", left)
+                raise RateLimited(
+                    retry_after=left, banned=True, status=error.status, code=error.code
+                ) from None
             if isinstance(error, RateLimited):
-                limiter.block(time.monotonic(), error.retry_after, error.banned)
+                limiter.block(time.monotonic(), error.retry_after)
+                if self.budget.rate_limited(credentials.api_key, sent_at):
+                    logger.warning("several keys answered 429 at once: slowing every call")
                 short = error.retry_after <= self._max_retry_after_wait
-                if not error.banned and short and attempt < self._max_attempts:
+                if short and attempt < self._max_attempts:
                     await asyncio.sleep(error.retry_after)
                     skip_block = True  # this call waited out the block itself
                     continue
