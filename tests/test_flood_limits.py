@@ -80,15 +80,16 @@ async def test_a_burst_of_scheduled_posts_does_not_hold_back_an_answer(limited: 
 async def test_many_people_are_answered_at_once_not_at_30_a_second(limited: Sandbox) -> None:
     botapi, people = limited.botapi, 120
     async with bot_running(limited):
-        asked_at = time.monotonic()
         for n in range(people):
             botapi.send_text("/help", user_id=6000 + n)
         await botapi.wait_for(
             lambda: all(botapi.messages(6000 + n) for n in range(people)), timeout=20
         )
-    answered = [botapi.messages(6000 + n)[0].sent_at - asked_at for n in range(people)]
-    # 30 a second for everything would have taken 4 s
-    assert max(answered) < 2.0, sorted(answered)[-5:]
+    answered = sorted(botapi.messages(6000 + n)[0].sent_at for n in range(people))
+    # Paced at 30 a second, no second would hold more than 30 answers. Counted in the densest
+    # second, not against the clock, so a slow (loaded) machine does not fail it.
+    densest = max(sum(1 for t in answered if start <= t < start + 1) for start in answered)
+    assert densest > 45, f"at most {densest} answers in any second"
     assert botapi.flood_429s == 0
 
 
