@@ -36,6 +36,7 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
         db = await Database.open(settings.database_path, master_keys_from_settings(settings))
+        clock = clock or SystemClock()
         client = ThreeCommasClient(
             settings.threecommas_api_url,
             connect_timeout=settings.threecommas_connect_timeout,
@@ -43,6 +44,7 @@ class Services:
             requests_per_minute=settings.threecommas_requests_per_minute,
             reuse_seconds=settings.refresh_cooldown_seconds,
             proxies=settings.proxies,
+            now=clock.now,
         )
         await client.start()
         credentials = CredentialCache(db)
@@ -52,7 +54,6 @@ class Services:
             EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user),
             DisplayCurrencies(db, client, credentials),
         )
-        clock = clock or SystemClock()
         reports = Reports(
             holdings=HoldingsService(db, client, credentials),
             history=HistoryService(credentials, client, clock),

@@ -23,7 +23,12 @@ from bot.telegram.numbers import (
     format_percentage,
     trend_arrow,
 )
-from bot.telegram.texts import TOTAL_UNAVAILABLE, error_sentence
+from bot.telegram.texts import (
+    BALANCES_UPDATED,
+    BALANCES_UPDATED_NOW,
+    TOTAL_UNAVAILABLE,
+    error_sentence,
+)
 
 KEY_STATES = {
     "expired": "⚠️ The exchange API keys in 3Commas have expired: renew them in 3Commas.",
@@ -121,6 +126,8 @@ def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> st
         return "\n\n".join([*blocks, escape(TOTAL_UNAVAILABLE)])
     total = f"<b>Total</b> ({_counted(answered, len(results))}): "
     total += f"<b>{escape(format_money(total_usd, 'USD'))}</b> · {escape(format_btc(total_btc))}"
+    updated = [r.summary.updated_at for r in results if r.summary and r.summary.updated_at]
+    total += f" ({_balances_updated(updated, timezone)})"
     day = today_of(r.summary.today_usd for r in results if r.summary is not None)
     if day is not None:
         total += "\n" + _change("Today", day.amount, day.percent, day.currency)
@@ -175,6 +182,31 @@ def render_unknown_command(name: str, commands: Sequence[str]) -> str:
 
 def _when(moment: datetime, timezone: str) -> str:
     return f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} {escape(timezone)}"
+
+
+def time_of_day(moment: datetime, timezone: str) -> str:
+    """`14:02 UTC` in the chat's zone, as plain text (escape it): for a moment of today, such
+    as the one just asked."""
+    try:
+        return f"{moment.astimezone(ZoneInfo(timezone)):%H:%M} {timezone}"
+    except (OverflowError, ValueError):  # a date at the edge of the calendar
+        return moment.isoformat(timespec="minutes")
+
+
+def _balances_updated(moments: Sequence[datetime], timezone: str) -> str:
+    """`balances updated 14:02 UTC`, or `13:58–14:02 UTC` from the first to the last, dated
+    when they fall on different days."""
+    if not moments:
+        return escape(BALANCES_UPDATED_NOW)
+    try:
+        zone = ZoneInfo(timezone)
+        first, last = (moment.astimezone(zone) for moment in (min(moments), max(moments)))
+    except (OverflowError, ValueError):  # a date at the edge of the calendar
+        return escape(BALANCES_UPDATED.format(when=min(moments).isoformat(timespec="minutes")))
+    shape = "%H:%M" if first.date() == last.date() else "%Y-%m-%d %H:%M"
+    start, end = f"{first:{shape}}", f"{last:{shape}}"
+    span = start if start == end else f"{start}–{end}"
+    return escape(BALANCES_UPDATED.format(when=f"{span} {timezone}"))
 
 
 # What a subscription posts, in sentences.
