@@ -1,6 +1,7 @@
 """One account's numbers agree in every view: today in /refresh, /profit and the `all` totals
-(in a chat outside UTC too), the BTC totals of /refresh all and /holdings all, and chart
-captions in the chat's zone."""
+(in a chat outside UTC too), the BTC totals of /refresh all and /holdings all (the same at one
+moment, each named with its source and time when 3Commas' prices differ), and chart captions in
+the chat's zone."""
 
 from __future__ import annotations
 
@@ -186,6 +187,11 @@ def refreshed_at(*moments: str) -> list[RefreshResult]:
             ["2026-12-04T05:02:10Z", "2026-12-04T04:58:00Z"],
             "(balances updated 13:58–14:02 Asia/Tokyo)",
         ),
+        (  # a time without a zone is 3Commas' UTC
+            ["2026-12-04T05:02:10", "2026-12-04T04:58:00Z"],
+            "(balances updated 13:58–14:02 Asia/Tokyo)",
+        ),
+        (["9999-12-31T23:59:00Z"], "(balances updated 9999-12-31T23:59+00:00)"),
         (
             ["2026-12-04T05:02:10Z", "2026-12-03T14:30:00Z"],
             "(balances updated 2026-12-03 23:30–2026-12-04 14:02 Asia/Tokyo)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -198,11 +198,12 @@ def _balances_updated(moments: Sequence[datetime], timezone: str) -> str:
     when they fall on different days."""
     if not moments:
         return escape(BALANCES_UPDATED_NOW)
+    utc = sorted(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in moments)
     try:
         zone = ZoneInfo(timezone)
-        first, last = (moment.astimezone(zone) for moment in (min(moments), max(moments)))
+        first, last = utc[0].astimezone(zone), utc[-1].astimezone(zone)
     except (OverflowError, ValueError):  # a date at the edge of the calendar
-        return escape(BALANCES_UPDATED.format(when=min(moments).isoformat(timespec="minutes")))
+        return escape(BALANCES_UPDATED.format(when=utc[0].isoformat(timespec="minutes")))
     shape = "%H:%M" if first.date() == last.date() else "%Y-%m-%d %H:%M"
     start, end = f"{first:{shape}}", f"{last:{shape}}"
     span = start if start == end else f"{start}–{end}"

@@ -119,7 +119,7 @@ class ThreeCommasClient:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._now = now  # the wall clock: when an answer arrived
+        self._now = now  # the application's clock: when an answer arrived
         # The proxy for 3Commas (Settings.proxies: HTTPS_PROXY and the like), looked up once.
         self._proxy = proxy_for(self._base_url, proxies or {})
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
