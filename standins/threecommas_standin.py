@@ -190,9 +190,13 @@ def _significant(value: Decimal, digits: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1))
 
 
-def demo_coins(total_usd: Decimal, total_btc: Decimal | None = None) -> list[dict[str, Any]]:
-    """account_table_data rows of an account worth `total_usd` (and `total_btc`: the coins'
-    BTC values add up to the account's, as 3Commas' do at one moment), alphabetical.
+def demo_coins(
+    total_usd: Decimal, total_btc: Decimal | None = None, btc_price: Decimal = DEMO_BTC_PRICE
+) -> list[dict[str, Any]]:
+    """account_table_data rows of an account worth `total_usd`, alphabetical. With `total_btc`
+    the coins' BTC values add up to it, as if valued at the moment of the account's balance;
+    without, they are valued at `btc_price` (USD per BTC), as live 3Commas values the rows at
+    the prices of the call, and the account's `btc_amount` at those of its last update.
 
     Numbers come as strings and as JSON numbers, as 3Commas mixes them.
     """
@@ -200,7 +204,7 @@ def demo_coins(total_usd: Decimal, total_btc: Decimal | None = None) -> list[dic
     for index, (code, name, share, price, change) in enumerate(DEMO_COINS):
         usd = (total_usd * share).quantize(SATOSHI)
         position = (usd / price).quantize(Decimal("1e-12"))
-        btc = (usd / DEMO_BTC_PRICE if total_btc is None else total_btc * share).quantize(
+        btc = (usd / btc_price if total_btc is None else total_btc * share).quantize(
             Decimal("1e-12")
         )
         percentage = (share * 100).quantize(CENT)
@@ -406,6 +410,10 @@ class ThreeCommasStandIn:
         self.timeout_delay = 30.0  # how long a TIMEOUT fault keeps the client waiting
         self.load_balances_as_array = False  # answer load_balances with a one-element array
         self.today: date | None = None  # the last day of the demo history; None: today in UTC
+        # The BTC price (in USD) the demo's coin rows are valued at; None: their BTC values add
+        # up to their account's btc_amount. Live 3Commas values the rows at the prices of the
+        # call and the account at those of its last update: set a price to see the two differ.
+        self.coin_btc_price: Decimal | None = None
         self.huge_body_bytes = 16 * 2**20  # the account name's length in a HUGE_BODY answer
         self.nesting_depth = 100_000  # how deep a DEEP_NESTING answer nests its arrays
         self.requests: list[RecordedRequest] = []
@@ -491,6 +499,8 @@ class ThreeCommasStandIn:
                 row["percentage"] = (row["usd_value"] * 100 / total).quantize(CENT) if total else 0
             return rows
         account_data = key.accounts[int(account)]
+        if self.coin_btc_price is not None:
+            return demo_coins(_usd_amount(account_data), btc_price=self.coin_btc_price)
         return demo_coins(_usd_amount(account_data), _btc_amount(account_data))
 
     def history(

@@ -66,11 +66,11 @@ async def test_coins_are_sorted_by_value_and_dust_is_folded(tmp_path: Path) -> N
         row["currency_code"] for row in by_value if row not in small
     ]
     assert holdings.minor_usd == sum(dec(row["usd_value"]) for row in small)
-    text = render_holdings(holdings, "Account 2")
+    text = render_holdings(holdings, "Account 2", timezone="UTC")
     rest = f"+ {len(small)} more under 1%: ${holdings.minor_usd.quantize(Decimal('0.01'))}"
     assert rest in parse_telegram_html(text).plain
     assert "SHIB" not in text and "BTT" not in text  # folded
-    full = render_holdings(holdings, "Account 2", full=True)
+    full = render_holdings(holdings, "Account 2", timezone="UTC", full=True)
     assert all(row["currency_code"] in full for row in served)
 
 
@@ -93,7 +93,7 @@ async def test_concurrent_identical_calls_share_one_upstream_call(tmp_path: Path
             *(setup.client.account_table_data(HMAC_CREDENTIALS, "summary") for _ in range(5)),
             *(setup.client.account_table_data(HMAC_CREDENTIALS, 1) for _ in range(3)),
         )
-        assert len({len(rows) for rows in results}) == 1
+        assert len({len(table.rows) for table in results}) == 1
         assert setup.standin.upstream_calls("summary/account_table_data") == 1
         assert setup.standin.upstream_calls("accounts/1/account_table_data") == 1
 
@@ -153,7 +153,7 @@ async def test_the_display_currency_of_the_last_refresh_is_shown_too(tmp_path: P
         holdings = await setup.holdings.holdings(USER_ID, 3)
     assert holdings.display_currency == "EUR"
     assert holdings.total_display == Decimal("1204.1")
-    plain = parse_telegram_html(render_holdings(holdings, "Kraken")).plain
+    plain = parse_telegram_html(render_holdings(holdings, "Kraken", timezone="UTC")).plain
     assert "≈€1,204" in plain
     assert "$1,302" in plain  # the USD value, rounded by magnitude in the table
 
@@ -180,7 +180,7 @@ async def test_hostile_coin_codes_and_names_are_escaped(tmp_path: Path) -> None:
         coin("A&amp;", "20", currency_name=None, position="3"),
     ]
     holdings = await holdings_of(tmp_path, rows)
-    text = render_holdings(holdings, "<i>evil</i>", "ex<change>")
+    text = render_holdings(holdings, "<i>evil</i>", "ex<change>", timezone="UTC")
     plain = parse_telegram_html(text).plain  # Telegram would accept it
     assert "<b>X</b>" in plain
     assert "<b>X</b> <script>alert(1" in plain
@@ -195,7 +195,7 @@ async def test_the_table_fits_a_phone(tmp_path: Path) -> None:
         for target in (1, 2, 3, "all"):
             holdings = await setup.holdings.holdings(USER_ID, target)  # type: ignore[arg-type]
             for full in (False, True):
-                lines = pre_lines(render_holdings(holdings, "Account", full=full))
+                lines = pre_lines(render_holdings(holdings, "Account", timezone="UTC", full=full))
                 assert max(display_width(line) for line in lines) <= WIDTH
 
 
@@ -205,10 +205,11 @@ async def test_dust_shows_significant_digits_not_zero(tmp_path: Path) -> None:
         coin("DUST", JsonNumber("9.52E-5"), position=JsonNumber("9.52E-5")),
     ]
     holdings = await holdings_of(tmp_path, rows)
-    plain = parse_telegram_html(render_holdings(holdings, "A", full=True)).plain
+    plain = parse_telegram_html(render_holdings(holdings, "A", timezone="UTC", full=True)).plain
     assert "0.0000952 = $0.000095" in plain
     assert (
-        "+ 1 more under 1%: $0.000095" in parse_telegram_html(render_holdings(holdings, "A")).plain
+        "+ 1 more under 1%: $0.000095"
+        in parse_telegram_html(render_holdings(holdings, "A", timezone="UTC")).plain
     )
 
 
@@ -222,7 +223,7 @@ async def test_300_coins_stay_within_one_message(tmp_path: Path, full: bool) -> 
     rows += [coin(f"D{i:03}", "0.0375", position=JsonNumber("1.5E-7")) for i in range(240)]
     holdings = await holdings_of(tmp_path, rows)
     assert len(holdings.major) == 60 and len(holdings.minor) == 240
-    text = render_holdings(holdings, "W" * 64, "E" * 64, full=full)
+    text = render_holdings(holdings, "W" * 64, "E" * 64, timezone="UTC", full=full)
     assert len(text) <= MESSAGE_LIMIT
     plain = parse_telegram_html(text).plain
     listed = len(re.findall(r"^[CD]\d{3} ", plain, re.MULTILINE))
@@ -235,7 +236,7 @@ async def test_300_coins_stay_within_one_message(tmp_path: Path, full: bool) -> 
 
 async def test_an_account_without_coins_says_so(tmp_path: Path) -> None:
     holdings = await holdings_of(tmp_path, [coin("ZERO", "0", position="0")])
-    assert "No coins in this account." in render_holdings(holdings, "A")
+    assert "No coins in this account." in render_holdings(holdings, "A", timezone="UTC")
 
 
 async def test_the_demo_sends_about_12_coins_with_dust_in_exponent_notation(

@@ -132,7 +132,7 @@ async def test_get_account_account_table_and_balance_chart(
     standin: ThreeCommasStandIn, client: ThreeCommasClient
 ) -> None:
     assert (await client.get_account(HMAC_CREDENTIALS, 1)).name == "Account 1"
-    coins = await client.account_table_data(HMAC_CREDENTIALS, 1)
+    coins = (await client.account_table_data(HMAC_CREDENTIALS, 1)).rows
     served = standin.coins(HMAC_CREDENTIALS.api_key, 1)
     assert [c.currency_code for c in coins] == [row["currency_code"] for row in served]
     assert all(isinstance(c.usd_value, Decimal) for c in coins)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from bot.services.accounts import CredentialCache
@@ -39,9 +40,12 @@ class Holdings:
     coins: tuple[CoinHolding, ...]  # every coin, largest USD value first
     major: tuple[CoinHolding, ...]  # FOLD_BELOW % of the account or more
     minor: tuple[CoinHolding, ...]  # the rest, folded into one line
+    # The coins' values added up: 3Commas values the coins at the prices of the call
+    # (`priced_at`), the account's balance at those of its last update, so the two differ.
     total_usd: Decimal
     total_btc: Decimal | None  # None when a coin has no BTC value
     minor_usd: Decimal
+    priced_at: datetime  # when 3Commas answered with these values (CoinTable.received_at)
     # The account's display currency when it is neither USD nor BTC (both shown anyway), and
     # the totals in it; values in it use the rate of the account's last refresh, or of
     # 3Commas' account when it was never refreshed here.
@@ -60,8 +64,9 @@ class HoldingsService:
 
     async def holdings(self, user_id: int, target: Target) -> Holdings:
         credentials = await self._credentials.get(user_id)
-        rows = await self._client.account_table_data(credentials, account_ref(target))
-        return build_holdings(target, rows, await self._display_currency(user_id, target))
+        table = await self._client.account_table_data(credentials, account_ref(target))
+        display = await self._display_currency(user_id, target)
+        return build_holdings(target, table.rows, table.received_at, display)
 
     async def _display_currency(self, user_id: int, target: Target) -> DisplayCurrency | None:
         """The account's display currency, when it is neither USD nor BTC (both shown anyway)."""
@@ -74,7 +79,10 @@ class HoldingsService:
 
 
 def build_holdings(
-    target: Target, rows: Sequence[CoinBalance], display: DisplayCurrency | None = None
+    target: Target,
+    rows: Sequence[CoinBalance],
+    priced_at: datetime,
+    display: DisplayCurrency | None = None,
 ) -> Holdings:
     present = [row for row in rows if row.position or row.usd_value]  # drop empty rows
     total_usd = sum((row.usd_value or Decimal(0) for row in present), Decimal(0))
@@ -94,6 +102,7 @@ def build_holdings(
         total_usd=total_usd,
         total_btc=total_btc,
         minor_usd=sum((coin.usd_value or Decimal(0) for coin in minor), Decimal(0)),
+        priced_at=priced_at,
         display_currency=display.code if display is not None else None,
         total_display=_in(total_usd, display),
         minor_display=_in(sum((c.usd_value or Decimal(0) for c in minor), Decimal(0)), display),

@@ -37,6 +37,7 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
         db = await Database.open(settings.database_path, master_keys_from_settings(settings))
+        clock = clock or SystemClock()
         client = ThreeCommasClient(
             settings.threecommas_api_url,
             connect_timeout=settings.threecommas_connect_timeout,
@@ -45,6 +46,7 @@ class Services:
             reuse_seconds=settings.refresh_cooldown_seconds,
             proxies=settings.proxies,
             max_requests_per_second=settings.threecommas_max_requests_per_second,
+            now=clock.now,
         )
         await client.start()
         credentials = CredentialCache(db)
@@ -54,7 +56,6 @@ class Services:
             EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user),
             DisplayCurrencies(db, client, credentials),
         )
-        clock = clock or SystemClock()
         reports = Reports(
             holdings=HoldingsService(db, client, credentials),
             history=HistoryService(credentials, client, clock),

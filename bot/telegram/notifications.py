@@ -277,7 +277,8 @@ class Notifier:
         """Holdings or a profit table, as their commands show them, without buttons."""
         name, exchange = outcome.account_name, outcome.exchange
         if outcome.holdings is not None:
-            text = render_holdings(outcome.holdings, name, exchange)
+            timezone = await self._subscriptions.timezone_name(outcome.subscription.chat_id)
+            text = render_holdings(outcome.holdings, name, exchange, timezone=timezone)
         else:
             assert outcome.profit is not None
             text = render_profit(outcome.profit, name, exchange)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,13 @@ from bot.telegram.numbers import (
     format_percentage,
     trend_arrow,
 )
-from bot.telegram.texts import TOTAL_UNAVAILABLE, error_sentence, unreadable_accounts
+from bot.telegram.texts import (
+    BALANCES_UPDATED,
+    BALANCES_UPDATED_NOW,
+    TOTAL_UNAVAILABLE,
+    error_sentence,
+    unreadable_accounts,
+)
 
 KEY_STATES = {
     "expired": "⚠️ The exchange API keys in 3Commas have expired: renew them in 3Commas.",
@@ -121,6 +127,8 @@ def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> st
         return "\n\n".join([*blocks, escape(TOTAL_UNAVAILABLE)])
     total = f"<b>Total</b> ({_counted(answered, len(results))}): "
     total += f"<b>{escape(format_money(total_usd, 'USD'))}</b> · {escape(format_btc(total_btc))}"
+    updated = [r.summary.updated_at for r in results if r.summary and r.summary.updated_at]
+    total += f" ({_balances_updated(updated, timezone)})"
     day = today_of(r.summary.today_usd for r in results if r.summary is not None)
     if day is not None:
         total += "\n" + _change("Today", day.amount, day.percent, day.currency)
@@ -176,6 +184,32 @@ def render_unknown_command(name: str, commands: Sequence[str]) -> str:
 
 def _when(moment: datetime, timezone: str) -> str:
     return f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} {escape(timezone)}"
+
+
+def time_of_day(moment: datetime, timezone: str) -> str:
+    """`14:02 UTC` in the chat's zone, as plain text (escape it): for a moment of today, such
+    as the one just asked."""
+    try:
+        return f"{moment.astimezone(ZoneInfo(timezone)):%H:%M} {timezone}"
+    except (OverflowError, ValueError):  # a date at the edge of the calendar
+        return moment.isoformat(timespec="minutes")
+
+
+def _balances_updated(moments: Sequence[datetime], timezone: str) -> str:
+    """`balances updated 14:02 UTC`, or `13:58–14:02 UTC` from the first to the last, dated
+    when they fall on different days."""
+    if not moments:
+        return escape(BALANCES_UPDATED_NOW)
+    utc = sorted(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in moments)
+    try:
+        zone = ZoneInfo(timezone)
+        first, last = utc[0].astimezone(zone), utc[-1].astimezone(zone)
+    except (OverflowError, ValueError):  # a date at the edge of the calendar
+        return escape(BALANCES_UPDATED.format(when=utc[0].isoformat(timespec="minutes")))
+    shape = "%H:%M" if first.date() == last.date() else "%Y-%m-%d %H:%M"
+    start, end = f"{first:{shape}}", f"{last:{shape}}"
+    span = start if start == end else f"{start}–{end}"
+    return escape(BALANCES_UPDATED.format(when=f"{span} {timezone}"))
 
 
 # What a subscription posts, in sentences.

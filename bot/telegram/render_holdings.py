@@ -24,7 +24,8 @@ from bot.telegram.numbers import (
     format_percentage,
     format_share,
 )
-from bot.telegram.render import account_title
+from bot.telegram.render import account_title, time_of_day
+from bot.telegram.texts import COINS_TOTAL
 
 WIDTH = 34  # characters of a <pre> line that fit a phone screen
 CODE_LIMIT = 10
@@ -33,14 +34,20 @@ HEADER = ("Coin" + "Share".rjust(WIDTH - 4), "  Amount = Value" + "24h".rjust(WI
 
 
 def render_holdings(
-    holdings: Holdings, name: str | None, exchange: str | None = None, *, full: bool = False
+    holdings: Holdings,
+    name: str | None,
+    exchange: str | None = None,
+    *,
+    timezone: str,
+    full: bool = False,
 ) -> str:
     """The coins of an account largest first; positions under 1% folded into one line unless
-    `full`. Always within Telegram's 4096 characters: what does not fit is counted instead."""
+    `full`. Always within Telegram's 4096 characters: what does not fit is counted instead.
+    The total is the coins' values at the prices of `holdings.priced_at`, in `timezone`."""
     title = f"🪙 Holdings · {account_title(name, exchange)}"
     if not holdings.coins:
         return f"{title}\nNo coins in this account."
-    lines = [title, _total(holdings), "<pre>"]
+    lines = [title, _total(holdings, timezone), "<pre>"]
     coins = holdings.coins if full else holdings.major
     tail = [] if full else _fold_line(holdings)
     table = [*HEADER]
@@ -50,14 +57,16 @@ def render_holdings(
     return "\n".join(body)
 
 
-def _total(holdings: Holdings) -> str:
+def _total(holdings: Holdings, timezone: str) -> str:
     parts = [f"<b>{escape(format_money(holdings.total_usd, 'USD'))}</b>"]
     if holdings.total_btc is not None:
         parts.append(escape(format_btc(holdings.total_btc)))
     if holdings.display_currency is not None and holdings.total_display is not None:
         parts.append("≈" + escape(format_money(holdings.total_display, holdings.display_currency)))
-    coins = len(holdings.coins)
-    return f"Total {' · '.join(parts)} in {coins} coin{'' if coins == 1 else 's'}"
+    count = len(holdings.coins)
+    coins = f"{count} coin{'' if count == 1 else 's'}"
+    label = escape(COINS_TOTAL.format(coins=coins, when=time_of_day(holdings.priced_at, timezone)))
+    return f"{label}: {' · '.join(parts)}"
 
 
 def _fold_line(holdings: Holdings) -> list[str]:

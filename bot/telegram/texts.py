@@ -57,6 +57,12 @@ IN_GROUPS = "In groups I act only for the person who writes, always with their o
 
 
 TOTAL_UNAVAILABLE = "Total: unavailable, as no account answered. Try again in a minute."
+# The two totals of an account's value, each named with its source and time, as they differ:
+# 3Commas values a balance when it updates it, and the coins of /holdings at the prices of
+# the moment it is asked.
+BALANCES_UPDATED = "balances updated {when}"  # after the total of /refresh all
+BALANCES_UPDATED_NOW = "balances updated just now"  # 3Commas gave no update time
+COINS_TOTAL = "Total of {coins} at {when} prices"  # the headline of /holdings
 ALL_ACCOUNTS_TITLE = "All accounts"  # the title of an answer about every account
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
 INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."

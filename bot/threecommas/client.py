@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Coroutine, Hashable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 from urllib.parse import urlencode
@@ -44,6 +44,7 @@ from bot.threecommas.models import (
     AccountRef,
     BalancePoint,
     CoinBalance,
+    CoinTable,
     JsonTooDeep,
     parse_json,
 )
@@ -116,8 +117,10 @@ class ThreeCommasClient:
         reuse_seconds: float = 0.0,
         proxies: Mapping[str, str] | None = None,
         max_requests_per_second: float | None = DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        self._now = now  # the application's clock: when an answer arrived
         # The proxy for 3Commas (Settings.proxies: HTTPS_PROXY and the like), looked up once.
         self._proxy = proxy_for(self._base_url, proxies or {})
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
@@ -210,14 +213,16 @@ class ThreeCommasClient:
 
     async def account_table_data(
         self, credentials: Credentials, account_id: AccountRef
-    ) -> list[CoinBalance]:
-        """One row per coin of an account, or of all of them with `summary`; calls asking at
-        once for the same rows share one upstream call."""
+    ) -> CoinTable:
+        """One row per coin of an account, or of all of them with `summary`, and when they
+        arrived (a reused answer keeps its moment); calls asking at once for the same rows
+        share one upstream call."""
         path = f"/ver1/accounts/{_account_segment(account_id)}/account_table_data"
 
-        async def fetch() -> list[CoinBalance]:
+        async def fetch() -> CoinTable:
             data = await self._request(credentials, "POST", path)
-            return _validate_all(CoinBalance, _expect_list(data))
+            rows = tuple(_validate_all(CoinBalance, _expect_list(data)))
+            return CoinTable(rows, self._now())
 
         return await self._shared(("POST", credentials, path), fetch)
 

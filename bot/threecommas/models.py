@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
@@ -198,6 +199,15 @@ class CoinBalance(_Entity):
     current_price_usd: BoundedAmount = None
     day_change_percent: BoundedAmount = None
     day_change_percent_usd: BoundedAmount = None
+
+
+@dataclass(frozen=True)
+class CoinTable:
+    """account_table_data's rows and the moment 3Commas answered: it values the coins at the
+    prices of that moment, and an account's `btc_amount`/`usd_amount` at its last update."""
+
+    rows: tuple[CoinBalance, ...]
+    received_at: datetime
 
 
 class BalancePoint(_Entity):

@@ -22,7 +22,8 @@ async def holdings(request: Request) -> Reply:
     account = request.account
     exchange = None if account is None else account.exchange
     full = request.option == FULL
-    text = render_holdings(found, request.name, exchange, full=full)
+    timezone = await request.timezone()
+    text = render_holdings(found, request.name, exchange, timezone=timezone, full=full)
     if full or not found.minor:
         return TextReply(text)
     label = f"📋 All {len(found.coins)} coins"
