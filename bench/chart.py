@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bench.common import Row, median
 from bot.services.history import build_history, samples_from
-from bot.telegram.chart import WIDTH_PX, balance_chart_png
+from bot.telegram.views.chart import WIDTH_PX, balance_chart_png
 from bot.threecommas.models import BalancePoint
 from standins.demo import demo_accounts
 from standins.threecommas_standin import demo_history

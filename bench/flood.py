@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bench.common import TELEGRAM_LIMITS, Row, bot_process, first_poll
 from bot.config import Settings
-from bot.telegram.incoming import IN_PROGRESS_PER_CHAT
-from bot.telegram.texts import too_many_at_once
+from bot.telegram.transport.incoming import IN_PROGRESS_PER_CHAT
+from bot.telegram.views.texts import too_many_at_once
 from standins.botapi import BotApiStandIn
 from standins.demo import running_standins
 

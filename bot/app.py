@@ -32,8 +32,6 @@ from bot.services.clock import Clock
 from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
 from bot.storage.errors import StorageStartupError
-from bot.telegram.aiohttp_request import BotApiClients
-from bot.telegram.callback_data import CallbackSigner
 from bot.telegram.commands import (
     ACCOUNT_COMMANDS,
     COMMANDS,
@@ -42,7 +40,6 @@ from bot.telegram.commands import (
     unknown_command,
 )
 from bot.telegram.context import CONTEXT_TYPES, BotApplication
-from bot.telegram.flood import FloodLimiter
 from bot.telegram.handlers.access import on_error, only_allowed_users
 from bot.telegram.handlers.connect import (
     connect_choice_pressed,
@@ -51,17 +48,20 @@ from bot.telegram.handlers.connect import (
     schedule_key_pair_expiry,
 )
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
-from bot.telegram.incoming import IncomingUpdates
-from bot.telegram.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
 from bot.telegram.notifications import Notifier
-from bot.telegram.replies import remember_topic
-from bot.telegram.startup import (
+from bot.telegram.transport.aiohttp_request import BotApiClients
+from bot.telegram.transport.flood import FloodLimiter
+from bot.telegram.transport.incoming import IncomingUpdates
+from bot.telegram.transport.replies import remember_topic
+from bot.telegram.transport.startup import (
     EXIT_PORT_UNAVAILABLE,
     StartupFailure,
     connect,
     telegram_step,
 )
-from bot.telegram.webhook import BotHttpServer, LastUpdate, webhook_secret
+from bot.telegram.transport.webhook import BotHttpServer, LastUpdate, webhook_secret
+from bot.telegram.views.callback_data import CallbackSigner
+from bot.telegram.views.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
 
 logger = logging.getLogger(__name__)
 

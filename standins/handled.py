@@ -16,7 +16,7 @@ from bot.app import CONCURRENT_UPDATES, running_bot
 from bot.config import Settings
 from bot.services.clock import Clock
 from bot.telegram.context import BotApplication
-from bot.telegram.incoming import IncomingUpdates
+from bot.telegram.transport.incoming import IncomingUpdates
 from standins.botapi import BotApiStandIn
 
 

@@ -25,9 +25,9 @@ from telegram.error import BadRequest
 
 from bench.common import account_id, add_keys, api_key, seed_users, user_id
 from bot.services.history import BalanceHistory, BalanceSample, build_history
-from bot.telegram import chart
-from bot.telegram.numbers import format_money, format_percentage
-from bot.telegram.render_history import CAPTION_LIMIT, chart_caption, render_chart
+from bot.telegram.views import chart
+from bot.telegram.views.numbers import format_money, format_percentage
+from bot.telegram.views.render_history import CAPTION_LIMIT, chart_caption, render_chart
 from standins.botapi import BotApiStandIn, parse_telegram_html
 from standins.demo import Sandbox
 from tests.support.bot import Chat, ask, bot_running
@@ -134,10 +134,10 @@ async def test_drawing_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) 
 
 def test_matplotlib_is_not_imported_until_a_chart_is_drawn() -> None:
     code = (
-        "import sys, bot.app, bot.telegram.render_history, bot.telegram.render_holdings, "
+        "import sys, bot.app, bot.telegram.views.render_history, bot.telegram.views.render_holdings, "
         "bot.services.runtime\n"
         "assert 'matplotlib' not in sys.modules, 'imported at start-up'\n"
-        "from bot.telegram.chart import draw_balance_chart\n"
+        "from bot.telegram.views.chart import draw_balance_chart\n"
         "assert 'matplotlib' not in sys.modules\n"
     )
     done = subprocess.run(

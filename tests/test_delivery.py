@@ -62,7 +62,7 @@ async def chat(sandbox: Sandbox) -> AsyncIterator[Chat]:
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same number of attempts, without seconds of backoff between them."""
-    monkeypatch.setattr("bot.telegram.replies.RETRY_DELAYS", (0.01, 0.01, 0.01, 0.01))
+    monkeypatch.setattr("bot.telegram.transport.replies.RETRY_DELAYS", (0.01, 0.01, 0.01, 0.01))
 
 
 # --------------------------------------------------------------------------- alerts

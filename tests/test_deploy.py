@@ -20,8 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.http_connections import MAX_CONNECTIONS, SHARE_OF_DESCRIPTORS
-from bot.telegram.startup import EXIT_PORT_UNAVAILABLE, EXIT_TELEGRAM_REFUSED, EXIT_TOKEN_REFUSED
+from bot.telegram.transport.http_connections import MAX_CONNECTIONS, SHARE_OF_DESCRIPTORS
+from bot.telegram.transport.startup import (
+    EXIT_PORT_UNAVAILABLE,
+    EXIT_TELEGRAM_REFUSED,
+    EXIT_TOKEN_REFUSED,
+)
 from standins.demo import DEMO_USER_ID, Sandbox
 from tests.support.process import REPO, finished, process_env, spawned
 
@@ -230,7 +234,7 @@ def test_a_fresh_virtualenv_installs_from_requirements_txt_and_runs(tmp_path: Pa
     elsewhere.mkdir()
     helped = _run([python, "-m", "bot", "--help"], elsewhere, env)
     assert re.search(r"\brun\b.*needs TELEGRAM_BOT_TOKEN", helped.stdout), helped.stdout
-    _run([python, "-c", "import bot.app, bot.telegram.webhook"], elsewhere, env)
+    _run([python, "-c", "import bot.app, bot.telegram.transport.webhook"], elsewhere, env)
 
 
 _NOT_SHIPPED = (

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from telegram import Update
 
-from bot.telegram.texts import error_sentence
+from bot.telegram.views.texts import error_sentence
 from bot.threecommas.errors import PermissionDenied
 from standins.botapi import SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox

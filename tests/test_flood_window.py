@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.telegram.flood import BROADCAST, FloodLimiter, Traffic
+from bot.telegram.transport.flood import BROADCAST, FloodLimiter, Traffic
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 

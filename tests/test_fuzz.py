@@ -24,8 +24,8 @@ from bot.config import Settings
 from bot.services.accounts import RefreshResult
 from bot.services.summary import AccountSummary
 from bot.storage.records import KnownAccount
-from bot.telegram.html import split_message
-from bot.telegram.render import (
+from bot.telegram.views.html import split_message
+from bot.telegram.views.render import (
     render_account_list,
     render_account_summary,
     render_connected,

@@ -16,7 +16,7 @@ import pytest
 
 from bot.services.errors import BadPeriod, NoHistory
 from bot.services.history import MAX_SAMPLES, net_change, parse_period, samples_from
-from bot.telegram.texts import error_sentence
+from bot.telegram.views.texts import error_sentence
 from bot.threecommas.models import BalancePoint
 from standins.threecommas_standin import HISTORY_DAYS, JsonNumber
 from tests.support.services import API_KEY, ASKED_AT, NOW, TODAY, USER_ID, dec, services

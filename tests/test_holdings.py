@@ -20,8 +20,8 @@ import yarl
 from bot.services.errors import NotConnected
 from bot.services.holdings import Holdings
 from bot.storage.records import Snapshot
-from bot.telegram.html import MESSAGE_LIMIT
-from bot.telegram.render_holdings import WIDTH, render_holdings
+from bot.telegram.views.html import MESSAGE_LIMIT
+from bot.telegram.views.render_holdings import WIDTH, render_holdings
 from bot.threecommas.errors import RateLimited
 from bot.threecommas.signing import sign
 from standins.botapi import parse_telegram_html

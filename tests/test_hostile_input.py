@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram.replies import send_html
+from bot.telegram.transport.replies import send_html
 from standins.botapi import SentMessage, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox, demo_accounts
 from standins.threecommas_standin import SEED_ACCOUNT, JsonNumber, demo_account

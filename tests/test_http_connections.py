@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import Settings
 from bot.logs import EveryInterval
-from bot.telegram.http_connections import ACCEPT_FAILED, quiet_accept_errors
+from bot.telegram.transport.http_connections import ACCEPT_FAILED, quiet_accept_errors
 from standins.demo import DEMO_USER_ID, running_standins
 from tests.support.process import free_port, process_env
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.telegram.numbers import (
+from bot.telegram.views.numbers import (
     currency_code,
     format_amount,
     format_btc,

@@ -17,8 +17,8 @@ import pytest
 
 from bot.app import running_bot
 from bot.config import Settings
-from bot.telegram.incoming import IN_PROGRESS_PER_CHAT
-from bot.telegram.texts import too_many_at_once
+from bot.telegram.transport.incoming import IN_PROGRESS_PER_CHAT
+from bot.telegram.views.texts import too_many_at_once
 from standins.botapi import BotApiStandIn
 from standins.demo import Sandbox, running_standins
 from standins.handled import HandledReporter

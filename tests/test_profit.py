@@ -17,8 +17,8 @@ import pytest
 from bot.services.errors import BadPeriod, NoHistory
 from bot.services.history import BalanceSample
 from bot.services.profit import ProfitTable, parse_grouping, period_days, profit_table
-from bot.telegram.render_history import WIDTH, render_profit
-from bot.telegram.texts import error_sentence
+from bot.telegram.views.render_history import WIDTH, render_profit
+from bot.telegram.views.texts import error_sentence
 from standins.botapi import parse_telegram_html
 from standins.threecommas_standin import SEED_ACCOUNT
 from tests.support.services import API_KEY, ASKED_AT, NOW, USER_ID, dec, services

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.telegram.texts import error_sentence
+from bot.telegram.views.texts import error_sentence
 from bot.threecommas.client import MAX_BODY_BYTES, ThreeCommasClient
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.telegram.texts import error_sentence
+from bot.telegram.views.texts import error_sentence
 from bot.threecommas.errors import (
     AccountNotFound,
     ExchangeKeysInvalid,

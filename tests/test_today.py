@@ -15,7 +15,7 @@ import pytest
 from bot.services.accounts import RefreshResult
 from bot.services.records import KnownAccount
 from bot.services.summary import summarize
-from bot.telegram.render import render_refresh_all
+from bot.telegram.views.render import render_refresh_all
 from bot.threecommas.models import Account
 from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import DEMO_BTC_PRICE, Fault, demo_account

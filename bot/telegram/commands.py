@@ -28,10 +28,10 @@ from bot.telegram.handlers.subscriptions import (
     timezone_command,
     unsubscribe_command,
 )
-from bot.telegram.html import escape
-from bot.telegram.render import render_unknown_command
-from bot.telegram.replies import send_html
-from bot.telegram.texts import CONNECT_HELP, IN_GROUPS, INTRO
+from bot.telegram.transport.replies import send_html
+from bot.telegram.views.html import escape
+from bot.telegram.views.render import render_unknown_command
+from bot.telegram.views.texts import CONNECT_HELP, IN_GROUPS, INTRO
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.services.runtime import Services
-from bot.telegram.callback_data import CallbackSigner
+from bot.telegram.views.callback_data import CallbackSigner
 
 if TYPE_CHECKING:
     from bot.telegram.notifications import Notifier

@@ -34,9 +34,10 @@ from bot.services.records import Subscription
 from bot.services.schedules import Unschedulable
 from bot.services.subscriptions import RunOutcome, SubscriptionService
 from bot.services.summary import AccountSummary
-from bot.telegram.callback_data import CallbackSigner
-from bot.telegram.keyboards import ALL, summary_buttons
-from bot.telegram.render import (
+from bot.telegram.transport.replies import send_html, send_photo
+from bot.telegram.views.callback_data import CallbackSigner
+from bot.telegram.views.keyboards import ALL, summary_buttons
+from bot.telegram.views.render import (
     render_account_summary,
     render_alert_fired,
     render_chat,
@@ -44,9 +45,8 @@ from bot.telegram.render import (
     render_subscription_failed,
     render_subscription_unschedulable,
 )
-from bot.telegram.render_history import CAPTION_LIMIT, render_chart, render_profit
-from bot.telegram.render_holdings import render_holdings
-from bot.telegram.replies import send_html, send_photo
+from bot.telegram.views.render_history import CAPTION_LIMIT, render_chart, render_profit
+from bot.telegram.views.render_holdings import render_holdings
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.telegram.context import Context
-from bot.telegram.replies import send_html
-from bot.telegram.texts import SOMETHING_WENT_WRONG
+from bot.telegram.transport.replies import send_html
+from bot.telegram.views.texts import SOMETHING_WENT_WRONG
 
 logger = logging.getLogger(__name__)
 

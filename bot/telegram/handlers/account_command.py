@@ -33,7 +33,6 @@ from bot.services.errors import (
 )
 from bot.services.records import KnownAccount, Target
 from bot.services.resolve import resolve_account
-from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import Context, OpenProgress
 from bot.telegram.handlers.common import (
     Asker,
@@ -42,16 +41,17 @@ from bot.telegram.handlers.common import (
     progress_settles,
     reply_error,
 )
-from bot.telegram.html import clean_name
-from bot.telegram.keyboards import ALL, Place, account_buttons, command_button, unpack_target
-from bot.telegram.render import (
+from bot.telegram.transport.replies import delete_message, edit_html, send_html, send_photo
+from bot.telegram.views.callback_data import TamperedCallback
+from bot.telegram.views.html import clean_name
+from bot.telegram.views.keyboards import ALL, Place, account_buttons, command_button, unpack_target
+from bot.telegram.views.render import (
     render_error,
     render_no_match,
     render_no_match_in_group,
     render_progress,
 )
-from bot.telegram.replies import delete_message, edit_html, send_html, send_photo
-from bot.telegram.texts import ALL_ACCOUNTS_TITLE, error_sentence
+from bot.telegram.views.texts import ALL_ACCOUNTS_TITLE, error_sentence
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from telegram import Update
 from bot.services.errors import FAILURES
 from bot.telegram.context import Context
 from bot.telegram.handlers.common import asker, reply_error
-from bot.telegram.keyboards import REFRESH, account_buttons
-from bot.telegram.render import render_account_list
-from bot.telegram.replies import send_html
+from bot.telegram.transport.replies import send_html
+from bot.telegram.views.keyboards import REFRESH, account_buttons
+from bot.telegram.views.render import render_account_list
 
 
 async def accounts_command(update: Update, context: Context) -> None:

@@ -13,9 +13,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import Context, OpenProgress
-from bot.telegram.html import escape
-from bot.telegram.replies import edit_html, send_html
-from bot.telegram.texts import INTERRUPTED_BY_RESTART, SOMETHING_WENT_WRONG, error_sentence
+from bot.telegram.transport.replies import edit_html, send_html
+from bot.telegram.views.html import escape
+from bot.telegram.views.texts import INTERRUPTED_BY_RESTART, SOMETHING_WENT_WRONG, error_sentence
 
 logger = logging.getLogger(__name__)
 

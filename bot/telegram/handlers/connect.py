@@ -14,7 +14,6 @@ from telegram.ext import Job
 from bot.services.accounts import Connected
 from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone, KeyPairTooSoon
 from bot.services.keypairs import PendingState
-from bot.telegram.callback_data import TamperedCallback
 from bot.telegram.context import BotApplication, ConnectSession, Context
 from bot.telegram.handlers.common import (
     Asker,
@@ -24,11 +23,12 @@ from bot.telegram.handlers.common import (
     progress_settles,
     typed_text,
 )
-from bot.telegram.html import escape
-from bot.telegram.keyboards import MAKE_KEY_PAIR, REFRESH, account_buttons, connect_choices
-from bot.telegram.render import render_connected
-from bot.telegram.replies import edit_html, send_html, with_retries
-from bot.telegram.texts import error_sentence
+from bot.telegram.transport.replies import edit_html, send_html, with_retries
+from bot.telegram.views.callback_data import TamperedCallback
+from bot.telegram.views.html import escape
+from bot.telegram.views.keyboards import MAKE_KEY_PAIR, REFRESH, account_buttons, connect_choices
+from bot.telegram.views.render import render_connected
+from bot.telegram.views.texts import error_sentence
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from bot.telegram.handlers.account_command import (
     Request,
     TextReply,
 )
-from bot.telegram.keyboards import CHART, PROFIT
-from bot.telegram.render_history import render_chart, render_profit
+from bot.telegram.views.keyboards import CHART, PROFIT
+from bot.telegram.views.render_history import render_chart, render_profit
 
 
 def _exchange(request: Request) -> str | None:

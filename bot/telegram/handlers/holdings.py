@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.services.errors import BadOption
 from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
-from bot.telegram.keyboards import HOLDINGS, Place
-from bot.telegram.render_holdings import render_holdings
+from bot.telegram.views.keyboards import HOLDINGS, Place
+from bot.telegram.views.render_holdings import render_holdings
 
 FULL = "full"
 

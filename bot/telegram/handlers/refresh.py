@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
-from bot.telegram.keyboards import REFRESH, summary_buttons
-from bot.telegram.render import render_account_summary, render_refresh_all
+from bot.telegram.views.keyboards import REFRESH, summary_buttons
+from bot.telegram.views.render import render_account_summary, render_refresh_all
 
 
 async def refresh(request: Request) -> Reply:

@@ -11,9 +11,9 @@ from telegram.error import TelegramError
 from bot.services.errors import FAILURES
 from bot.telegram.context import Context
 from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
-from bot.telegram.html import escape
-from bot.telegram.render import render_alert_added, render_listing, render_subscribed
-from bot.telegram.replies import send_html
+from bot.telegram.transport.replies import send_html
+from bot.telegram.views.html import escape
+from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
 
 ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 # An entry's number as /subscriptions shows it (`#12`) or bare; 18 digits fit any stored id.

@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 
 from bot.services.history import BalanceHistory, NetChange
 from bot.services.profit import PeriodProfit, ProfitTable
-from bot.telegram.chart import balance_chart_png
-from bot.telegram.html import clean_name, escape
-from bot.telegram.numbers import (
+from bot.telegram.views.chart import balance_chart_png
+from bot.telegram.views.html import clean_name, escape
+from bot.telegram.views.numbers import (
     format_money,
     format_money_compact,
     format_percentage,
     trend_arrow,
 )
-from bot.telegram.render import account_title
+from bot.telegram.views.render import account_title
 
 CAPTION_LIMIT = 1024
 WIDTH = 34  # characters of a <pre> line that fit a phone screen

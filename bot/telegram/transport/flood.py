@@ -38,7 +38,7 @@ from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.sliding_window import SlidingWindow
-from bot.telegram.update_slots import free_update_slot
+from bot.telegram.transport.update_slots import free_update_slot
 
 logger = logging.getLogger(__name__)
 

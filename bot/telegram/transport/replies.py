@@ -16,8 +16,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ExtBot
 
-from bot.telegram.flood import BROADCAST
-from bot.telegram.html import html_to_plain, split_message
+from bot.telegram.transport.flood import BROADCAST
+from bot.telegram.views.html import html_to_plain, split_message
 
 if TYPE_CHECKING:
     from bot.telegram.context import Context

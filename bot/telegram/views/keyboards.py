@@ -13,8 +13,8 @@ from typing import Final
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
-from bot.telegram.callback_data import CallbackSigner
-from bot.telegram.html import clean_name
+from bot.telegram.views.callback_data import CallbackSigner
+from bot.telegram.views.html import clean_name
 
 ALL: Final = ALL_ACCOUNTS
 REFRESH = "rf"

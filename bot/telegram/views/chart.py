@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.services.history import BalanceHistory, BalanceSample
-from bot.telegram.numbers import format_money_compact
+from bot.telegram.views.numbers import format_money_compact
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

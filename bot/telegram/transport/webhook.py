@@ -25,7 +25,7 @@ from bot.telegram.context import BotApplication, Context
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from bot.telegram.http_connections import ConnectionGuard
+    from bot.telegram.transport.http_connections import ConnectionGuard
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class BotHttpServer:
         # Imported only when a server is wanted: 1.6 MB a polling worker without PORT never needs.
         from aiohttp import web
 
-        from bot.telegram.http_connections import (
+        from bot.telegram.transport.http_connections import (
             IDLE_SECONDS,
             CappedSite,
             ConnectionGuard,

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from bot.services.holdings import FOLD_BELOW, CoinHolding, Holdings
-from bot.telegram.html import MESSAGE_LIMIT, clean_name, escape
-from bot.telegram.numbers import (
+from bot.telegram.views.html import MESSAGE_LIMIT, clean_name, escape
+from bot.telegram.views.numbers import (
     format_amount,
     format_btc,
     format_compact,
@@ -24,8 +24,8 @@ from bot.telegram.numbers import (
     format_percentage,
     format_share,
 )
-from bot.telegram.render import account_title, time_of_day
-from bot.telegram.texts import COINS_TOTAL
+from bot.telegram.views.render import account_title, time_of_day
+from bot.telegram.views.texts import COINS_TOTAL
 
 WIDTH = 34  # characters of a <pre> line that fit a phone screen
 CODE_LIMIT = 10

@@ -14,8 +14,8 @@ from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
 from bot.services.today import today_of
-from bot.telegram.html import clean_name, echo, escape
-from bot.telegram.numbers import (
+from bot.telegram.views.html import clean_name, echo, escape
+from bot.telegram.views.numbers import (
     currency_code,
     format_btc,
     format_money,
@@ -23,7 +23,7 @@ from bot.telegram.numbers import (
     format_percentage,
     trend_arrow,
 )
-from bot.telegram.texts import (
+from bot.telegram.views.texts import (
     BALANCES_UPDATED,
     BALANCES_UPDATED_NOW,
     TOTAL_UNAVAILABLE,

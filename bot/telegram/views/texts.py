@@ -35,7 +35,7 @@ from bot.services.errors import (
     UnexpectedResponse,
 )
 from bot.services.schedules import BadSchedule, BadTimezone
-from bot.telegram.html import clean_name, echo
+from bot.telegram.views.html import clean_name, echo
 
 INTRO = """\
 <b>3Commas balances in Telegram</b>

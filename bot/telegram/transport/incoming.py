@@ -24,9 +24,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
-from bot.telegram.replies import send_html
-from bot.telegram.texts import too_many_at_once
-from bot.telegram.update_slots import UpdateSlots
+from bot.telegram.transport.replies import send_html
+from bot.telegram.transport.update_slots import UpdateSlots
+from bot.telegram.views.texts import too_many_at_once
 
 logger = logging.getLogger(__name__)
 
