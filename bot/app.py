@@ -111,6 +111,7 @@ def build_application(
     notifier = Notifier(
         subscriptions=services.subscriptions,
         alerts=services.alerts,
+        chat_settings=services.chat_settings,
         signer=signer,
         bot=application.bot,
         clock=services.subscriptions.clock,

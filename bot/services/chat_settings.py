@@ -1,7 +1,7 @@
 """A chat's settings, as one value: read once per update (or per scheduled run) and handed on.
 
 The store keeps them in memory (`ChatSettingsStore`), so reading them costs no query after the
-first. Only this module turns the stored zone name into a `ZoneInfo`.
+first. Handlers, views and services take the zone as a `ZoneInfo`, never as a name.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.services.errors import AdminsOnly
 from bot.services.schedules import parse_timezone
+from bot.services.schedules import zone as stored_zone
 from bot.storage.database import Database
 
-UTC_ZONE = ZoneInfo("UTC")
+UTC_ZONE = stored_zone(None)
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,11 @@ class ChatSettings:
         return self.zone.key
 
 
-DEFAULT_SETTINGS = ChatSettings()
-
-
-def zone_named(name: str | None) -> ZoneInfo:
-    """The stored zone; UTC when none is set, or when this machine no longer knows it."""
-    if not name:
-        return UTC_ZONE
+def _known_zone(name: str | None) -> ZoneInfo:
+    """The stored zone; UTC when none is set, or when this machine no longer knows it (the
+    scheduler tells the owner of a daily subscription that cannot run)."""
     try:
-        return ZoneInfo(name)
+        return stored_zone(name)
     except (ValueError, ZoneInfoNotFoundError):
         return UTC_ZONE
 
@@ -45,7 +42,7 @@ class ChatSettingsService:
         self._db = db
 
     async def settings(self, chat_id: int) -> ChatSettings:
-        return ChatSettings(zone=zone_named(await self._db.chats.get_timezone(chat_id)))
+        return ChatSettings(zone=_known_zone(await self._db.chats.get_timezone(chat_id)))
 
     async def set_timezone(self, chat_id: int, name: str, *, may_change: bool) -> ChatSettings:
         """`may_change`: the sender is the private chat's user or the group's administrator."""
@@ -53,4 +50,4 @@ class ChatSettingsService:
             raise AdminsOnly
         found = parse_timezone(name)
         await self._db.chats.set_timezone(chat_id, found)
-        return ChatSettings(zone=ZoneInfo(found))
+        return ChatSettings(zone=stored_zone(found))

@@ -22,8 +22,8 @@ async def holdings(request: Request) -> Reply:
     account = request.account
     exchange = None if account is None else account.exchange
     full = request.option == FULL
-    timezone = (await request.settings()).zone_name
-    text = render_holdings(found, request.name, exchange, timezone=timezone, full=full)
+    zone = (await request.settings()).zone
+    text = render_holdings(found, request.name, exchange, zone=zone, full=full)
     if full or not found.minor:
         return TextReply(text)
     label = f"📋 All {len(found.coins)} coins"

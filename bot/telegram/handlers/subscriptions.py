@@ -33,7 +33,7 @@ async def subscribe(request: ChatRequest) -> None:
     name = await subscriptions.account_name(who.user_id, subscription.account_selector)
     await context.bot_data.notifier.schedule(subscription)
     next_run = context.bot_data.notifier.next_runs[subscription.id]
-    await request.reply(render_subscribed(subscription, name, next_run, request.settings.zone_name))
+    await request.reply(render_subscribed(subscription, name, next_run, request.settings.zone))
 
 
 async def alert(request: ChatRequest) -> None:
@@ -60,7 +60,7 @@ async def subscriptions_listed(request: ChatRequest) -> None:
     entries = await request.services.subscriptions.listing(who.chat_id)
     owners = await _owner_names(context, who.chat_id, {entry.owner_id for entry in entries})
     next_runs = context.bot_data.notifier.next_runs
-    await request.reply(render_listing(entries, next_runs, owners, request.settings.zone_name))
+    await request.reply(render_listing(entries, next_runs, owners, request.settings.zone))
 
 
 async def _is_admin(context: Context, who: Asker) -> bool:
