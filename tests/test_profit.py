@@ -75,6 +75,19 @@ def test_days_in_new_york_by_hand() -> None:
     assert table.total.percent == d(90) * 100 / d(1010)
 
 
+def test_profit_in_new_york_hands_out_new_york_times() -> None:
+    table = profit_table(1, HAND_SAMPLES, "days", NEW_YORK, NOW)
+    assert table.zone == NEW_YORK
+    changes = [row.result for row in table.rows if row.result is not None]
+    assert table.total is not None
+    changes.append(table.total)
+    assert all(c.start_at.tzinfo == NEW_YORK and c.end_at.tzinfo == NEW_YORK for c in changes)
+    # 6 May's change starts at the balance of 5 May 22:00 New York, 6 May 02:00 UTC
+    assert table.rows[-1].result is not None
+    assert table.rows[-1].result.start_at.strftime("%d %H:%M") == "05 22:00"
+    assert table.rows[-1].result.start_at == datetime(2025, 5, 6, 2, tzinfo=UTC)
+
+
 def test_the_same_samples_in_utc_give_other_days() -> None:
     table = profit_table(1, HAND_SAMPLES, "days", ZoneInfo("UTC"), NOW)
     by_day = {row.first_day: row.result for row in table.rows}

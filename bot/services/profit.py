@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -96,11 +96,14 @@ def profit_table(
     now: datetime,
     today: Today | None = None,
 ) -> ProfitTable:
-    """`today`: the account's today, for the today row of a table by days."""
+    """`today`: the account's today, for the today row of a table by days. Its times are in
+    `zone`."""
     tz = zone
+    samples = [replace(sample, at=sample.at.astimezone(tz)) for sample in samples]
+    now = now.astimezone(tz)
     moments = [sample.at for sample in samples]
     rows: list[PeriodProfit] = []
-    periods = period_days(now.astimezone(tz).date(), grouping)
+    periods = period_days(now.date(), grouping)
     for index, (first, following) in enumerate(periods):
         current = index == len(periods) - 1
         # samples at or before each boundary; the current period runs to the latest one
@@ -113,7 +116,7 @@ def profit_table(
             start = max(upto_start - 1, 0)
             result = net_change(samples[start], samples[start + 1 : upto_end])
         if current and grouping == "days" and today is not None:
-            result = _today_change(today, _midnight(first, tz), now)
+            result = _today_change(today, _midnight(first, tz).astimezone(tz), now)
         rows.append(PeriodProfit(first, following - timedelta(days=1), current, result))
     return ProfitTable(target, grouping, zone, tuple(reversed(rows)), _chained(rows))
 
