@@ -42,8 +42,8 @@ from bot.telegram.commands import (
 from bot.telegram.context import CONTEXT_TYPES, BotApplication
 from bot.telegram.handlers.access import on_error, only_allowed_users
 from bot.telegram.handlers.connect import (
+    CONNECT_COMMAND,
     connect_choice_pressed,
-    connect_command,
     private_text,
     schedule_key_pair_expiry,
 )
@@ -111,6 +111,7 @@ def build_application(
     notifier = Notifier(
         subscriptions=services.subscriptions,
         alerts=services.alerts,
+        chat_settings=services.chat_settings,
         signer=signer,
         bot=application.bot,
         clock=services.subscriptions.clock,
@@ -124,7 +125,7 @@ def build_application(
     application.add_handler(TypeHandler(Update, remember_topic), group=-2)
     application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
     application.add_handlers(
-        [CommandHandler(command.name, command.callback) for command in COMMANDS]
+        [CommandHandler(command.name, command.command_handler()) for command in COMMANDS]
         + [
             CallbackQueryHandler(command.button_handler(), pattern=f"^{command.action}:")
             for command in ACCOUNT_COMMANDS
@@ -136,7 +137,9 @@ def build_application(
                 connect_choice_pressed, pattern=f"^({MAKE_KEY_PAIR}|{HAVE_A_KEY}):"
             ),
             # Keys get pasted into captions too.
-            MessageHandler(filters.CaptionRegex(CONNECT_CAPTION), connect_command),
+            MessageHandler(
+                filters.CaptionRegex(CONNECT_CAPTION), CONNECT_COMMAND.command_handler()
+            ),
             MessageHandler(
                 private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, private_text
             ),

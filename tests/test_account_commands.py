@@ -112,7 +112,14 @@ async def echo_account(request: Request) -> Reply:
     return TextReply(f"stub for {request.name} ({request.option or 'no option'})")
 
 
-STUB = AccountCommand(name="stub", action="st", run=echo_account, working="Stubbing")
+STUB = AccountCommand(
+    name="stub",
+    action="st",
+    run=echo_account,
+    usage="/stub <account|all>",
+    does="a stub",
+    working="Stubbing",
+)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.services.accounts import RefreshResult
+from bot.services.chat_settings import UTC_ZONE
 from bot.services.summary import AccountSummary
 from bot.storage.records import KnownAccount
 from bot.telegram.views.html import split_message
@@ -137,7 +139,7 @@ def known(summary: AccountSummary) -> KnownAccount:
 @settings(max_examples=150, derandomize=True, deadline=None)
 @given(summary=summaries)
 def test_an_account_summary_renders_as_valid_telegram_html(summary: AccountSummary) -> None:
-    assert_sendable(render_account_summary(summary, timezone="Asia/Kathmandu"))
+    assert_sendable(render_account_summary(summary, zone=ZoneInfo("Asia/Kathmandu")))
     assert_sendable(render_progress(summary.name))
     assert_sendable(render_error(summary.name, ThreeCommasError(summary.name or "x")))
 
@@ -154,7 +156,7 @@ def test_lists_and_totals_render_as_valid_telegram_html(
         for n, s in enumerate(group)
     ]
     accounts = [known(s) for s in group]
-    assert_sendable(render_refresh_all(results, timezone="America/St_Johns"))
+    assert_sendable(render_refresh_all(results, zone=ZoneInfo("America/St_Johns")))
     assert_sendable(render_account_list(accounts))
     assert_sendable(render_connected(accounts))
     assert_sendable(render_no_match(query, accounts, command="chart", tap_to="see its chart"))
@@ -254,4 +256,4 @@ def test_a_huge_currency_code_from_the_api_still_renders_as_valid_html() -> None
         None,
         None,
     )
-    assert_sendable(render_account_summary(summary, timezone="UTC"))
+    assert_sendable(render_account_summary(summary, zone=UTC_ZONE))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -54,6 +55,17 @@ async def test_history_figures_equal_the_stand_ins_history(
     assert [(int(t.at.timestamp()), t.deposit) for t in history.transfers] == [
         (when, amount) for when, amount in moved if amount
     ]
+
+
+async def test_history_in_tokyo_hands_out_tokyo_times(tmp_path: Path) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    async with services(tmp_path) as setup:
+        history = await setup.history.balance_history(USER_ID, 2, "7d", tokyo)
+    assert history.zone == tokyo
+    assert history.net.start_at.tzinfo == tokyo and history.net.end_at.tzinfo == tokyo
+    assert all(sample.at.tzinfo == tokyo for sample in history.samples)
+    assert history.samples[-1].at == ASKED_AT  # the same moment, shown in Tokyo
+    assert history.net.start_at.hour == 9  # the stand-in's daily 00:00 UTC point, in Tokyo
 
 
 async def test_the_demo_has_two_deposits_and_a_withdrawal_in_a_year(tmp_path: Path) -> None:

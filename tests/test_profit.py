@@ -23,7 +23,7 @@ from standins.botapi import parse_telegram_html
 from standins.threecommas_standin import SEED_ACCOUNT
 from tests.support.services import API_KEY, ASKED_AT, NOW, USER_ID, dec, services
 
-NEW_YORK = "America/New_York"  # UTC-4 in May
+NEW_YORK = ZoneInfo("America/New_York")  # UTC-4 in May
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -75,8 +75,21 @@ def test_days_in_new_york_by_hand() -> None:
     assert table.total.percent == d(90) * 100 / d(1010)
 
 
+def test_profit_in_new_york_hands_out_new_york_times() -> None:
+    table = profit_table(1, HAND_SAMPLES, "days", NEW_YORK, NOW)
+    assert table.zone == NEW_YORK
+    changes = [row.result for row in table.rows if row.result is not None]
+    assert table.total is not None
+    changes.append(table.total)
+    assert all(c.start_at.tzinfo == NEW_YORK and c.end_at.tzinfo == NEW_YORK for c in changes)
+    # 6 May's change starts at the balance of 5 May 22:00 New York, 6 May 02:00 UTC
+    assert table.rows[-1].result is not None
+    assert table.rows[-1].result.start_at.strftime("%d %H:%M") == "05 22:00"
+    assert table.rows[-1].result.start_at == datetime(2025, 5, 6, 2, tzinfo=UTC)
+
+
 def test_the_same_samples_in_utc_give_other_days() -> None:
-    table = profit_table(1, HAND_SAMPLES, "days", "UTC", NOW)
+    table = profit_table(1, HAND_SAMPLES, "days", ZoneInfo("UTC"), NOW)
     by_day = {row.first_day: row.result for row in table.rows}
     # In UTC the 02:00 sample belongs to 6 May, which then starts from 5 May 12:00.
     assert by_day[date(2025, 5, 6)] is not None
@@ -86,7 +99,7 @@ def test_the_same_samples_in_utc_give_other_days() -> None:
 
 
 def test_weeks_start_on_monday_in_the_chats_zone() -> None:
-    tokyo = "Asia/Tokyo"  # UTC+9
+    tokyo = ZoneInfo("Asia/Tokyo")  # UTC+9
     samples = [
         sample(datetime(2025, 4, 27, 10, tzinfo=UTC), "100"),  # Sun 27 Apr 19:00 Tokyo
         sample(datetime(2025, 5, 4, 14, 59, tzinfo=UTC), "110"),  # Sun 4 May 23:59 Tokyo
@@ -109,7 +122,7 @@ def test_weeks_start_on_monday_in_the_chats_zone() -> None:
 
 
 def test_months_follow_the_zone_and_count_six() -> None:
-    sydney = "Australia/Sydney"  # UTC+10 in May
+    sydney = ZoneInfo("Australia/Sydney")  # UTC+10 in May
     samples = [
         sample(datetime(2025, 3, 31, 13, 30, tzinfo=UTC), "200"),  # 1 Apr 00:30 Sydney (AEDT)
         sample(datetime(2025, 4, 30, 14, 30, tzinfo=UTC), "260", "50"),  # 1 May 00:30 Sydney
@@ -211,7 +224,7 @@ async def test_profit_rows_equal_an_independent_computation_in_berlin(tmp_path: 
             )
     async with services(tmp_path) as setup:
         setup.standin.set_history(API_KEY, 2, rows)
-        table = await setup.profit.profit(USER_ID, 2, "days", zone)
+        table = await setup.profit.profit(USER_ID, 2, "days", berlin)
     expected = independent_days(rows, zone, date(2025, 5, 12))
     # Today is the account's today (3Commas' day profit); the days before are the chat's.
     expected[0] = dec(SEED_ACCOUNT["day_profit_usd"])  # every account of the stand-in's
@@ -242,7 +255,7 @@ async def test_a_point_at_midnight_ends_the_day_before_so_days_are_not_shifted(
     ]
     async with services(tmp_path) as setup:
         setup.standin.set_history(API_KEY, 2, rows)
-        table = await setup.profit.profit(USER_ID, 2, "days", "UTC")
+        table = await setup.profit.profit(USER_ID, 2, "days", ZoneInfo("UTC"))
     by_day = {row.first_day: row.result.change for row in table.rows if row.result}
     assert by_day[date(2025, 5, 11)] == Decimal(30)  # 1180 at 12 May 00:00 - 1150
     assert by_day[date(2025, 5, 10)] == Decimal(50)  # 1150 - 1100
@@ -254,7 +267,7 @@ async def test_this_week_in_los_angeles_ends_with_the_balance_at_the_moment_aske
 ) -> None:
     # Monday 12 May began at 07:00 UTC in Los Angeles; the demo's last 00:00 point is before it.
     async with services(tmp_path) as setup:
-        table = await setup.profit.profit(USER_ID, 2, "weeks", "America/Los_Angeles")
+        table = await setup.profit.profit(USER_ID, 2, "weeks", ZoneInfo("America/Los_Angeles"))
         rows = setup.standin.history(API_KEY, 2, ASKED_AT)
     this_week = table.rows[0].result
     assert this_week is not None, "this week has no data"
@@ -266,11 +279,11 @@ async def test_this_week_in_los_angeles_ends_with_the_balance_at_the_moment_aske
 async def test_all_is_one_summary_call(tmp_path: Path) -> None:
     async with services(tmp_path) as setup:
         setup.standin.clear_requests()
-        table = await setup.profit.profit(USER_ID, "all", "months", "Asia/Kolkata")
+        table = await setup.profit.profit(USER_ID, "all", "months", ZoneInfo("Asia/Kolkata"))
         assert setup.standin.upstream_calls("/accounts/summary/balance_chart_data") == 1
         assert len(setup.standin.requests) == 1
         setup.standin.clear_requests()
-        await setup.profit.profit(USER_ID, "all", "days", "Asia/Kolkata")
+        await setup.profit.profit(USER_ID, "all", "days", ZoneInfo("Asia/Kolkata"))
         # by days, today's row needs the summary account (3Commas' day profit): one call more
         assert [r.path_qs.split("?")[0] for r in setup.standin.requests] == [
             "/public/api/ver1/accounts/summary/balance_chart_data",
@@ -283,7 +296,7 @@ async def test_no_history_at_all_gets_a_sentence(tmp_path: Path) -> None:
     async with services(tmp_path) as setup:
         setup.standin.set_history(API_KEY, 1, [])
         with pytest.raises(NoHistory):
-            await setup.profit.profit(USER_ID, 1, "weeks", "UTC")
+            await setup.profit.profit(USER_ID, 1, "weeks", ZoneInfo("UTC"))
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -308,7 +321,7 @@ def test_weeks_say_they_run_from_monday_and_whales_still_fit() -> None:
         sample(datetime(2025, 5, 5, 12, tzinfo=UTC), "987654321.98"),
         sample(datetime(2025, 5, 12, 12, tzinfo=UTC), "1.5"),
     ]
-    table = profit_table(1, samples, "weeks", "Europe/Berlin", NOW)
+    table = profit_table(1, samples, "weeks", ZoneInfo("Europe/Berlin"), NOW)
     plain = parse_telegram_html(render_profit(table, "Whale")).plain
     assert "Weeks (Monday to Sunday) in Europe/Berlin" in plain
     lines = plain[plain.index("\nWeek ") :].strip().split("\n")

@@ -201,7 +201,7 @@ def refreshed_at(*moments: str) -> list[RefreshResult]:
 def test_the_refresh_all_total_says_when_its_balances_were_updated(
     moments: list[str], label: str
 ) -> None:
-    text = render_refresh_all(refreshed_at(*moments), timezone="Asia/Tokyo")
+    text = render_refresh_all(refreshed_at(*moments), zone=ZoneInfo("Asia/Tokyo"))
     total = text.split("\n\n")[-1].split("\n")[0]
     assert total.endswith(f" BTC {label}"), total
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from bot.services.accounts import CredentialCache
+from bot.services.chat_settings import UTC_ZONE
 from bot.services.clock import Clock, SystemClock
 from bot.services.errors import BadPeriod, NoHistory
-from bot.services.schedules import zone
 from bot.services.targets import Target, account_ref
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.models import BalancePoint
@@ -61,7 +62,7 @@ class BalanceHistory:
     samples: tuple[BalanceSample, ...]  # at least one, oldest first
     transfers: tuple[BalanceSample, ...]  # samples after the first with money moved
     net: NetChange
-    timezone: str = "UTC"  # the chat's (an IANA name): its days, for dates shown
+    zone: ZoneInfo = UTC_ZONE  # the chat's: its days, for dates shown; times are in it
 
     @property
     def days(self) -> int:
@@ -120,10 +121,12 @@ def samples_from(points: Sequence[BalancePoint]) -> list[BalanceSample]:
 
 
 def build_history(
-    target: Target, period: str, samples: Sequence[BalanceSample], timezone: str = "UTC"
+    target: Target, period: str, samples: Sequence[BalanceSample], zone: ZoneInfo = UTC_ZONE
 ) -> BalanceHistory:
+    """The history, its times in `zone`."""
     if not samples:
         raise NoHistory
+    samples = [replace(sample, at=sample.at.astimezone(zone)) for sample in samples]
     later = samples[1:]
     return BalanceHistory(
         target=target,
@@ -131,7 +134,7 @@ def build_history(
         samples=tuple(samples),
         transfers=tuple(sample for sample in later if sample.deposit),
         net=net_change(samples[0], later),
-        timezone=timezone,
+        zone=zone,
     )
 
 
@@ -162,18 +165,17 @@ class HistoryService:
         user_id: int,
         target: Target,
         period: str | None = DEFAULT_PERIOD,
-        timezone: str = "UTC",
+        zone: ZoneInfo = UTC_ZONE,
     ) -> BalanceHistory:
-        """The balance from the start of the day `period` ago until now, days in `timezone`."""
+        """The balance from the start of the day `period` ago until now, days in `zone`."""
         chosen = parse_period(period)
         now = to_the_minute(self._clock.now())
-        tz = zone(timezone)
-        first_day = now.astimezone(tz).date() - timedelta(days=PERIOD_DAYS[chosen])
-        date_from = datetime.combine(first_day, time(0), tzinfo=tz).astimezone(UTC)
+        first_day = now.astimezone(zone).date() - timedelta(days=PERIOD_DAYS[chosen])
+        date_from = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
         samples = await fetch_samples(
             self._credentials, self._client, user_id, target, date_from, now
         )
-        return build_history(target, chosen, samples, timezone)
+        return build_history(target, chosen, samples, zone)
 
 
 def to_the_minute(moment: datetime) -> datetime:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.accounts import CredentialCache
+from bot.services.chat_settings import UTC_ZONE
 from bot.services.clock import Clock, SystemClock
 from bot.services.errors import BadPeriod, NoHistory
 from bot.services.history import (
@@ -30,7 +31,6 @@ from bot.services.history import (
     net_change,
     to_the_minute,
 )
-from bot.services.schedules import zone
 from bot.services.targets import Target, account_ref
 from bot.services.today import Today, today_usd
 from bot.threecommas.client import ThreeCommasClient
@@ -54,7 +54,7 @@ class PeriodProfit:
 class ProfitTable:
     target: Target
     grouping: str  # "days", "weeks" or "months"
-    timezone: str
+    zone: ZoneInfo
     rows: tuple[PeriodProfit, ...]  # newest first
     total: NetChange | None  # over every row with data; None when none has
 
@@ -82,26 +82,28 @@ def period_days(today: date, grouping: str) -> list[tuple[date, date]]:
     return list(itertools.pairwise(firsts))
 
 
-def first_period_start(now: datetime, grouping: str, timezone: str) -> datetime:
+def first_period_start(now: datetime, grouping: str, zone: ZoneInfo) -> datetime:
     """The first moment (UTC) of the oldest period of the table."""
-    tz = zone(timezone)
-    first_day = period_days(now.astimezone(tz).date(), grouping)[0][0]
-    return _midnight(first_day, tz)
+    first_day = period_days(now.astimezone(zone).date(), grouping)[0][0]
+    return _midnight(first_day, zone)
 
 
 def profit_table(
     target: Target,
     samples: Sequence[BalanceSample],
     grouping: str,
-    timezone: str,
+    zone: ZoneInfo,
     now: datetime,
     today: Today | None = None,
 ) -> ProfitTable:
-    """`today`: the account's today, for the today row of a table by days."""
-    tz = zone(timezone)
+    """`today`: the account's today, for the today row of a table by days. Its times are in
+    `zone`."""
+    tz = zone
+    samples = [replace(sample, at=sample.at.astimezone(tz)) for sample in samples]
+    now = now.astimezone(tz)
     moments = [sample.at for sample in samples]
     rows: list[PeriodProfit] = []
-    periods = period_days(now.astimezone(tz).date(), grouping)
+    periods = period_days(now.date(), grouping)
     for index, (first, following) in enumerate(periods):
         current = index == len(periods) - 1
         # samples at or before each boundary; the current period runs to the latest one
@@ -114,9 +116,9 @@ def profit_table(
             start = max(upto_start - 1, 0)
             result = net_change(samples[start], samples[start + 1 : upto_end])
         if current and grouping == "days" and today is not None:
-            result = _today_change(today, _midnight(first, tz), now)
+            result = _today_change(today, _midnight(first, tz).astimezone(tz), now)
         rows.append(PeriodProfit(first, following - timedelta(days=1), current, result))
-    return ProfitTable(target, grouping, timezone, tuple(reversed(rows)), _chained(rows))
+    return ProfitTable(target, grouping, zone, tuple(reversed(rows)), _chained(rows))
 
 
 def _today_change(day: Today, start_at: datetime, now: datetime) -> NetChange:
@@ -162,12 +164,12 @@ class ProfitService:
         user_id: int,
         target: Target,
         grouping: str | None = DEFAULT_GROUPING,
-        timezone: str = "UTC",
+        zone: ZoneInfo = UTC_ZONE,
     ) -> ProfitTable:
-        """The last 7 days, 8 weeks or 6 months in `timezone` (an IANA name), newest first."""
+        """The last 7 days, 8 weeks or 6 months in `zone`, newest first."""
         chosen = parse_grouping(grouping)
         now = to_the_minute(self._clock.now())
-        date_from = first_period_start(now, chosen, timezone) - LOOKBACK
+        date_from = first_period_start(now, chosen, zone) - LOOKBACK
         samples = await fetch_samples(
             self._credentials, self._client, user_id, target, date_from, now
         )
@@ -175,7 +177,7 @@ class ProfitService:
         if chosen == "days":
             credentials = await self._credentials.get(user_id)
             day = today_usd(await self._client.get_account(credentials, account_ref(target)))
-        table = profit_table(target, samples, chosen, timezone, now, day)
+        table = profit_table(target, samples, chosen, zone, now, day)
         if table.total is None:
             raise NoHistory
         return table

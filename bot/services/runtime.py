@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.services.accounts import AccountService, CredentialCache
 from bot.services.alerts import AlertService
+from bot.services.chat_settings import ChatSettingsService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
 from bot.services.display import DisplayCurrencies
@@ -28,6 +29,7 @@ class Services:
     client: ThreeCommasClient
     accounts: AccountService
     alerts: AlertService
+    chat_settings: ChatSettingsService
     subscriptions: SubscriptionService
     holdings: HoldingsService
     history: HistoryService
@@ -76,6 +78,7 @@ class Services:
             client,
             accounts,
             alerts,
+            ChatSettingsService(db),
             subscriptions,
             holdings=reports.holdings,
             history=reports.history,

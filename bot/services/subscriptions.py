@@ -13,7 +13,6 @@ from bot.services.alerts import AlertRequest, AlertService, parse_alert
 from bot.services.clock import Clock
 from bot.services.errors import (
     AccountNotMatched,
-    AdminsOnly,
     DuplicateEntry,
     NoSuchEntry,
     NotYours,
@@ -29,7 +28,6 @@ from bot.services.schedules import (
     Unschedulable,
     next_subscription_run,
     parse_schedule,
-    parse_timezone,
     zone,
 )
 from bot.services.summary import AccountSummary
@@ -190,14 +188,6 @@ class SubscriptionService:
         )
         return alert, account.name
 
-    async def set_timezone(self, chat_id: int, name: str, *, may_change: bool) -> str:
-        """`may_change`: the sender is the private chat's user or the group's administrator."""
-        if not may_change:
-            raise AdminsOnly
-        found = parse_timezone(name)
-        await self._db.chats.set_timezone(chat_id, found)
-        return found
-
     async def timezone_name(self, chat_id: int) -> str:
         return await self._db.chats.get_timezone(chat_id) or "UTC"
 
@@ -281,14 +271,16 @@ class SubscriptionService:
                 holdings = await self._reports.holdings.holdings(owner, target)
                 return replace(outcome, holdings=holdings)
             case SubscriptionContent.CHART:
-                timezone = await self.timezone_name(subscription.chat_id)
+                chat_zone = zone(await self.timezone_name(subscription.chat_id))
                 history = await self._reports.history.balance_history(
-                    owner, target, DEFAULT_PERIOD, timezone
+                    owner, target, DEFAULT_PERIOD, chat_zone
                 )
                 return replace(outcome, history=history)
             case _:
-                timezone = await self.timezone_name(subscription.chat_id)
-                table = await self._reports.profit.profit(owner, target, DEFAULT_GROUPING, timezone)
+                chat_zone = zone(await self.timezone_name(subscription.chat_id))
+                table = await self._reports.profit.profit(
+                    owner, target, DEFAULT_GROUPING, chat_zone
+                )
                 return replace(outcome, profit=table)
 
     async def _exchange(self, owner_id: int, selector: str) -> str | None:

@@ -29,6 +29,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.services.alerts import AlertService
+from bot.services.chat_settings import ChatSettingsService
 from bot.services.clock import Clock
 from bot.services.records import Subscription
 from bot.services.schedules import Unschedulable
@@ -68,12 +69,14 @@ class Notifier:
         *,
         subscriptions: SubscriptionService,
         alerts: AlertService,
+        chat_settings: ChatSettingsService,
         signer: CallbackSigner,
         bot: ExtBot[Any],
         clock: Clock,
     ) -> None:
         self._subscriptions = subscriptions
         self._alerts = alerts
+        self._chat_settings = chat_settings
         self._signer = signer
         self._bot = bot
         self._clock = clock
@@ -257,13 +260,13 @@ class Notifier:
         if outcome.holdings is not None or outcome.profit is not None:
             return await self._deliver_table(outcome)
         owner, chat_id = subscription.owner_user_id, subscription.chat_id
-        timezone = await self._subscriptions.timezone_name(chat_id)
+        settings = await self._chat_settings.settings(chat_id)
         if outcome.results is not None:
-            text = render_refresh_all(outcome.results, timezone=timezone)
+            text = render_refresh_all(outcome.results, zone=settings.zone)
             markup = summary_buttons(self._signer, owner, ALL, chat_id=chat_id)
         else:
             assert outcome.summary is not None
-            text = render_account_summary(outcome.summary, timezone=timezone)
+            text = render_account_summary(outcome.summary, zone=settings.zone)
             markup = summary_buttons(
                 self._signer, owner, outcome.summary.account_id, chat_id=chat_id
             )
@@ -277,8 +280,8 @@ class Notifier:
         """Holdings or a profit table, as their commands show them, without buttons."""
         name, exchange = outcome.account_name, outcome.exchange
         if outcome.holdings is not None:
-            timezone = await self._subscriptions.timezone_name(outcome.subscription.chat_id)
-            text = render_holdings(outcome.holdings, name, exchange, timezone=timezone)
+            settings = await self._chat_settings.settings(outcome.subscription.chat_id)
+            text = render_holdings(outcome.holdings, name, exchange, zone=settings.zone)
         else:
             assert outcome.profit is not None
             text = render_profit(outcome.profit, name, exchange)
@@ -407,12 +410,12 @@ class Notifier:
     async def check_alerts(self, owner_id: int, summary: AccountSummary) -> None:
         """After every refresh (a listener of the account service): post alerts that now hold."""
         for alert in await self._alerts.newly_true(owner_id, summary):
-            timezone = await self._subscriptions.timezone_name(alert.chat_id)
+            settings = await self._chat_settings.settings(alert.chat_id)
             posted = False
             try:
                 posted = await self.post(
                     alert.chat_id,
-                    render_alert_fired(alert, summary, timezone=timezone),
+                    render_alert_fired(alert, summary, zone=settings.zone),
                     topic=alert.message_thread_id,
                 )
             finally:

@@ -24,6 +24,7 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from bot.services.chat_settings import ChatSettings
 from bot.services.errors import (
     FAILURES,
     NoAccounts,
@@ -96,8 +97,10 @@ class Request:
         """The title of an error about this request."""
         return ALL_ACCOUNTS_TITLE if self.account is None else self.account.name
 
-    async def timezone(self) -> str:
-        return await self.context.bot_data.services.subscriptions.timezone_name(self.chat_id)
+    async def settings(self) -> ChatSettings:
+        """The chat's settings. A command reads them after its 3Commas call, so that a cold
+        cache never delays the request."""
+        return await self.context.bot_data.services.chat_settings.settings(self.chat_id)
 
     def button(
         self, action: str, label: str, *, option: str | None = None, place: Place = Place.NEW
@@ -127,11 +130,14 @@ class AccountCommand:
     name: str  # the command, without the slash
     action: str  # its buttons' data namespace (two letters)
     run: Callable[[Request], Awaitable[Reply]]
+    usage: str  # how to call it, in /help: `/refresh <account|all>`
+    does: str  # what it does: the command menu's description and the rest of its /help line
     working: str = "Refreshing"  # the progress message's verb
     tap_to: str = "choose it"  # what tapping an account's button does
     # The option a last word names (normalized), or a ServiceError saying which there are.
     option: Callable[[str], str] | None = None
     takes_all: bool = True
+    private_only = False  # per-account commands work in groups too
 
     def command_handler(self) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
         async def command(update: Update, context: Context) -> None:

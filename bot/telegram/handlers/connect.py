@@ -15,9 +15,9 @@ from bot.services.accounts import Connected
 from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone, KeyPairTooSoon
 from bot.services.keypairs import PendingState
 from bot.telegram.context import BotApplication, ConnectSession, Context
+from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
 from bot.telegram.handlers.common import (
     Asker,
-    argument_text,
     asker,
     delete_quietly,
     progress_settles,
@@ -257,12 +257,9 @@ async def _refuse_in_group(context: Context, who: Asker, carried_keys: bool, com
     await send_html(context.bot, who.chat_id, "\n".join(lines))
 
 
-async def begin_connect(update: Update, context: Context) -> None:
+async def begin_connect(context: Context, who: Asker) -> None:
     """The two ways to connect. An API key sent now starts the second, unless a key pair is
     pending: then it is the pair's, and the second way needs its button."""
-    who = asker(update)
-    if who is None:
-        return
     pair_waiting = (
         await context.bot_data.services.keypairs.state(who.user_id) is PendingState.WAITING
     )
@@ -287,11 +284,9 @@ def _offer(pair_waiting: bool) -> str:
     )
 
 
-async def connect_command(update: Update, context: Context) -> None:
-    who = asker(update)
-    if who is None:
-        return
-    given = argument_text(who.message)
+async def connect(request: ChatRequest) -> None:
+    context, who = request.context, request.who
+    given = request.argument
     new_pair = given.casefold() == NEW_KEY_PAIR
     if not who.is_private:
         command = f"/connect {NEW_KEY_PAIR}" if new_pair else "/connect"
@@ -303,7 +298,7 @@ async def connect_command(update: Update, context: Context) -> None:
         await _make_key_pair(context, who)
         return
     if not given:
-        await begin_connect(update, context)
+        await begin_connect(context, who)
         return
     await delete_quietly(who.message)
     api_key, *rest = given.split(maxsplit=1)
@@ -346,10 +341,8 @@ async def connect_choice_pressed(update: Update, context: Context) -> None:
     await send_html(context.bot, who.chat_id, ASK_API_KEY + _whitelist_note(context))
 
 
-async def cancel_command(update: Update, context: Context) -> None:
-    who = asker(update)
-    if who is None:
-        return
+async def cancel(request: ChatRequest) -> None:
+    context, who = request.context, request.who
     session = _end_session(context, who.user_id)
     pending = await context.bot_data.services.keypairs.drop(who.user_id)
     if pending is PendingState.WAITING:
@@ -362,6 +355,16 @@ async def cancel_command(update: Update, context: Context) -> None:
     else:
         text = "Nothing to cancel."
     await send_html(context.bot, who.chat_id, text)
+
+
+CONNECT_COMMAND = ChatCommand(
+    "connect",
+    "/connect",
+    "connect 3Commas: /connect new makes a key pair (private chat)",
+    connect,
+    private_only=True,
+)
+CANCEL_COMMAND = ChatCommand("cancel", "/cancel", "stop connecting", cancel, private_only=True)
 
 
 async def _delete_pasted_key(context: Context, who: Asker, hint: str) -> None:

@@ -22,7 +22,7 @@ def _exchange(request: Request) -> str | None:
 async def chart(request: Request) -> Reply:
     services = request.context.bot_data.services
     history = await services.history.balance_history(
-        request.owner_id, request.target, request.option, await request.timezone()
+        request.owner_id, request.target, request.option, (await request.settings()).zone
     )
     drawn = await render_chart(history, request.name, _exchange(request))
     return PhotoReply(drawn.png, drawn.caption)
@@ -31,7 +31,7 @@ async def chart(request: Request) -> Reply:
 async def profit(request: Request) -> Reply:
     services = request.context.bot_data.services
     table = await services.profit.profit(
-        request.owner_id, request.target, request.option, await request.timezone()
+        request.owner_id, request.target, request.option, (await request.settings()).zone
     )
     return TextReply(render_profit(table, request.name, _exchange(request)))
 
@@ -41,6 +41,8 @@ CHART_COMMAND = AccountCommand(
     name="chart",
     action=CHART,
     run=chart,
+    usage="/chart <account|all> [7d|30d|90d|1y]",
+    does="a chart of the balance, deposits marked",
     working="Drawing the balance of",
     tap_to="see its chart",
     option=parse_period,
@@ -49,6 +51,8 @@ PROFIT_COMMAND = AccountCommand(
     name="profit",
     action=PROFIT,
     run=profit,
+    usage="/profit <account|all> [days|weeks|months]",
+    does="profit by period, net of deposits",
     working="Adding up the profit of",
     tap_to="see its profit",
     option=parse_grouping,

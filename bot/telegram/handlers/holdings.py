@@ -22,8 +22,8 @@ async def holdings(request: Request) -> Reply:
     account = request.account
     exchange = None if account is None else account.exchange
     full = request.option == FULL
-    timezone = await request.timezone()
-    text = render_holdings(found, request.name, exchange, timezone=timezone, full=full)
+    zone = (await request.settings()).zone
+    text = render_holdings(found, request.name, exchange, zone=zone, full=full)
     if full or not found.minor:
         return TextReply(text)
     label = f"📋 All {len(found.coins)} coins"
@@ -34,6 +34,8 @@ HOLDINGS_COMMAND = AccountCommand(
     name="holdings",
     action=HOLDINGS,
     run=holdings,
+    usage="/holdings <account|all>",
+    does="the coins held, largest first",
     working="Loading the holdings of",
     tap_to="see its holdings",
     option=parse_holdings_option,

@@ -15,9 +15,16 @@ async def refresh(request: Request) -> Reply:
     # The zone is read after the 3Commas call: a cold cache never delays the request.
     if request.account is None:
         results = await accounts.refresh_all(request.owner_id)
-        return TextReply(render_refresh_all(results, timezone=await request.timezone()), buttons)
+        return TextReply(render_refresh_all(results, zone=(await request.settings()).zone), buttons)
     summary = await accounts.refresh(request.owner_id, request.account.account_id)
-    return TextReply(render_account_summary(summary, timezone=await request.timezone()), buttons)
+    return TextReply(render_account_summary(summary, zone=(await request.settings()).zone), buttons)
 
 
-REFRESH_COMMAND = AccountCommand(name="refresh", action=REFRESH, run=refresh, tap_to="refresh it")
+REFRESH_COMMAND = AccountCommand(
+    name="refresh",
+    action=REFRESH,
+    run=refresh,
+    usage="/refresh <account|all>",
+    does="balances and profits, by id or (part of the) name",
+    tap_to="refresh it",
+)

@@ -8,10 +8,9 @@ from telegram import ChatMember, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from bot.services.errors import FAILURES
 from bot.telegram.context import Context
-from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
-from bot.telegram.transport.replies import send_html
+from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
+from bot.telegram.handlers.common import Asker
 from bot.telegram.views.html import escape
 from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
 
@@ -25,44 +24,24 @@ def _topic(who: Asker) -> int | None:
     return who.message.message_thread_id if who.message.is_topic_message else None
 
 
-async def subscribe_command(update: Update, context: Context) -> None:
-    who = asker(update)
-    if who is None:
-        return
-    subscriptions = context.bot_data.services.subscriptions
-    try:
-        subscription = await subscriptions.subscribe(
-            who.chat_id, who.user_id, argument_text(who.message), _topic(who)
-        )
-        name = await subscriptions.account_name(who.user_id, subscription.account_selector)
-        timezone = await subscriptions.timezone_name(who.chat_id)
-    except FAILURES as error:
-        await reply_error(context, who, error)
-        return
+async def subscribe(request: ChatRequest) -> None:
+    context, who = request.context, request.who
+    subscriptions = request.services.subscriptions
+    subscription = await subscriptions.subscribe(
+        who.chat_id, who.user_id, request.argument, _topic(who)
+    )
+    name = await subscriptions.account_name(who.user_id, subscription.account_selector)
     await context.bot_data.notifier.schedule(subscription)
     next_run = context.bot_data.notifier.next_runs[subscription.id]
-    await send_html(
-        context.bot,
-        who.chat_id,
-        render_subscribed(subscription, name, next_run, timezone),
-        reply_to=who.message.message_id,
-    )
+    await request.reply(render_subscribed(subscription, name, next_run, request.settings.zone))
 
 
-async def alert_command(update: Update, context: Context) -> None:
-    who = asker(update)
-    if who is None:
-        return
-    try:
-        alert, name = await context.bot_data.services.subscriptions.add_alert(
-            who.chat_id, who.user_id, argument_text(who.message), _topic(who)
-        )
-    except FAILURES as error:
-        await reply_error(context, who, error)
-        return
-    await send_html(
-        context.bot, who.chat_id, render_alert_added(alert, name), reply_to=who.message.message_id
+async def alert(request: ChatRequest) -> None:
+    who = request.who
+    added, name = await request.services.subscriptions.add_alert(
+        who.chat_id, who.user_id, request.argument, _topic(who)
     )
+    await request.reply(render_alert_added(added, name))
 
 
 async def _owner_names(context: Context, chat_id: int, owner_ids: set[int]) -> dict[int, str]:
@@ -76,16 +55,12 @@ async def _owner_names(context: Context, chat_id: int, owner_ids: set[int]) -> d
     return names
 
 
-async def subscriptions_command(update: Update, context: Context) -> None:
-    who = asker(update)
-    if who is None:
-        return
-    subscriptions = context.bot_data.services.subscriptions
-    entries = await subscriptions.listing(who.chat_id)
+async def subscriptions_listed(request: ChatRequest) -> None:
+    context, who = request.context, request.who
+    entries = await request.services.subscriptions.listing(who.chat_id)
     owners = await _owner_names(context, who.chat_id, {entry.owner_id for entry in entries})
-    timezone = await subscriptions.timezone_name(who.chat_id)
-    text = render_listing(entries, context.bot_data.notifier.next_runs, owners, timezone)
-    await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
+    next_runs = context.bot_data.notifier.next_runs
+    await request.reply(render_listing(entries, next_runs, owners, request.settings.zone))
 
 
 async def _is_admin(context: Context, who: Asker) -> bool:
@@ -98,59 +73,72 @@ async def _is_admin(context: Context, who: Asker) -> bool:
     return member.status in ADMINS
 
 
-async def unsubscribe_command(update: Update, context: Context) -> None:
-    who = asker(update)
-    if who is None:
-        return
-    given = _ENTRY_NUMBER.fullmatch(argument_text(who.message))
+async def unsubscribe(request: ChatRequest) -> None:
+    context, who = request.context, request.who
+    given = _ENTRY_NUMBER.fullmatch(request.argument)
     if given is None:
-        await send_html(
-            context.bot,
-            who.chat_id,
-            "Send /unsubscribe &lt;number&gt;, with the number from /subscriptions.",
-            reply_to=who.message.message_id,
+        await request.reply(
+            "Send /unsubscribe &lt;number&gt;, with the number from /subscriptions."
         )
         return
-    try:
-        entry = await context.bot_data.services.subscriptions.remove(
-            who.chat_id, int(given[1]), who.user_id, await _is_admin(context, who)
-        )
-    except FAILURES as error:
-        await reply_error(context, who, error)
-        return
+    entry = await request.services.subscriptions.remove(
+        who.chat_id, int(given[1]), who.user_id, await _is_admin(context, who)
+    )
     if entry.subscription is not None:
         context.bot_data.notifier.unschedule(entry.subscription.id)
     kind = "Subscription" if entry.subscription is not None else "Alert"
-    await send_html(
-        context.bot,
-        who.chat_id,
-        f"🗑 {kind} #{entry.number} ({escape(entry.account_name)}) removed.",
-        reply_to=who.message.message_id,
-    )
+    await request.reply(f"🗑 {kind} #{entry.number} ({escape(entry.account_name)}) removed.")
 
 
-async def timezone_command(update: Update, context: Context) -> None:
-    who = asker(update)
-    if who is None:
-        return
-    subscriptions = context.bot_data.services.subscriptions
-    given = argument_text(who.message)
+async def timezone(request: ChatRequest) -> None:
+    context, who = request.context, request.who
+    given = request.argument
     if not given:
-        current = await subscriptions.timezone_name(who.chat_id)
-        text = f"This chat's time zone is {escape(current)}. Change it with /timezone Area/City."
-        await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
+        current = request.settings.zone_name
+        await request.reply(
+            f"This chat's time zone is {escape(current)}. Change it with /timezone Area/City."
+        )
         return
-    try:
-        may_change = who.is_private or await _is_admin(context, who)
-        found = await subscriptions.set_timezone(who.chat_id, given, may_change=may_change)
-    except FAILURES as error:
-        await reply_error(context, who, error)
-        return
-    for entry in await subscriptions.listing(who.chat_id):
+    may_change = who.is_private or await _is_admin(context, who)
+    found = await request.services.chat_settings.set_timezone(
+        who.chat_id, given, may_change=may_change
+    )
+    for entry in await request.services.subscriptions.listing(who.chat_id):
         if entry.subscription is not None and not entry.subscription.paused:
             await context.bot_data.notifier.schedule(entry.subscription)
-    text = f"🕘 Daily summaries in this chat now follow {escape(found)}."
-    await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
+    await request.reply(f"🕘 Daily summaries in this chat now follow {escape(found.zone_name)}.")
+
+
+SUBSCRIBE_COMMAND = ChatCommand(
+    "subscribe",
+    "/subscribe <account|all> every 1h",
+    "post summaries here on a schedule (or daily 09:00; add holdings, chart or profit)",
+    subscribe,
+)
+SUBSCRIPTIONS_COMMAND = ChatCommand(
+    "subscriptions",
+    "/subscriptions",
+    "this chat's subscriptions and alerts",
+    subscriptions_listed,
+)
+UNSUBSCRIBE_COMMAND = ChatCommand(
+    "unsubscribe",
+    "/unsubscribe <number>",
+    "remove a subscription or alert (its creator or a group admin)",
+    unsubscribe,
+)
+ALERT_COMMAND = ChatCommand(
+    "alert",
+    "/alert <account> balance < 25000",
+    "a word here when a balance or day profit crosses a line (also day < -5%, and >)",
+    alert,
+)
+TIMEZONE_COMMAND = ChatCommand(
+    "timezone",
+    "/timezone Europe/Berlin",
+    "this chat's time zone for daily summaries and the times shown",
+    timezone,
+)
 
 
 async def chat_migrated(update: Update, context: Context) -> None:

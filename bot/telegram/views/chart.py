@@ -89,7 +89,7 @@ def _draw(history: BalanceHistory) -> bytes:
     axes.fill_between(moments, balances, min(balances), color=LINE, alpha=0.12, zorder=2)
     _mark_transfers(axes, history.transfers)
     _label_ends(axes, history.samples)
-    _date_axis(axes, moments, ZoneInfo(history.timezone))
+    _date_axis(axes, moments, history.zone)
     _money_axis(axes)
     figure.subplots_adjust(left=0.12, right=0.95, top=0.88, bottom=0.13)
     buffer = io.BytesIO()

@@ -54,17 +54,17 @@ def _change(label: str, amount: Decimal | None, percentage: Decimal | None, curr
     return f"{label}: " + " ".join(parts)
 
 
-def _updated(moment: datetime | None, timezone: str) -> str:
+def _updated(moment: datetime | None, zone: ZoneInfo) -> str:
     if moment is None:
         return "Updated just now"
     try:
-        return f"Updated {_when(moment, timezone)}"
+        return f"Updated {_when(moment, zone)}"
     except (OverflowError, ValueError):  # a date at the edge of the calendar
         return f"Updated {escape(moment.isoformat(timespec='minutes'))}"
 
 
 def render_account_summary(
-    summary: AccountSummary, *, timezone: str, with_usd: bool = False
+    summary: AccountSummary, *, zone: ZoneInfo, with_usd: bool = False
 ) -> str:
     """One account; `with_usd` adds the USD value a total in USD counts (when not shown)."""
     lines = [account_title(summary.name, summary.exchange)]
@@ -88,7 +88,7 @@ def render_account_summary(
                 )
             )
         )
-    lines.append(f"<i>{_updated(summary.updated_at, timezone)}</i>")
+    lines.append(f"<i>{_updated(summary.updated_at, zone)}</i>")
     return "\n".join(lines)
 
 
@@ -106,7 +106,7 @@ def _counted(answered: int, total: int) -> str:
     return accounts if answered == total else f"{answered} of {accounts}"
 
 
-def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> str:
+def render_refresh_all(results: Sequence[RefreshResult], *, zone: ZoneInfo) -> str:
     """Every account's summary, then the total in USD and BTC of those that answered, and
     their today added up."""
     blocks: list[str] = []
@@ -117,7 +117,7 @@ def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> st
         if result.summary is None:
             blocks.append(render_error(result.account.name, result.error or Exception()))
             continue
-        blocks.append(render_account_summary(result.summary, timezone=timezone, with_usd=True))
+        blocks.append(render_account_summary(result.summary, zone=zone, with_usd=True))
         answered += 1
         total_usd += result.summary.balance_usd or 0
         total_btc += result.summary.balance_btc or 0
@@ -128,7 +128,7 @@ def render_refresh_all(results: Sequence[RefreshResult], *, timezone: str) -> st
     total = f"<b>Total</b> ({_counted(answered, len(results))}): "
     total += f"<b>{escape(format_money(total_usd, 'USD'))}</b> · {escape(format_btc(total_btc))}"
     updated = [r.summary.updated_at for r in results if r.summary and r.summary.updated_at]
-    total += f" ({_balances_updated(updated, timezone)})"
+    total += f" ({_balances_updated(updated, zone)})"
     day = today_of(r.summary.today_usd for r in results if r.summary is not None)
     if day is not None:
         total += "\n" + _change("Today", day.amount, day.percent, day.currency)
@@ -182,34 +182,33 @@ def render_unknown_command(name: str, commands: Sequence[str]) -> str:
     return f"I don't know {shown}. Send /help to see every command."
 
 
-def _when(moment: datetime, timezone: str) -> str:
-    return f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} {escape(timezone)}"
+def _when(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {escape(zone.key)}"
 
 
-def time_of_day(moment: datetime, timezone: str) -> str:
+def time_of_day(moment: datetime, zone: ZoneInfo) -> str:
     """`14:02 UTC` in the chat's zone, as plain text (escape it): for a moment of today, such
     as the one just asked."""
     try:
-        return f"{moment.astimezone(ZoneInfo(timezone)):%H:%M} {timezone}"
+        return f"{moment.astimezone(zone):%H:%M} {zone.key}"
     except (OverflowError, ValueError):  # a date at the edge of the calendar
         return moment.isoformat(timespec="minutes")
 
 
-def _balances_updated(moments: Sequence[datetime], timezone: str) -> str:
+def _balances_updated(moments: Sequence[datetime], zone: ZoneInfo) -> str:
     """`balances updated 14:02 UTC`, or `13:58–14:02 UTC` from the first to the last, dated
     when they fall on different days."""
     if not moments:
         return escape(BALANCES_UPDATED_NOW)
     utc = sorted(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in moments)
     try:
-        zone = ZoneInfo(timezone)
         first, last = utc[0].astimezone(zone), utc[-1].astimezone(zone)
     except (OverflowError, ValueError):  # a date at the edge of the calendar
         return escape(BALANCES_UPDATED.format(when=utc[0].isoformat(timespec="minutes")))
     shape = "%H:%M" if first.date() == last.date() else "%Y-%m-%d %H:%M"
     start, end = f"{first:{shape}}", f"{last:{shape}}"
     span = start if start == end else f"{start}–{end}"
-    return escape(BALANCES_UPDATED.format(when=f"{span} {timezone}"))
+    return escape(BALANCES_UPDATED.format(when=f"{span} {zone.key}"))
 
 
 # What a subscription posts, in sentences.
@@ -244,11 +243,11 @@ def render_alert_rule(alert: Alert) -> str:
 
 
 def render_subscribed(
-    subscription: Subscription, name: str, next_run: datetime, timezone: str
+    subscription: Subscription, name: str, next_run: datetime, zone: ZoneInfo
 ) -> str:
     return (
         f"✅ Subscribed: <b>{escape(clean_name(name))}</b> {render_schedule(subscription)}.\n"
-        f"Next {CONTENT_NAMES[subscription.content]}: {_when(next_run, timezone)}. "
+        f"Next {CONTENT_NAMES[subscription.content]}: {_when(next_run, zone)}. "
         "Send /subscriptions to see them all."
     )
 
@@ -260,7 +259,7 @@ def render_alert_added(alert: Alert, name: str) -> str:
     )
 
 
-def render_alert_fired(alert: Alert, summary: AccountSummary, *, timezone: str) -> str:
+def render_alert_fired(alert: Alert, summary: AccountSummary, *, zone: ZoneInfo) -> str:
     """`🔔 Alert: Kraken Main · balance < €1,000.00`, then the account's summary."""
     if alert.metric == "balance":
         threshold = format_money(alert.threshold, alert.currency or summary.currency)
@@ -270,7 +269,7 @@ def render_alert_fired(alert: Alert, summary: AccountSummary, *, timezone: str) 
         currency = currency_code(summary.currency)
         rule = f"today {escape(alert.operator)} {escape(shown)} in {escape(currency)}"
     headline = f"🔔 <b>Alert: {escape(clean_name(summary.name))}</b> · {rule}"
-    return f"{headline}\n\n{render_account_summary(summary, timezone=timezone)}"
+    return f"{headline}\n\n{render_account_summary(summary, zone=zone)}"
 
 
 def render_chat(chat_id: int, title: str | None) -> str:
@@ -304,11 +303,11 @@ def render_subscription_failed(
     )
 
 
-def _state(subscription: Subscription, next_runs: dict[int, datetime], timezone: str) -> str:
+def _state(subscription: Subscription, next_runs: dict[int, datetime], zone: ZoneInfo) -> str:
     if subscription.paused:
         return "paused"
     if subscription.id in next_runs:
-        return f"next {_when(next_runs[subscription.id], timezone)}"
+        return f"next {_when(next_runs[subscription.id], zone)}"
     if subscription.last_error == UNSCHEDULABLE:
         return "cannot be scheduled: remove it"
     return "running now"
@@ -318,14 +317,14 @@ def render_listing(
     entries: Sequence[ListedEntry],
     next_runs: dict[int, datetime],
     owners: dict[int, str],
-    timezone: str,
+    zone: ZoneInfo,
 ) -> str:
     if not entries:
         return (
             "No subscriptions or alerts in this chat yet. "
             "Try /subscribe &lt;account|all&gt; every 1h or /alert &lt;account&gt; day &lt; -5%."
         )
-    lines = [f"<b>Subscriptions and alerts here</b> (times in {escape(timezone)})"]
+    lines = [f"<b>Subscriptions and alerts here</b> (times in {escape(zone.key)})"]
     for entry in entries:
         owner = escape(clean_name(owners.get(entry.owner_id), fallback=str(entry.owner_id)))
         name = escape(clean_name(entry.account_name))
@@ -333,7 +332,7 @@ def render_listing(
             subscription = entry.subscription
             lines.append(
                 f"<b>#{entry.number}</b> 🕘 {name} {render_schedule(subscription)} · by {owner} · "
-                + _state(subscription, next_runs, timezone)
+                + _state(subscription, next_runs, zone)
             )
         elif entry.alert is not None:
             lines.append(

@@ -53,8 +53,8 @@ def chart_caption(history: BalanceHistory, name: str | None, exchange: str | Non
     """The period, start → end balance, and the change net of deposits in amount and %."""
     net = history.net
     body = [
-        f"{PERIOD_NAMES[history.period]}: {_day(net.start_at, history.timezone)} → "
-        f"{_day(net.end_at, history.timezone)} ({escape(history.timezone)})",
+        f"{PERIOD_NAMES[history.period]}: {_day(net.start_at, history.zone)} → "
+        f"{_day(net.end_at, history.zone)} ({escape(history.zone.key)})",
         f"Balance {escape(format_money(net.start_usd, 'USD'))} → "
         f"<b>{escape(format_money(net.end_usd, 'USD'))}</b>",
         f"Change net of deposits: {_change(net)}",
@@ -74,7 +74,7 @@ def render_profit(table: ProfitTable, name: str | None, exchange: str | None = N
     rows = [(_label(row, table.grouping), row.result) for row in table.rows]
     lines = [
         f"📊 Profit by {unit} · {account_title(name, exchange)}",
-        f"Net of deposits and withdrawals, in USD. {note} in {escape(table.timezone)}.",
+        f"Net of deposits and withdrawals, in USD. {note} in {escape(table.zone.key)}.",
         "<pre>",
         *(escape(line) for line in _table(unit.title(), rows, table.total)),
         "</pre>",
@@ -87,8 +87,8 @@ def _titles(name: str | None, exchange: str | None) -> list[str]:
     return [account_title(name, exchange), f"<b>{escape(clean_name(name, limit=24))}</b>"]
 
 
-def _day(moment: datetime, timezone: str) -> str:
-    local = moment.astimezone(ZoneInfo(timezone))
+def _day(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
     return f"{local.day} {local:%b %Y}"
 
 

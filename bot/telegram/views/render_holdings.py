@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from bot.services.holdings import FOLD_BELOW, CoinHolding, Holdings
 from bot.telegram.views.html import MESSAGE_LIMIT, clean_name, escape
@@ -38,16 +39,16 @@ def render_holdings(
     name: str | None,
     exchange: str | None = None,
     *,
-    timezone: str,
+    zone: ZoneInfo,
     full: bool = False,
 ) -> str:
     """The coins of an account largest first; positions under 1% folded into one line unless
     `full`. Always within Telegram's 4096 characters: what does not fit is counted instead.
-    The total is the coins' values at the prices of `holdings.priced_at`, in `timezone`."""
+    The total is the coins' values at the prices of `holdings.priced_at`, in `zone`."""
     title = f"🪙 Holdings · {account_title(name, exchange)}"
     if not holdings.coins:
         return f"{title}\nNo coins in this account."
-    lines = [title, _total(holdings, timezone), "<pre>"]
+    lines = [title, _total(holdings, zone), "<pre>"]
     coins = holdings.coins if full else holdings.major
     tail = [] if full else _fold_line(holdings)
     table = [*HEADER]
@@ -57,7 +58,7 @@ def render_holdings(
     return "\n".join(body)
 
 
-def _total(holdings: Holdings, timezone: str) -> str:
+def _total(holdings: Holdings, zone: ZoneInfo) -> str:
     parts = [f"<b>{escape(format_money(holdings.total_usd, 'USD'))}</b>"]
     if holdings.total_btc is not None:
         parts.append(escape(format_btc(holdings.total_btc)))
@@ -65,7 +66,7 @@ def _total(holdings: Holdings, timezone: str) -> str:
         parts.append("≈" + escape(format_money(holdings.total_display, holdings.display_currency)))
     count = len(holdings.coins)
     coins = f"{count} coin{'' if count == 1 else 's'}"
-    label = escape(COINS_TOTAL.format(coins=coins, when=time_of_day(holdings.priced_at, timezone)))
+    label = escape(COINS_TOTAL.format(coins=coins, when=time_of_day(holdings.priced_at, zone)))
     return f"{label}: {' · '.join(parts)}"
 
 
