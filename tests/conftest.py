@@ -64,18 +64,29 @@ def chat(running: Sandbox) -> Chat:
     return Chat(running.botapi)
 
 
-@pytest.fixture
-def debug_log() -> Iterator[io.StringIO]:
-    """The logging of `python -m bot` at LOG_LEVEL=DEBUG; yields what its handler writes."""
+def _captured_log(level: int) -> Iterator[io.StringIO]:
+    """The logging of `python -m bot` at `level`; yields what its handler writes."""
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
-    configure_logging(logging.DEBUG)
+    configure_logging(level)
     written = io.StringIO()
     handler = root.handlers[0]
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(written)
     yield written
     root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    for name, level_before in levels.items():
+        logging.getLogger(name).setLevel(level_before)
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """The logging of `python -m bot` at LOG_LEVEL=DEBUG; yields what its handler writes."""
+    yield from _captured_log(logging.DEBUG)
+
+
+@pytest.fixture
+def info_log() -> Iterator[io.StringIO]:
+    """The logging of `python -m bot` at its default level, INFO."""
+    yield from _captured_log(logging.INFO)

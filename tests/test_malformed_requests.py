@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import socket
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-
-from bot.logs import configure_logging
 from standins.demo import Sandbox
 from tests.support.bot import Chat, bot_running
 from tests.support.process import free_port
@@ -23,23 +19,6 @@ from tests.support.process import free_port
 BAD_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: bot\r\n" + b"1" * 8_000 + b"\r\n\r\n"
 REFRESHES = 9
 ATTACK = 20  # bad requests sent while /refresh is measured
-
-
-@pytest.fixture
-def info_log() -> Iterator[io.StringIO]:
-    """The logging of `python -m bot` at its default level, INFO."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
-    configure_logging(logging.INFO)
-    written = io.StringIO()
-    handler = root.handlers[0]
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(written)
-    yield written
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 def ten_a_second(port: int, stop: threading.Event, sent: list[socket.socket]) -> None:
