@@ -113,7 +113,6 @@ def build_application(
         alerts=services.alerts,
         signer=signer,
         bot=application.bot,
-        clock=services.subscriptions.clock,
     )
     services.accounts.add_refresh_listener(notifier.check_alerts)
     application.bot_data.attach(services, signer, notifier)
@@ -188,7 +187,7 @@ async def running_bot(
                 await _listen(server, settings.listen_port)
             await _take_updates(application, settings)
             await application.start()
-            await application.bot_data.notifier.start()
+            await services.subscriptions.start(application.bot_data.notifier)
             yield application
         finally:
             await _stop(application, server, settings.shutdown_grace_seconds)
@@ -271,7 +270,7 @@ async def _interrupt_progress(application: BotApplication) -> None:
 
 
 async def _finish_in_flight(application: BotApplication) -> None:
-    await application.bot_data.notifier.stop()
+    await application.bot_data.services.subscriptions.stop()
     await application.stop()
     await application.bot_data.services.accounts.drain()
 

@@ -4,8 +4,10 @@ the subscriber's own keys."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfoNotFoundError
 
 from bot.services.accounts import AccountService, RefreshResult
@@ -23,6 +25,7 @@ from bot.services.history import DEFAULT_PERIOD, BalanceHistory, HistoryService
 from bot.services.holdings import Holdings, HoldingsService
 from bot.services.limits import EntryLimits
 from bot.services.profit import DEFAULT_GROUPING, ProfitService, ProfitTable
+from bot.services.scheduler import Scheduler
 from bot.services.schedules import (
     UNSCHEDULABLE,
     ScheduleRequest,
@@ -44,6 +47,8 @@ from bot.storage.records import (
 )
 from bot.threecommas.budget import background_calls
 from bot.threecommas.errors import ThreeCommasError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,17 @@ def _same_subscription(
     )
 
 
+class Delivery(Protocol):
+    """The Telegram side of a scheduled run: post what it produced, tell an owner that a stored
+    subscription cannot run."""
+
+    async def deliver(self, outcome: RunOutcome) -> bool:
+        """True once Telegram accepted the post (or there was nothing to post)."""
+        ...
+
+    async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class Reports:
     """The services behind the subscriptions that post holdings, a chart or a profit table."""
@@ -143,6 +159,73 @@ class SubscriptionService:
         self._limits = limits
         # Two quick /subscribe commands must not both pass the duplicate and limit checks.
         self._adding = asyncio.Lock()
+        self.scheduler = Scheduler(clock, _Jobs(self))
+        self._delivery: Delivery | None = None
+
+    # ------------------------------------------------------------------ the schedule
+
+    @property
+    def next_runs(self) -> dict[int, datetime]:
+        """When each scheduled subscription runs next, by id."""
+        return self.scheduler.next_runs
+
+    async def start(self, delivery: Delivery) -> None:
+        """Schedule every active subscription from the database (after a restart too); its
+        runs are posted by `delivery`."""
+        self._delivery = delivery
+        planned = await self.plan_active()
+        self.scheduler.start(planned.next_runs)
+        logger.info("%d subscriptions scheduled", len(self.next_runs))
+        for subscription, error in planned.unschedulable:
+            await self._skip_unschedulable(subscription, error)
+
+    async def stop(self) -> None:
+        """Start no more runs; wait for those in flight."""
+        await self.scheduler.stop()
+
+    async def schedule(self, subscription: Subscription) -> None:
+        """(Re)schedule it from its stored row; a paused one is unscheduled."""
+        if subscription.paused:
+            self.scheduler.drop(subscription.id)
+            return
+        try:
+            when = await self.next_run(subscription)
+        except Unschedulable as error:
+            self.scheduler.drop(subscription.id)
+            await self._skip_unschedulable(subscription, error)
+            return
+        self.scheduler.set(subscription.id, when)
+
+    async def _skip_unschedulable(self, subscription: Subscription, error: Unschedulable) -> None:
+        """A stored row that cannot run: log it, tell its owner once (remembered across restarts)."""
+        logger.warning(
+            "skipping subscription %s: %s (interval_seconds=%r, daily_time=%r)",
+            subscription.id,
+            error,
+            subscription.interval_seconds,
+            subscription.daily_time,
+        )
+        if self._delivery is not None and await self.note_unschedulable(subscription):
+            owner = subscription.owner_user_id
+            name = await self.account_name(owner, subscription.account_selector)
+            await self._delivery.tell_unschedulable(subscription, name)
+
+    async def _run_and_deliver(self, subscription_id: int) -> None:
+        outcome = await self.run(subscription_id)
+        delivery = self._delivery
+        if outcome is not None and delivery is not None and await delivery.deliver(outcome):
+            await self.delivered(outcome)
+
+    async def _rearm(self, subscription_id: int) -> None:
+        """Re-armed only once its run is delivered: when posting is slower than the interval
+        (flood limits), missed slots are skipped instead of piling up runs whose summaries are
+        refreshed and never posted. Re-read, because the run may have paused, moved or ended
+        the subscription."""
+        current = await self.get(subscription_id)
+        if current is not None and not current.paused:
+            await self.schedule(current)
+
+    # ------------------------------------------------------------------ commands
 
     async def _one_account(self, owner_id: int, query: str) -> KnownAccount:
         resolution = await self._accounts.resolve(owner_id, query)
@@ -167,7 +250,7 @@ class SubscriptionService:
                     raise DuplicateEntry("subscription", existing.id)
             of_user = await self._db.subscriptions.count_for_owner(owner_id)
             self._limits.ensure_room("subscriptions", len(in_chat), of_user)
-            return await self._db.subscriptions.add(
+            subscription = await self._db.subscriptions.add(
                 chat_id,
                 owner_id,
                 selector,
@@ -179,6 +262,8 @@ class SubscriptionService:
                 message_thread_id=message_thread_id,
                 content=request.content,
             )
+        await self.schedule(subscription)
+        return subscription
 
     async def add_alert(
         self, chat_id: int, owner_id: int, text: str, message_thread_id: int | None = None
@@ -196,6 +281,9 @@ class SubscriptionService:
             raise AdminsOnly
         found = parse_timezone(name)
         await self._db.chats.set_timezone(chat_id, found)
+        for subscription in await self._db.subscriptions.list_for_chat(chat_id):
+            if not subscription.paused:
+                await self.schedule(subscription)  # a daily time follows the new zone
         return found
 
     async def timezone_name(self, chat_id: int) -> str:
@@ -339,22 +427,48 @@ class SubscriptionService:
             raise NotYours
         if entry.subscription is not None:
             await self._db.subscriptions.delete(entry.subscription.id)
+            self.scheduler.drop(entry.subscription.id)
         elif entry.alert is not None:
             await self._db.alerts.delete(entry.alert.id)
         return entry
 
     async def pause_chat(self, chat_id: int) -> list[Subscription]:
-        return await self._db.subscriptions.pause_chat(chat_id)
+        paused = await self._db.subscriptions.pause_chat(chat_id)
+        for subscription in paused:
+            self.scheduler.drop(subscription.id)
+        return paused
 
     async def resume_chat(self, chat_id: int) -> list[Subscription]:
         resumed = [s for s in await self._db.subscriptions.list_for_chat(chat_id) if s.paused]
         for subscription in resumed:
             await self._db.subscriptions.set_paused(subscription.id, False)
-        return [s for s in await self._db.subscriptions.list_for_chat(chat_id) if not s.paused]
+        active = [s for s in await self._db.subscriptions.list_for_chat(chat_id) if not s.paused]
+        for subscription in active:
+            await self.schedule(subscription)
+        return active
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> list[Subscription]:
         await self._db.subscriptions.migrate_chat(old_chat_id, new_chat_id)
-        return await self._db.subscriptions.list_for_chat(new_chat_id)
+        moved = await self._db.subscriptions.list_for_chat(new_chat_id)
+        for subscription in moved:
+            await self.schedule(subscription)
+        return moved
 
     async def end_for_owner(self, owner_id: int) -> list[Subscription]:
-        return await self._db.subscriptions.delete_for_owner(owner_id)
+        ended = await self._db.subscriptions.delete_for_owner(owner_id)
+        for subscription in ended:
+            self.scheduler.drop(subscription.id)
+        return ended
+
+
+class _Jobs:
+    """The scheduler's view of the service: run a due subscription, then re-arm it."""
+
+    def __init__(self, service: SubscriptionService) -> None:
+        self._service = service
+
+    async def run(self, job_id: int) -> None:
+        await self._service._run_and_deliver(job_id)
+
+    async def rearm(self, job_id: int) -> None:
+        await self._service._rearm(job_id)

@@ -41,7 +41,7 @@ async def disconnect_command(update: Update, context: Context) -> None:
     who = asker(update)
     if who is None:
         return
-    await context.bot_data.notifier.end_for_owner(who.user_id)
+    await context.bot_data.services.subscriptions.end_for_owner(who.user_id)
     forgot = await context.bot_data.services.accounts.disconnect(who.user_id)
     context.bot_data.connecting.pop(who.user_id, None)
     text = (

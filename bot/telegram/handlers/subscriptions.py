@@ -39,8 +39,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     except FAILURES as error:
         await reply_error(context, who, error)
         return
-    await context.bot_data.notifier.schedule(subscription)
-    next_run = context.bot_data.notifier.next_runs[subscription.id]
+    next_run = subscriptions.next_runs[subscription.id]
     await send_html(
         context.bot,
         who.chat_id,
@@ -84,7 +83,7 @@ async def subscriptions_command(update: Update, context: Context) -> None:
     entries = await subscriptions.listing(who.chat_id)
     owners = await _owner_names(context, who.chat_id, {entry.owner_id for entry in entries})
     timezone = await subscriptions.timezone_name(who.chat_id)
-    text = render_listing(entries, context.bot_data.notifier.next_runs, owners, timezone)
+    text = render_listing(entries, subscriptions.next_runs, owners, timezone)
     await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
 
 
@@ -118,8 +117,6 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     except FAILURES as error:
         await reply_error(context, who, error)
         return
-    if entry.subscription is not None:
-        context.bot_data.notifier.unschedule(entry.subscription.id)
     kind = "Subscription" if entry.subscription is not None else "Alert"
     await send_html(
         context.bot,
@@ -146,9 +143,6 @@ async def timezone_command(update: Update, context: Context) -> None:
     except FAILURES as error:
         await reply_error(context, who, error)
         return
-    for entry in await subscriptions.listing(who.chat_id):
-        if entry.subscription is not None and not entry.subscription.paused:
-            await context.bot_data.notifier.schedule(entry.subscription)
     text = f"🕘 Daily summaries in this chat now follow {escape(found)}."
     await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
 
