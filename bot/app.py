@@ -48,11 +48,11 @@ from bot.telegram.handlers.connect import (
     schedule_key_pair_expiry,
 )
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
+from bot.telegram.handlers.topics import remember_topic
 from bot.telegram.notifications import Notifier
 from bot.telegram.transport.aiohttp_request import BotApiClients
 from bot.telegram.transport.flood import FloodLimiter
 from bot.telegram.transport.incoming import IncomingUpdates
-from bot.telegram.transport.replies import remember_topic
 from bot.telegram.transport.startup import (
     EXIT_PORT_UNAVAILABLE,
     StartupFailure,
@@ -115,7 +115,8 @@ def build_application(
         bot=application.bot,
     )
     services.accounts.add_refresh_listener(notifier.check_alerts)
-    application.bot_data.attach(services, signer, notifier)
+    services.subscriptions.deliver_with(notifier)
+    application.bot_data.attach(services, signer)
 
     private = filters.ChatType.PRIVATE
     # One handler runs per group: each cross-cutting step has its own.
@@ -187,7 +188,7 @@ async def running_bot(
                 await _listen(server, settings.listen_port)
             await _take_updates(application, settings)
             await application.start()
-            await services.subscriptions.start(application.bot_data.notifier)
+            await services.subscriptions.start()
             yield application
         finally:
             await _stop(application, server, settings.shutdown_grace_seconds)

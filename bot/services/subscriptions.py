@@ -169,10 +169,12 @@ class SubscriptionService:
         """When each scheduled subscription runs next, by id."""
         return self.scheduler.next_runs
 
-    async def start(self, delivery: Delivery) -> None:
-        """Schedule every active subscription from the database (after a restart too); its
-        runs are posted by `delivery`."""
+    def deliver_with(self, delivery: Delivery) -> None:
+        """Scheduled runs are posted by `delivery` (the Telegram side)."""
         self._delivery = delivery
+
+    async def start(self) -> None:
+        """Schedule every active subscription from the database (after a restart too)."""
         planned = await self.plan_active()
         self.scheduler.start(planned.next_runs)
         logger.info("%d subscriptions scheduled", len(self.next_runs))

@@ -195,36 +195,13 @@ class Notifier:
         return True
 
     async def _tell_owner(self, owner_id: int, text: str) -> None:
-        try:
-            await self._send(owner_id, text)
-        except TelegramError as error:
-            logger.info("could not tell user %s privately: %s", owner_id, error.message)
-
-    # ------------------------------------------------------------------ chat changes
+        await tell_owner(self._bot, owner_id, text)
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup: its subscriptions and alerts move along."""
-        moved = await self._subscriptions.migrate_chat(old_chat_id, new_chat_id)
-        logger.info(
-            "chat %s moved to %s with %d subscriptions", old_chat_id, new_chat_id, len(moved)
-        )
+        await migrate(self._subscriptions, old_chat_id, new_chat_id)
 
-    async def shut_out(self, chat_id: int, title: str | None = None) -> None:
-        """The bot was removed from the chat or blocked: pause its subscriptions, tell owners
-        (naming the chat by its title when Telegram told it)."""
-        paused = await self._subscriptions.pause_chat(chat_id)
-        for owner in sorted({s.owner_user_id for s in paused} - {chat_id}):
-            count = sum(1 for s in paused if s.owner_user_id == owner)
-            await self._tell_owner(
-                owner,
-                f"⏸ I can no longer post to {render_chat(chat_id, title)} (I was removed or "
-                f"blocked there), so your {count} subscription(s) there are paused. "
-                "Add me back to that chat and they resume.",
-            )
-
-    async def resume(self, chat_id: int) -> int:
-        resumed = await self._subscriptions.resume_chat(chat_id)
-        return len(resumed)
+    async def shut_out(self, chat_id: int) -> None:
+        await shut_out(self._bot, self._subscriptions, chat_id)
 
     # ------------------------------------------------------------------ alerts
 
@@ -242,3 +219,37 @@ class Notifier:
             finally:
                 # fired only once Telegram has it; else the next refresh that finds it true tries again
                 await self._alerts.settle(alert, fired=posted)
+
+
+# ---------------------------------------------------------------------- chat changes
+
+
+async def tell_owner(bot: ExtBot[Any], owner_id: int, text: str) -> None:
+    """A private word to a subscription's owner; logged when Telegram refuses it."""
+    try:
+        await send_html(bot, owner_id, text, broadcast=True)
+    except TelegramError as error:
+        logger.info("could not tell user %s privately: %s", owner_id, error.message)
+
+
+async def migrate(subscriptions: SubscriptionService, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its subscriptions and alerts move along."""
+    moved = await subscriptions.migrate_chat(old_chat_id, new_chat_id)
+    logger.info("chat %s moved to %s with %d subscriptions", old_chat_id, new_chat_id, len(moved))
+
+
+async def shut_out(
+    bot: ExtBot[Any], subscriptions: SubscriptionService, chat_id: int, title: str | None = None
+) -> None:
+    """The bot was removed from the chat or blocked: pause its subscriptions, tell owners
+    (naming the chat by its title when Telegram told it)."""
+    paused = await subscriptions.pause_chat(chat_id)
+    for owner in sorted({s.owner_user_id for s in paused} - {chat_id}):
+        count = sum(1 for s in paused if s.owner_user_id == owner)
+        await tell_owner(
+            bot,
+            owner,
+            f"⏸ I can no longer post to {render_chat(chat_id, title)} (I was removed or "
+            f"blocked there), so your {count} subscription(s) there are paused. "
+            "Add me back to that chat and they resume.",
+        )

@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from bot.services.errors import FAILURES
 from bot.telegram.context import Context
 from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
+from bot.telegram.notifications import migrate, shut_out
 from bot.telegram.transport.replies import send_html
 from bot.telegram.views.html import escape
 from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
@@ -151,7 +152,8 @@ async def chat_migrated(update: Update, context: Context) -> None:
     """The old group's last message points to its new supergroup id."""
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id:
-        await context.bot_data.notifier.migrate(message.chat_id, message.migrate_to_chat_id)
+        subscriptions = context.bot_data.services.subscriptions
+        await migrate(subscriptions, message.chat_id, message.migrate_to_chat_id)
 
 
 async def membership_changed(update: Update, context: Context) -> None:
@@ -160,8 +162,8 @@ async def membership_changed(update: Update, context: Context) -> None:
     if change is None:
         return
     status = change.new_chat_member.status
-    notifier = context.bot_data.notifier
+    subscriptions = context.bot_data.services.subscriptions
     if status in {ChatMember.LEFT, ChatMember.BANNED}:
-        await notifier.shut_out(change.chat.id, change.chat.title)
+        await shut_out(context.bot, subscriptions, change.chat.id, change.chat.title)
     elif status in {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}:
-        await notifier.resume(change.chat.id)
+        await subscriptions.resume_chat(change.chat.id)
