@@ -47,9 +47,10 @@ from bot.telegram.handlers.connect import (
     private_text,
     schedule_key_pair_expiry,
 )
+from bot.telegram.handlers.scheduled import ScheduledPosts
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
 from bot.telegram.handlers.topics import remember_topic
-from bot.telegram.notifications import Notifier
+from bot.telegram.notifications import AlertPosts, TelegramPublisher
 from bot.telegram.transport.aiohttp_request import BotApiClients
 from bot.telegram.transport.flood import FloodLimiter
 from bot.telegram.transport.incoming import IncomingUpdates
@@ -108,14 +109,12 @@ def build_application(
         .build()
     )
     signer = CallbackSigner(token)
-    notifier = Notifier(
-        subscriptions=services.subscriptions,
-        alerts=services.alerts,
-        signer=signer,
-        bot=application.bot,
+    publisher = TelegramPublisher(subscriptions=services.subscriptions, bot=application.bot)
+    alert_posts = AlertPosts(
+        publisher=publisher, alerts=services.alerts, subscriptions=services.subscriptions
     )
-    services.accounts.add_refresh_listener(notifier.check_alerts)
-    services.subscriptions.deliver_with(notifier)
+    services.accounts.add_refresh_listener(alert_posts.check_alerts)
+    services.subscriptions.deliver_with(ScheduledPosts(application, publisher))
     application.bot_data.attach(services, signer)
 
     private = filters.ChatType.PRIVATE

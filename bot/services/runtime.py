@@ -15,7 +15,7 @@ from bot.services.holdings import HoldingsService
 from bot.services.keypairs import KeyPairService
 from bot.services.limits import EntryLimits
 from bot.services.profit import ProfitService
-from bot.services.subscriptions import Reports, SubscriptionService
+from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
 from bot.threecommas.client import ThreeCommasClient
@@ -56,11 +56,6 @@ class Services:
             EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user),
             DisplayCurrencies(db, client, credentials),
         )
-        reports = Reports(
-            holdings=HoldingsService(db, client, credentials),
-            history=HistoryService(credentials, client, clock),
-            profit=ProfitService(credentials, client, clock),
-        )
         subscriptions = SubscriptionService(
             db,
             accounts,
@@ -68,7 +63,6 @@ class Services:
             clock,
             settings.subscription_min_interval_seconds,
             EntryLimits(settings.max_subscriptions_per_chat, settings.max_subscriptions_per_user),
-            reports,
         )
         return cls(
             settings,
@@ -77,9 +71,9 @@ class Services:
             accounts,
             alerts,
             subscriptions,
-            holdings=reports.holdings,
-            history=reports.history,
-            profit=reports.profit,
+            holdings=HoldingsService(db, client, credentials),
+            history=HistoryService(credentials, client, clock),
+            profit=ProfitService(credentials, client, clock),
             keypairs=KeyPairService(
                 db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
             ),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfoNotFoundError
 
-from bot.services.accounts import AccountService, RefreshResult
+from bot.services.accounts import AccountService
 from bot.services.alerts import AlertRequest, AlertService, parse_alert
 from bot.services.clock import Clock
 from bot.services.errors import (
@@ -21,10 +21,7 @@ from bot.services.errors import (
     NotYours,
     ServiceError,
 )
-from bot.services.history import DEFAULT_PERIOD, BalanceHistory, HistoryService
-from bot.services.holdings import Holdings, HoldingsService
 from bot.services.limits import EntryLimits
-from bot.services.profit import DEFAULT_GROUPING, ProfitService, ProfitTable
 from bot.services.scheduler import Scheduler
 from bot.services.schedules import (
     UNSCHEDULABLE,
@@ -35,15 +32,12 @@ from bot.services.schedules import (
     parse_timezone,
     zone,
 )
-from bot.services.summary import AccountSummary
-from bot.services.targets import Target
 from bot.storage.database import Database
 from bot.storage.records import (
     ALL_ACCOUNTS,
     Alert,
     KnownAccount,
     Subscription,
-    SubscriptionContent,
 )
 from bot.threecommas.budget import background_calls
 from bot.threecommas.errors import ThreeCommasError
@@ -53,16 +47,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What one scheduled run produced, and whether its error is news."""
+    """What one scheduled run produced: the reply of the subscription's command (what the
+    Telegram side made of it: this layer only carries it), or the error, and whether that error
+    is news or the run works again."""
 
     subscription: Subscription
     account_name: str
-    summary: AccountSummary | None = None
-    results: list[RefreshResult] | None = None
-    holdings: Holdings | None = None
-    history: BalanceHistory | None = None
-    profit: ProfitTable | None = None
-    exchange: str | None = None  # of the one account, for the holdings, chart or profit title
+    reply: object = None
     error: ServiceError | ThreeCommasError | None = None
     first_failure: bool = False
     recovered: bool = False
@@ -120,23 +111,20 @@ def _same_subscription(
 
 
 class Delivery(Protocol):
-    """The Telegram side of a scheduled run: post what it produced, tell an owner that a stored
-    subscription cannot run."""
+    """The Telegram side of a scheduled run: it makes the post (the reply of the command the
+    subscription's kind names, as if its owner had typed it in its chat), posts it, and tells an
+    owner that a stored subscription cannot run."""
+
+    async def produce(self, subscription: Subscription, account: KnownAccount | None) -> object:
+        """The command's reply for `account` (None: all of them); raises what the command
+        raises (ServiceError, ThreeCommasError)."""
+        ...
 
     async def deliver(self, outcome: RunOutcome) -> bool:
         """True once Telegram accepted the post (or there was nothing to post)."""
         ...
 
     async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Reports:
-    """The services behind the subscriptions that post holdings, a chart or a profit table."""
-
-    holdings: HoldingsService
-    history: HistoryService
-    profit: ProfitService
 
 
 class SubscriptionService:
@@ -148,10 +136,8 @@ class SubscriptionService:
         clock: Clock,
         min_interval_seconds: int,
         limits: EntryLimits,
-        reports: Reports,
     ) -> None:
         self._db = db
-        self._reports = reports
         self._accounts = accounts
         self._alerts = alerts
         self.clock = clock
@@ -334,58 +320,25 @@ class SubscriptionService:
 
     async def _run(self, subscription_id: int) -> RunOutcome | None:
         subscription = await self._db.subscriptions.get(subscription_id)
-        if subscription is None or subscription.paused:
+        if subscription is None or subscription.paused or self._delivery is None:
             return None
-        name = await self.account_name(subscription.owner_user_id, subscription.account_selector)
+        owner, selector = subscription.owner_user_id, subscription.account_selector
+        name = await self.account_name(owner, selector)
+        account = None if selector == ALL_ACCOUNTS else await self._account(owner, int(selector))
         try:
-            if subscription.content == SubscriptionContent.SUMMARY:
-                outcome = await self._summary(subscription, name)
-            else:
-                outcome = await self._report(subscription, name)
+            reply = await self._delivery.produce(subscription, account)
         except (ServiceError, ThreeCommasError) as error:
             first_failure = subscription.last_error != type(error).__name__
             return RunOutcome(subscription, name, error=error, first_failure=first_failure)
-        return replace(outcome, recovered=subscription.last_error is not None)
+        recovered = subscription.last_error is not None
+        return RunOutcome(subscription, name, reply=reply, recovered=recovered)
 
-    async def _summary(self, subscription: Subscription, name: str) -> RunOutcome:
-        owner = subscription.owner_user_id
-        if subscription.account_selector == ALL_ACCOUNTS:
-            results = await self._accounts.refresh_all(owner)
-            failures = [r.error for r in results if r.error is not None]
-            if results and len(failures) == len(results):
-                raise failures[0]
-            return RunOutcome(subscription, name, results=results)
-        summary = await self._accounts.refresh(owner, int(subscription.account_selector))
-        return RunOutcome(subscription, name, summary=summary)
-
-    async def _report(self, subscription: Subscription, name: str) -> RunOutcome:
-        """Holdings, the chart's history or the profit table, as their commands fetch them
-        by default."""
-        owner = subscription.owner_user_id
-        selector = subscription.account_selector
-        target: Target = ALL_ACCOUNTS if selector == ALL_ACCOUNTS else int(selector)
-        exchange = await self._exchange(owner, selector)
-        outcome = RunOutcome(subscription, name, exchange=exchange)
-        match subscription.content:
-            case SubscriptionContent.HOLDINGS:
-                holdings = await self._reports.holdings.holdings(owner, target)
-                return replace(outcome, holdings=holdings)
-            case SubscriptionContent.CHART:
-                timezone = await self.timezone_name(subscription.chat_id)
-                history = await self._reports.history.balance_history(
-                    owner, target, DEFAULT_PERIOD, timezone
-                )
-                return replace(outcome, history=history)
-            case _:
-                timezone = await self.timezone_name(subscription.chat_id)
-                table = await self._reports.profit.profit(owner, target, DEFAULT_GROUPING, timezone)
-                return replace(outcome, profit=table)
-
-    async def _exchange(self, owner_id: int, selector: str) -> str | None:
-        if selector == ALL_ACCOUNTS:
-            return None
-        known = {str(a.account_id): a.exchange for a in await self._db.accounts.list(owner_id)}
-        return known.get(selector)
+    async def _account(self, owner_id: int, account_id: int) -> KnownAccount:
+        """The stored account (name and exchange), or one known by its id alone."""
+        for known in await self._db.accounts.list(owner_id):
+            if known.account_id == account_id:
+                return known
+        return KnownAccount(account_id, f"account {account_id}")
 
     async def _listed_subscription(self, subscription: Subscription) -> ListedEntry:
         owner = subscription.owner_user_id

@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from bot.services.errors import FAILURES
 from bot.telegram.context import Context
 from bot.telegram.handlers.common import Asker, argument_text, asker, reply_error
+from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
 from bot.telegram.notifications import migrate, shut_out
 from bot.telegram.transport.replies import send_html
 from bot.telegram.views.html import escape
@@ -44,7 +45,9 @@ async def subscribe_command(update: Update, context: Context) -> None:
     await send_html(
         context.bot,
         who.chat_id,
-        render_subscribed(subscription, name, next_run, timezone),
+        render_subscribed(
+            subscription, name, next_run, timezone, SUBSCRIPTION_KINDS[subscription.content].noun
+        ),
         reply_to=who.message.message_id,
     )
 
