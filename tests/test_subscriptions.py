@@ -11,6 +11,7 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,12 @@ import pytest
 from bot.config import Settings
 from bot.services.clock import ShiftedClock
 from bot.storage.snapshots import KEPT_PER_ACCOUNT
+from bot.telegram.context import BotApplication
 from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, ask, bot_running
+from tests.support.clock import ManualClock
 
 GROUP = -100700
 OTHER_GROUP = -100701
@@ -345,6 +348,34 @@ async def test_who_may_unsubscribe(fast: Sandbox) -> None:
 # --------------------------------------------------------------------------- upstream errors
 
 
+@dataclass
+class OnManualClock:
+    """The bot on a clock that moves only when the test advances it."""
+
+    sandbox: Sandbox
+    application: BotApplication
+    clock: ManualClock
+
+    async def advance_one_period(self, seconds: float = 1) -> None:
+        """The clock moves on by `seconds`; returns once every subscription that fell due has
+        run and is scheduled again (its next run later than now)."""
+        self.clock.advance(seconds)
+        next_runs = self.application.bot_data.services.subscriptions.next_runs
+        now = self.clock.now()
+        await self.sandbox.botapi.wait_for(
+            lambda: bool(next_runs) and all(when > now for when in next_runs.values())
+        )
+
+
+@pytest.fixture
+async def on_clock(sandbox: Sandbox) -> AsyncIterator[OnManualClock]:
+    """Like `fast`, on a manual clock: a subscription runs when the test advances it."""
+    clock = ManualClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    async with bot_running(sandbox, clock=clock, subscription_min_interval_seconds=1) as app:
+        await Chat(sandbox.botapi, first_name="Alice").connect()
+        yield OnManualClock(sandbox, app, clock)
+
+
 @pytest.mark.parametrize(
     ("fault", "selector"),
     [
@@ -354,18 +385,22 @@ async def test_who_may_unsubscribe(fast: Sandbox) -> None:
     ],
 )
 async def test_an_upstream_error_is_posted_once_and_told_to_the_owner_once(
-    fast: Sandbox, fault: Fault, selector: str
+    on_clock: OnManualClock, fault: Fault, selector: str
 ) -> None:
+    fast = on_clock.sandbox
     group = in_group(fast)
     owner = Chat(fast.botapi)
     figure = "$31.21" if selector != "all" else "Total"
     await subscribe(group, f"{selector} every 1s")
+    await on_clock.advance_one_period()
     await wait_for_summaries(fast.botapi, GROUP, 1, figure=figure)
     private_before = len(fast.botapi.messages(DEMO_USER_ID))
     fast.threecommas.inject(fault, times=10_000)
+    await on_clock.advance_one_period()
     await fast.botapi.wait_for_text(GROUP, "failed")
     failing_since = len(fast.threecommas.requests)
-    await asyncio.sleep(3.5)  # several more scheduled runs, all failing
+    for _ in range(3):  # several more scheduled runs, all failing
+        await on_clock.advance_one_period()
     assert len(fast.threecommas.requests) >= failing_since + 3, "the runs go on while failing"
     failures = [m for m in fast.botapi.messages(GROUP) if "failed" in m.plain]
     assert len(failures) == 1, fast.botapi.describe()
@@ -379,9 +414,12 @@ async def test_an_upstream_error_is_posted_once_and_told_to_the_owner_once(
     assert not any(figure in m.plain for m in after_failure), "no summary while failing"
 
     fast.threecommas.clear_faults()
+    await on_clock.advance_one_period()
     recovered = await fast.botapi.wait_for_text(GROUP, "Working again", timeout=5)
     assert figure in recovered.plain and recovered.buttons
     count = len(summaries(fast.botapi, GROUP, figure))
+    for _ in range(2):
+        await on_clock.advance_one_period()
     await wait_for_summaries(fast.botapi, GROUP, count + 2, figure=figure)
     assert sum("Working again" in m.plain for m in fast.botapi.messages(GROUP)) == 1
     assert len(fast.botapi.messages(DEMO_USER_ID)) == private_before + 1

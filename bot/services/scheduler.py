@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
-from bot.services.clock import Clock
+from bot.services.clock import Advancing, Clock
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ class Scheduler:
         self._runs: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        if isinstance(clock, Advancing):
+            clock.on_advance(self.wake)  # a test's clock: what fell due runs at once
 
     def start(self, planned: dict[int, datetime]) -> None:
         """Start running; `planned`: the due times read at start-up (one set meanwhile keeps
@@ -70,7 +72,7 @@ class Scheduler:
             await asyncio.gather(*self._runs, return_exceptions=True)
 
     def wake(self) -> None:
-        """Look at the clock again now (a test clock that was advanced)."""
+        """Look at the clock again now (a test's clock was advanced)."""
         self._wake.set()
 
     def set(self, job_id: int, when: datetime) -> None:

@@ -1,8 +1,9 @@
-"""A scheduler clock for tests whose schedules must fall due a known time after they are set."""
+"""Scheduler clocks for tests: one that starts when first asked, one that moves only when told."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 
@@ -21,3 +22,23 @@ class ClockFromFirstCall:
         if self._started is None:
             self._started = time.monotonic()
         return self._start + timedelta(seconds=time.monotonic() - self._started)
+
+
+class ManualClock:
+    """Stands still until the test advances it; the scheduler is told and runs what fell due at
+    once, so "every 1s" and three periods take no real seconds."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._listeners: list[Callable[[], None]] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    def on_advance(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        for listener in self._listeners:
+            listener()
