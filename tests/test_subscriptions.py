@@ -10,7 +10,7 @@ import contextlib
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -313,7 +313,8 @@ async def test_listing_shows_number_owner_and_next_run(fast: Sandbox) -> None:
     assert "balance < $25,000.00" in lines[2]
 
 
-async def test_who_may_unsubscribe(fast: Sandbox) -> None:
+async def test_who_may_unsubscribe(on_clock: OnManualClock) -> None:
+    fast = on_clock.sandbox
     alice, bob, carol = (in_group(fast, u) for u in (DEMO_USER_ID, OTHER_USER, ADMIN_USER))
     await bob.say("hello")  # the stand-in knows Bob's name
     await subscribe(alice, "12345678 every 1h")
@@ -334,12 +335,13 @@ async def test_who_may_unsubscribe(fast: Sandbox) -> None:
     assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(2,)]
 
     # its creator removes the every-1s one (#3) and its posts stop
-    await wait_for_summaries(fast.botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, GROUP)) >= 1)
     removed = await alice.reply("/unsubscribe 3")
     assert "removed" in removed.plain and "My Binance US" in removed.plain
-    await asyncio.sleep(0.3)
+    await on_clock.advance_one_period(0)  # a run that had started is done
     posted = len(summaries(fast.botapi, GROUP))
-    await asyncio.sleep(2)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     assert len(summaries(fast.botapi, GROUP)) == posted
     listing = await alice.reply("/subscriptions")
     assert "Kraken Main" in listing.plain and "My Binance US" not in listing.plain
@@ -358,13 +360,19 @@ class OnManualClock:
 
     async def advance_one_period(self, seconds: float = 1) -> None:
         """The clock moves on by `seconds`; returns once every subscription that fell due has
-        run and is scheduled again (its next run later than now)."""
+        run and is scheduled again (or ended)."""
         self.clock.advance(seconds)
-        next_runs = self.application.bot_data.services.subscriptions.next_runs
-        now = self.clock.now()
         await self.sandbox.botapi.wait_for(
-            lambda: bool(next_runs) and all(when > now for when in next_runs.values())
+            self.application.bot_data.services.subscriptions.scheduler.idle
         )
+
+    async def advance_until(self, holds: Callable[[], bool], periods: int = 10) -> None:
+        """One period at a time until `holds()`, within `periods`."""
+        for _ in range(periods):
+            if holds():
+                return
+            await self.advance_one_period()
+        assert holds(), self.sandbox.botapi.describe()
 
 
 @pytest.fixture
@@ -430,24 +438,28 @@ async def test_an_upstream_error_is_posted_once_and_told_to_the_owner_once(
 
 
 async def test_a_kicked_bot_pauses_the_chat_and_tells_the_owner_then_resumes(
-    fast: Sandbox,
+    on_clock: OnManualClock,
 ) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     group = in_group(fast)
     await subscribe(group)
-    await wait_for_summaries(botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(botapi, GROUP)) >= 1)
     botapi.block_chat(GROUP)
+    await on_clock.advance_one_period()
     told = await botapi.wait_for_text(DEMO_USER_ID, "can no longer post", timeout=4)
     assert str(GROUP) in told.plain and "paused" in told.plain and "Add me back" in told.plain
     assert db_rows(fast, "SELECT paused FROM subscriptions") == [(1,)]
     sends = botapi.calls["sendMessage"]
-    await asyncio.sleep(2.5)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     assert botapi.calls["sendMessage"] == sends, "no more sends to a chat that shut the bot out"
     assert sum("can no longer post" in m.plain for m in botapi.messages(DEMO_USER_ID)) == 1
 
     posted = len(summaries(botapi, GROUP))
     botapi.add_member_event(GROUP, user_id=DEMO_USER_ID, first_name="Alice")
-    await wait_for_summaries(botapi, GROUP, posted + 2)
+    await botapi.wait_for(lambda: db_rows(fast, "SELECT paused FROM subscriptions") == [(0,)])
+    await on_clock.advance_until(lambda: len(summaries(botapi, GROUP)) >= posted + 2)
     assert db_rows(fast, "SELECT paused FROM subscriptions") == [(0,)]
 
 
@@ -511,15 +523,17 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(fast: Sa
 # --------------------------------------------------------------------------- /disconnect
 
 
-async def test_disconnect_ends_the_owners_subscriptions(fast: Sandbox) -> None:
+async def test_disconnect_ends_the_owners_subscriptions(on_clock: OnManualClock) -> None:
+    fast = on_clock.sandbox
     group = in_group(fast)
     await subscribe(group)
-    await wait_for_summaries(fast.botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, GROUP)) >= 1)
     done = await Chat(fast.botapi).reply("/disconnect")
     assert "Done" in done.plain
-    await asyncio.sleep(0.3)
+    await on_clock.advance_one_period(0)  # a run that had started is done
     posted = len(summaries(fast.botapi, GROUP))
-    await asyncio.sleep(2)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     assert len(summaries(fast.botapi, GROUP)) == posted
     assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(0,)]
     listing = await group.reply("/subscriptions")

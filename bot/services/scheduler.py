@@ -75,6 +75,11 @@ class Scheduler:
         """Look at the clock again now (a test's clock was advanced)."""
         self._wake.set()
 
+    def idle(self) -> bool:
+        """No run in flight (re-arming included) and nothing due by the clock."""
+        now = self._clock.now()
+        return not self._runs and all(when > now for when in self.next_runs.values())
+
     def set(self, job_id: int, when: datetime) -> None:
         """It runs next at `when` (instead of any earlier due time)."""
         if self.next_runs.get(job_id) == when:
