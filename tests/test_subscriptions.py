@@ -10,8 +10,7 @@ import contextlib
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,11 @@ import pytest
 from bot.config import Settings
 from bot.services.clock import ShiftedClock
 from bot.storage.snapshots import KEPT_PER_ACCOUNT
-from bot.telegram.context import BotApplication
 from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, ask, bot_running
-from tests.support.clock import ManualClock
+from tests.support.clock import OnManualClock, bot_on_manual_clock
 
 GROUP = -100700
 OTHER_GROUP = -100701
@@ -350,38 +348,11 @@ async def test_who_may_unsubscribe(on_clock: OnManualClock) -> None:
 # --------------------------------------------------------------------------- upstream errors
 
 
-@dataclass
-class OnManualClock:
-    """The bot on a clock that moves only when the test advances it."""
-
-    sandbox: Sandbox
-    application: BotApplication
-    clock: ManualClock
-
-    async def advance_one_period(self, seconds: float = 1) -> None:
-        """The clock moves on by `seconds`; returns once every subscription that fell due has
-        run and is scheduled again (or ended)."""
-        self.clock.advance(seconds)
-        await self.sandbox.botapi.wait_for(
-            self.application.bot_data.services.subscriptions.scheduler.idle
-        )
-
-    async def advance_until(self, holds: Callable[[], bool], periods: int = 10) -> None:
-        """One period at a time until `holds()`, within `periods`."""
-        for _ in range(periods):
-            if holds():
-                return
-            await self.advance_one_period()
-        assert holds(), self.sandbox.botapi.describe()
-
-
 @pytest.fixture
 async def on_clock(sandbox: Sandbox) -> AsyncIterator[OnManualClock]:
     """Like `fast`, on a manual clock: a subscription runs when the test advances it."""
-    clock = ManualClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
-    async with bot_running(sandbox, clock=clock, subscription_min_interval_seconds=1) as app:
-        await Chat(sandbox.botapi, first_name="Alice").connect()
-        yield OnManualClock(sandbox, app, clock)
+    async with bot_on_manual_clock(sandbox) as running:
+        yield running
 
 
 @pytest.mark.parametrize(

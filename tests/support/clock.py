@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.telegram.context import BotApplication
+from standins.demo import Sandbox
+from tests.support.bot import Chat, bot_running
 
 
 class ClockFromFirstCall:
@@ -42,3 +48,36 @@ class ManualClock:
         self._now += timedelta(seconds=seconds)
         for listener in self._listeners:
             listener()
+
+
+@dataclass
+class OnManualClock:
+    """The bot on a clock that moves only when the test advances it."""
+
+    sandbox: Sandbox
+    application: BotApplication
+    clock: ManualClock
+
+    async def advance_one_period(self, seconds: float = 1) -> None:
+        """The clock moves on by `seconds`; returns once every subscription that fell due has
+        run and is scheduled again (or ended)."""
+        self.clock.advance(seconds)
+        scheduler = self.application.bot_data.services.subscriptions.scheduler
+        await self.sandbox.botapi.wait_for(scheduler.idle)
+
+    async def advance_until(self, holds: Callable[[], bool], periods: int = 10) -> None:
+        """One period at a time until `holds()`, within `periods`."""
+        for _ in range(periods):
+            if holds():
+                return
+            await self.advance_one_period()
+        assert holds(), self.sandbox.botapi.describe()
+
+
+@contextlib.asynccontextmanager
+async def bot_on_manual_clock(sandbox: Sandbox) -> AsyncIterator[OnManualClock]:
+    """The bot with a 1 s minimum interval on a manual clock, the demo user connected."""
+    clock = ManualClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    async with bot_running(sandbox, clock=clock, subscription_min_interval_seconds=1) as app:
+        await Chat(sandbox.botapi, first_name="Alice").connect()
+        yield OnManualClock(sandbox, app, clock)
