@@ -252,22 +252,26 @@ async def test_the_kind_is_listed_and_only_the_same_kind_is_a_duplicate(fast: Sa
     assert "every 1 h · holdings · by Alice" in lines[3], lines[3]
 
 
-async def test_a_failing_chart_subscription_is_told_once_then_works_again(fast: Sandbox) -> None:
+async def test_a_failing_chart_subscription_is_told_once_then_works_again(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     await subscribe(in_group(fast), "12345678 every 1s chart")
+    await on_clock.advance_one_period()
     first = await fast.botapi.wait_for_file(GROUP)
     private_before = len(fast.botapi.messages(DEMO_USER_ID))
     fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    await on_clock.advance_one_period()
     failed = await fast.botapi.wait_for_text(GROUP, "failed")
     assert "The scheduled balance chart of My Binance US failed" in failed.plain, failed.plain
     failing_since = len(fast.threecommas.requests)
-    await fast.botapi.wait_for(
-        lambda: len(fast.threecommas.requests) >= failing_since + 3, timeout=10
-    )
+    await on_clock.advance_until(lambda: len(fast.threecommas.requests) >= failing_since + 3)
     assert sum("failed" in m.plain for m in fast.botapi.messages(GROUP)) == 1
     told = fast.botapi.messages(DEMO_USER_ID)[private_before:]
     assert len(told) == 1 and "balance chart" in told[0].plain, [m.plain for m in told]
 
     fast.threecommas.clear_faults()
+    await on_clock.advance_one_period()
     recovered = await fast.botapi.wait_for_file(GROUP, after=failed.message_id, timeout=10)
     assert recovered.message.plain.startswith("✅ Working again."), recovered.message.plain
     assert "Last 30 days" in recovered.message.plain
@@ -610,13 +614,18 @@ async def test_sixty_groups_due_at_once_all_get_their_summary_without_429s(
     assert snapshot_rows(limited) == sum(min(count, KEPT_PER_ACCOUNT) for count in posted.values())
 
 
-async def test_a_private_subscription_tells_its_error_once_in_that_chat(fast: Sandbox) -> None:
+async def test_a_private_subscription_tells_its_error_once_in_that_chat(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     owner = Chat(fast.botapi)
     await subscribe(owner)
-    await wait_for_summaries(fast.botapi, DEMO_USER_ID, 1)
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, DEMO_USER_ID)) >= 1)
     fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    await on_clock.advance_one_period()
     await fast.botapi.wait_for_text(DEMO_USER_ID, "failed")
-    await asyncio.sleep(2.5)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     failures = [m for m in fast.botapi.messages(DEMO_USER_ID) if "failed" in m.plain]
     assert len(failures) == 1, fast.botapi.describe()
 
