@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging, register_secret, secrets
 from bot.services.clock import Clock
+from bot.services.publisher import Publisher
 from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
 from bot.storage.errors import StorageStartupError
@@ -63,6 +64,7 @@ from bot.telegram.transport.startup import (
 from bot.telegram.transport.webhook import BotHttpServer, LastUpdate, webhook_secret
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
+from bot.telegram.views.reply import Reply
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +111,9 @@ def build_application(
         .build()
     )
     signer = CallbackSigner(token)
-    publisher = TelegramPublisher(subscriptions=services.subscriptions, bot=application.bot)
+    publisher: Publisher[Reply] = TelegramPublisher(
+        subscriptions=services.subscriptions, bot=application.bot
+    )
     alert_posts = AlertPosts(
         publisher=publisher, alerts=services.alerts, subscriptions=services.subscriptions
     )

@@ -22,6 +22,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.services.alerts import AlertService
+from bot.services.publisher import Publisher
 from bot.services.subscriptions import SubscriptionService
 from bot.services.summary import AccountSummary
 from bot.telegram.transport.replies import send_html, send_photo
@@ -47,9 +48,6 @@ class TelegramPublisher:
         return await self._posted(
             chat_id, topic, lambda chat, thread: self._send(chat, post, thread)
         )
-
-    async def post(self, chat_id: int, text: str, *, topic: int | None = None) -> bool:
-        return await self.publish(chat_id, TextReply(text), topic=topic)
 
     async def tell_owner(self, owner_id: int, text: str) -> None:
         await tell_owner(self._bot, owner_id, text)
@@ -108,7 +106,7 @@ class AlertPosts:
     def __init__(
         self,
         *,
-        publisher: TelegramPublisher,
+        publisher: Publisher[Reply],
         alerts: AlertService,
         subscriptions: SubscriptionService,
     ) -> None:
@@ -121,9 +119,9 @@ class AlertPosts:
             timezone = await self._subscriptions.timezone_name(alert.chat_id)
             posted = False
             try:
-                posted = await self._publisher.post(
+                posted = await self._publisher.publish(
                     alert.chat_id,
-                    render_alert_fired(alert, summary, timezone=timezone),
+                    TextReply(render_alert_fired(alert, summary, timezone=timezone)),
                     topic=alert.message_thread_id,
                 )
             finally:

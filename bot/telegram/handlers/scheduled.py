@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from telegram.ext import CallbackContext
 
+from bot.services.publisher import Publisher
 from bot.services.records import KnownAccount, Subscription
 from bot.services.subscriptions import RunOutcome
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.account_command import Request
 from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
-from bot.telegram.notifications import TelegramPublisher
 from bot.telegram.views.render import (
     render_subscription_failed,
     render_subscription_unschedulable,
@@ -27,7 +27,7 @@ WORKING_AGAIN = "✅ Working again.\n\n"
 class ScheduledPosts:
     """The subscription service's `Delivery`: what a run posts, and posting it."""
 
-    def __init__(self, application: BotApplication, publisher: TelegramPublisher) -> None:
+    def __init__(self, application: BotApplication, publisher: Publisher[Reply]) -> None:
         self._application = application
         self._publisher = publisher
 
@@ -54,7 +54,9 @@ class ScheduledPosts:
                 return True
             noun = SUBSCRIPTION_KINDS[subscription.content].noun
             text = render_subscription_failed(outcome.account_name, outcome.error, noun)
-            posted = await self._publisher.post(subscription.chat_id, text, topic=topic)
+            posted = await self._publisher.publish(
+                subscription.chat_id, TextReply(text), topic=topic
+            )
             if posted and subscription.chat_id != subscription.owner_user_id:
                 # with the chat's post, so both are told again by the next run if it failed
                 await self._publisher.tell_owner(subscription.owner_user_id, text)
