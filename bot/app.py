@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging, register_secret, secrets
 from bot.services.clock import Clock
+from bot.services.publisher import Publisher
 from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
 from bot.storage.errors import StorageStartupError
@@ -47,12 +48,13 @@ from bot.telegram.handlers.connect import (
     private_text,
     schedule_key_pair_expiry,
 )
+from bot.telegram.handlers.scheduled import ScheduledPosts
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
-from bot.telegram.notifications import Notifier
+from bot.telegram.handlers.topics import remember_topic
+from bot.telegram.notifications import AlertPosts, TelegramPublisher
 from bot.telegram.transport.aiohttp_request import BotApiClients
 from bot.telegram.transport.flood import FloodLimiter
 from bot.telegram.transport.incoming import IncomingUpdates
-from bot.telegram.transport.replies import remember_topic
 from bot.telegram.transport.startup import (
     EXIT_PORT_UNAVAILABLE,
     StartupFailure,
@@ -62,6 +64,7 @@ from bot.telegram.transport.startup import (
 from bot.telegram.transport.webhook import BotHttpServer, LastUpdate, webhook_secret
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
+from bot.telegram.views.reply import Reply
 
 logger = logging.getLogger(__name__)
 
@@ -108,16 +111,15 @@ def build_application(
         .build()
     )
     signer = CallbackSigner(token)
-    notifier = Notifier(
-        subscriptions=services.subscriptions,
-        alerts=services.alerts,
-        chat_settings=services.chat_settings,
-        signer=signer,
-        bot=application.bot,
-        clock=services.subscriptions.clock,
+    publisher: Publisher[Reply] = TelegramPublisher(
+        subscriptions=services.subscriptions, bot=application.bot
     )
-    services.accounts.add_refresh_listener(notifier.check_alerts)
-    application.bot_data.attach(services, signer, notifier)
+    alert_posts = AlertPosts(
+        publisher=publisher, alerts=services.alerts, chat_settings=services.chat_settings
+    )
+    services.accounts.add_refresh_listener(alert_posts.check_alerts)
+    services.subscriptions.deliver_with(ScheduledPosts(application, publisher))
+    application.bot_data.attach(services, signer)
 
     private = filters.ChatType.PRIVATE
     # One handler runs per group: each cross-cutting step has its own.
@@ -191,7 +193,7 @@ async def running_bot(
                 await _listen(server, settings.listen_port)
             await _take_updates(application, settings)
             await application.start()
-            await application.bot_data.notifier.start()
+            await services.subscriptions.start()
             yield application
         finally:
             await _stop(application, server, settings.shutdown_grace_seconds)
@@ -274,7 +276,7 @@ async def _interrupt_progress(application: BotApplication) -> None:
 
 
 async def _finish_in_flight(application: BotApplication) -> None:
-    await application.bot_data.notifier.stop()
+    await application.bot_data.services.subscriptions.stop()
     await application.stop()
     await application.bot_data.services.accounts.drain()
 

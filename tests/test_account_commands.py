@@ -9,7 +9,8 @@ import pytest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.telegram.context import BotApplication
-from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
+from bot.telegram.handlers.account_command import AccountCommand, Request
+from bot.telegram.views.reply import Reply, TextReply
 from standins.demo import DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault
 from tests.support.bot import Chat, bot_running

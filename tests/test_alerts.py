@@ -4,7 +4,6 @@ limits refused; posted into the forum topic they were set in."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
 from tests.support.bot import Chat, ask, bot_running
+from tests.support.clock import OnManualClock, bot_on_manual_clock
 
 GROUP = -100800
 OTHER_GROUP = -100801
@@ -51,6 +51,13 @@ def alerts_posted(botapi: BotApiStandIn, chat_id: int = GROUP) -> list[SentMessa
 
 def group(sandbox: Sandbox) -> Chat:
     return Chat(sandbox.botapi, chat_id=GROUP, chat_type="group", first_name="Alice")
+
+
+@pytest.fixture
+async def on_clock(sandbox: Sandbox) -> AsyncIterator[OnManualClock]:
+    """Like `fast`, on a manual clock: a subscription runs when the test advances it."""
+    async with bot_on_manual_clock(sandbox) as running:
+        yield running
 
 
 @pytest.fixture
@@ -95,7 +102,8 @@ async def test_a_balance_alert_fires_once_per_crossing_on_manual_refreshes(fast:
     assert len(alerts_posted(botapi)) == 2
 
 
-async def test_day_alerts_fire_on_scheduled_runs(fast: Sandbox) -> None:
+async def test_day_alerts_fire_on_scheduled_runs(on_clock: OnManualClock) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     chat = group(fast)
     down = await chat.reply("/alert Binance Futures day < -5%")
@@ -110,15 +118,18 @@ async def test_day_alerts_fire_on_scheduled_runs(fast: Sandbox) -> None:
 
     async def after_runs(count: int) -> None:
         start = len([m for m in botapi.messages(GROUP) if m.buttons])
-        await botapi.wait_for(
+        await on_clock.advance_until(
             lambda: len([m for m in botapi.messages(GROUP) if m.buttons]) >= start + count,
-            timeout=6,
+            periods=count + 3,
         )
+
+    async def after_alerts(count: int) -> None:
+        await on_clock.advance_until(lambda: len(alerts_posted(botapi)) == count, periods=4)
 
     await after_runs(2)  # +1.25%: neither holds
     assert alerts_posted(botapi) == []
     set_futures(fast, day="-6.5")
-    await botapi.wait_for(lambda: len(alerts_posted(botapi)) == 1, timeout=4)
+    await after_alerts(1)
     fired = alerts_posted(botapi)[0]
     assert "today < -5.00%" in fired.plain and "-6.50%" in fired.plain, fired.plain
     await after_runs(3)  # still below: not again
@@ -126,10 +137,10 @@ async def test_day_alerts_fire_on_scheduled_runs(fast: Sandbox) -> None:
     set_futures(fast, day="0")
     await after_runs(2)
     set_futures(fast, day="-5.01")
-    await botapi.wait_for(lambda: len(alerts_posted(botapi)) == 2, timeout=4)
+    await after_alerts(2)
     assert "today < -5.00%" in alerts_posted(botapi)[1].plain
     set_futures(fast, day="3.5")
-    await botapi.wait_for(lambda: len(alerts_posted(botapi)) == 3, timeout=4)
+    await after_alerts(3)
     assert "today > +3.00%" in alerts_posted(botapi)[2].plain
     await after_runs(3)
     assert len(alerts_posted(botapi)) == 3
@@ -137,8 +148,9 @@ async def test_day_alerts_fire_on_scheduled_runs(fast: Sandbox) -> None:
 
 
 async def test_an_alert_checked_by_both_a_manual_and_a_scheduled_refresh_fires_once(
-    fast: Sandbox,
+    on_clock: OnManualClock,
 ) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     chat = group(fast)
     await chat.reply("/alert futures balance < 25000")
@@ -148,8 +160,9 @@ async def test_an_alert_checked_by_both_a_manual_and_a_scheduled_refresh_fires_o
     for _ in range(4):
         await owner.say(f"/refresh {FUTURES}")
         await owner.say("/refresh all")
-    await botapi.wait_for(lambda: len(alerts_posted(botapi)) >= 1, timeout=4)
-    await asyncio.sleep(1.5)  # more scheduled runs, the condition still true
+    await on_clock.advance_until(lambda: len(alerts_posted(botapi)) >= 1, periods=4)
+    for _ in range(2):  # more scheduled runs, the condition still true
+        await on_clock.advance_one_period()
     assert len(alerts_posted(botapi)) == 1, botapi.describe()
 
 

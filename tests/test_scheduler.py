@@ -59,7 +59,7 @@ async def test_start_up_plans_every_stored_subscription_once_in_its_chats_zone(
     seed_scheduled(sandbox.settings.database_path, plan, DUE)
     due_chats = [scale_chat_id(i) for i in range(plan.due)]
     async with bot_running(sandbox, clock=due_soon()) as application:
-        next_runs = application.bot_data.notifier.next_runs
+        next_runs = application.bot_data.services.subscriptions.next_runs
         assert sorted(next_runs) == list(range(1, plan.subscriptions + 1))
         # daily and hourly, across zones: all due within the plan's two seconds
         assert sum(DUE <= when < DUE + timedelta(seconds=2) for when in next_runs.values()) == 60
@@ -120,7 +120,7 @@ async def test_a_run_never_overlaps_the_last_run_of_the_same_subscription(
 async def test_runs_waiting_for_a_free_slot_see_removals_pauses_and_new_subscriptions(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.telegram.notifications.RUNS_AT_ONCE", 1)
+    monkeypatch.setattr("bot.services.scheduler.RUNS_AT_ONCE", 1)
     botapi, threecommas, count = sandbox.botapi, sandbox.threecommas, 6
     add_keys(threecommas, count)
     await seed_users(sandbox.settings, count)
@@ -166,7 +166,7 @@ async def test_a_daily_subscription_in_a_chat_with_an_unknown_stored_zone_is_tol
     for _ in range(2):  # the second start must not tell the owner again
         async with bot_running(sandbox) as application:
             await botapi.wait_for(lambda: len(told()) >= 1)
-            assert application.bot_data.notifier.next_runs == {}
+            assert application.bot_data.services.subscriptions.next_runs == {}
             await Chat(botapi).reply("/help")
     assert len(told()) == 1
     assert f"(My Binance US daily at 09:00) in chat {GROUP} cannot be scheduled" in told()[0].plain

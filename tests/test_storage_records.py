@@ -4,7 +4,6 @@ removes exactly their rows; a backup holds everything."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -324,8 +323,51 @@ async def test_the_upgrade_gives_old_subscriptions_the_summary(
             await database.subscriptions.add(GROUP, 1, "all", "interval", 60, None, content="pie")
     finally:
         await database.close()
-    with sqlite_utils.Database(path) as upgraded, pytest.raises(sqlite3.IntegrityError):
-        upgraded.execute("UPDATE subscriptions SET content = 'pie'")
+    # what it posts is checked in code (above), not by a CHECK: a new kind needs no rebuild
+    with sqlite_utils.Database(path) as upgraded:
+        upgraded.execute("UPDATE subscriptions SET content = 'deals' WHERE id = ?", [chart.id])
+        assert "content IN" not in upgraded["subscriptions"].schema
+
+
+async def test_the_upgrade_that_drops_the_content_check_keeps_every_subscription(
+    tmp_path: Path, keys: MasterKeys
+) -> None:
+    """A database of schema 5, whose subscriptions table still has the CHECK on `content`."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite_utils.Database(path) as old:
+        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for migration in MIGRATIONS[:5]:
+            migration(old)
+        old.execute(
+            "INSERT INTO meta VALUES ('schema_version', '5'), ('key_check', ?)",
+            [encrypt_key_check(keys)],
+        )
+        old.execute(
+            "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+            "schedule_kind, daily_time, paused, last_error, created_at, message_thread_id, "
+            "content) VALUES (7, ?, 1, '42', 'daily', '09:00', 1, 'Boom', "
+            "'2026-01-01T00:00:00.000000+00:00', 3, 'profit')",
+            [GROUP],
+        )
+        old.conn.commit()
+    database = await Database.open(path, keys)
+    try:
+        (kept,) = await database.subscriptions.list_for_chat(GROUP)
+        assert (kept.id, kept.account_selector, kept.daily_time, kept.paused) == (
+            7,
+            "42",
+            "09:00",
+            True,
+        )
+        assert (kept.last_error, kept.message_thread_id, kept.content) == ("Boom", 3, "profit")
+        added = await database.subscriptions.add(GROUP, 1, "all", "interval", 60, None)
+        assert added.id == 8  # ids go on from the kept rows
+    finally:
+        await database.close()
+    with sqlite_utils.Database(path) as upgraded:
+        assert "content IN" not in upgraded["subscriptions"].schema
+        indexes = {index.name for index in upgraded["subscriptions"].indexes}
+        assert {"subscriptions_by_chat", "subscriptions_by_owner"} <= indexes
 
 
 async def test_chat_timezone(database: Database) -> None:

@@ -25,6 +25,7 @@ from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, ask, bot_running
+from tests.support.clock import OnManualClock, bot_on_manual_clock
 
 GROUP = -100700
 OTHER_GROUP = -100701
@@ -251,22 +252,26 @@ async def test_the_kind_is_listed_and_only_the_same_kind_is_a_duplicate(fast: Sa
     assert "every 1 h · holdings · by Alice" in lines[3], lines[3]
 
 
-async def test_a_failing_chart_subscription_is_told_once_then_works_again(fast: Sandbox) -> None:
+async def test_a_failing_chart_subscription_is_told_once_then_works_again(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     await subscribe(in_group(fast), "12345678 every 1s chart")
+    await on_clock.advance_one_period()
     first = await fast.botapi.wait_for_file(GROUP)
     private_before = len(fast.botapi.messages(DEMO_USER_ID))
     fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    await on_clock.advance_one_period()
     failed = await fast.botapi.wait_for_text(GROUP, "failed")
     assert "The scheduled balance chart of My Binance US failed" in failed.plain, failed.plain
     failing_since = len(fast.threecommas.requests)
-    await fast.botapi.wait_for(
-        lambda: len(fast.threecommas.requests) >= failing_since + 3, timeout=10
-    )
+    await on_clock.advance_until(lambda: len(fast.threecommas.requests) >= failing_since + 3)
     assert sum("failed" in m.plain for m in fast.botapi.messages(GROUP)) == 1
     told = fast.botapi.messages(DEMO_USER_ID)[private_before:]
     assert len(told) == 1 and "balance chart" in told[0].plain, [m.plain for m in told]
 
     fast.threecommas.clear_faults()
+    await on_clock.advance_one_period()
     recovered = await fast.botapi.wait_for_file(GROUP, after=failed.message_id, timeout=10)
     assert recovered.message.plain.startswith("✅ Working again."), recovered.message.plain
     assert "Last 30 days" in recovered.message.plain
@@ -310,7 +315,8 @@ async def test_listing_shows_number_owner_and_next_run(fast: Sandbox) -> None:
     assert "balance < $25,000.00" in lines[2]
 
 
-async def test_who_may_unsubscribe(fast: Sandbox) -> None:
+async def test_who_may_unsubscribe(on_clock: OnManualClock) -> None:
+    fast = on_clock.sandbox
     alice, bob, carol = (in_group(fast, u) for u in (DEMO_USER_ID, OTHER_USER, ADMIN_USER))
     await bob.say("hello")  # the stand-in knows Bob's name
     await subscribe(alice, "12345678 every 1h")
@@ -331,18 +337,26 @@ async def test_who_may_unsubscribe(fast: Sandbox) -> None:
     assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(2,)]
 
     # its creator removes the every-1s one (#3) and its posts stop
-    await wait_for_summaries(fast.botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, GROUP)) >= 1)
     removed = await alice.reply("/unsubscribe 3")
     assert "removed" in removed.plain and "My Binance US" in removed.plain
-    await asyncio.sleep(0.3)
+    await on_clock.advance_one_period(0)  # a run that had started is done
     posted = len(summaries(fast.botapi, GROUP))
-    await asyncio.sleep(2)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     assert len(summaries(fast.botapi, GROUP)) == posted
     listing = await alice.reply("/subscriptions")
     assert "Kraken Main" in listing.plain and "My Binance US" not in listing.plain
 
 
 # --------------------------------------------------------------------------- upstream errors
+
+
+@pytest.fixture
+async def on_clock(sandbox: Sandbox) -> AsyncIterator[OnManualClock]:
+    """Like `fast`, on a manual clock: a subscription runs when the test advances it."""
+    async with bot_on_manual_clock(sandbox) as running:
+        yield running
 
 
 @pytest.mark.parametrize(
@@ -354,18 +368,22 @@ async def test_who_may_unsubscribe(fast: Sandbox) -> None:
     ],
 )
 async def test_an_upstream_error_is_posted_once_and_told_to_the_owner_once(
-    fast: Sandbox, fault: Fault, selector: str
+    on_clock: OnManualClock, fault: Fault, selector: str
 ) -> None:
+    fast = on_clock.sandbox
     group = in_group(fast)
     owner = Chat(fast.botapi)
     figure = "$31.21" if selector != "all" else "Total"
     await subscribe(group, f"{selector} every 1s")
+    await on_clock.advance_one_period()
     await wait_for_summaries(fast.botapi, GROUP, 1, figure=figure)
     private_before = len(fast.botapi.messages(DEMO_USER_ID))
     fast.threecommas.inject(fault, times=10_000)
+    await on_clock.advance_one_period()
     await fast.botapi.wait_for_text(GROUP, "failed")
     failing_since = len(fast.threecommas.requests)
-    await asyncio.sleep(3.5)  # several more scheduled runs, all failing
+    for _ in range(3):  # several more scheduled runs, all failing
+        await on_clock.advance_one_period()
     assert len(fast.threecommas.requests) >= failing_since + 3, "the runs go on while failing"
     failures = [m for m in fast.botapi.messages(GROUP) if "failed" in m.plain]
     assert len(failures) == 1, fast.botapi.describe()
@@ -379,9 +397,12 @@ async def test_an_upstream_error_is_posted_once_and_told_to_the_owner_once(
     assert not any(figure in m.plain for m in after_failure), "no summary while failing"
 
     fast.threecommas.clear_faults()
+    await on_clock.advance_one_period()
     recovered = await fast.botapi.wait_for_text(GROUP, "Working again", timeout=5)
     assert figure in recovered.plain and recovered.buttons
     count = len(summaries(fast.botapi, GROUP, figure))
+    for _ in range(2):
+        await on_clock.advance_one_period()
     await wait_for_summaries(fast.botapi, GROUP, count + 2, figure=figure)
     assert sum("Working again" in m.plain for m in fast.botapi.messages(GROUP)) == 1
     assert len(fast.botapi.messages(DEMO_USER_ID)) == private_before + 1
@@ -392,24 +413,29 @@ async def test_an_upstream_error_is_posted_once_and_told_to_the_owner_once(
 
 
 async def test_a_kicked_bot_pauses_the_chat_and_tells_the_owner_then_resumes(
-    fast: Sandbox,
+    on_clock: OnManualClock,
 ) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     group = in_group(fast)
     await subscribe(group)
-    await wait_for_summaries(botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(botapi, GROUP)) >= 1)
     botapi.block_chat(GROUP)
+    await on_clock.advance_one_period()
     told = await botapi.wait_for_text(DEMO_USER_ID, "can no longer post", timeout=4)
     assert str(GROUP) in told.plain and "paused" in told.plain and "Add me back" in told.plain
     assert db_rows(fast, "SELECT paused FROM subscriptions") == [(1,)]
     sends = botapi.calls["sendMessage"]
-    await asyncio.sleep(2.5)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     assert botapi.calls["sendMessage"] == sends, "no more sends to a chat that shut the bot out"
     assert sum("can no longer post" in m.plain for m in botapi.messages(DEMO_USER_ID)) == 1
 
     posted = len(summaries(botapi, GROUP))
     botapi.add_member_event(GROUP, user_id=DEMO_USER_ID, first_name="Alice")
-    await wait_for_summaries(botapi, GROUP, posted + 2)
+    next_runs = on_clock.application.bot_data.services.subscriptions.next_runs
+    await botapi.wait_for(lambda: bool(next_runs))  # scheduled again
+    await on_clock.advance_until(lambda: len(summaries(botapi, GROUP)) >= posted + 2)
     assert db_rows(fast, "SELECT paused FROM subscriptions") == [(0,)]
 
 
@@ -473,15 +499,17 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(fast: Sa
 # --------------------------------------------------------------------------- /disconnect
 
 
-async def test_disconnect_ends_the_owners_subscriptions(fast: Sandbox) -> None:
+async def test_disconnect_ends_the_owners_subscriptions(on_clock: OnManualClock) -> None:
+    fast = on_clock.sandbox
     group = in_group(fast)
     await subscribe(group)
-    await wait_for_summaries(fast.botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, GROUP)) >= 1)
     done = await Chat(fast.botapi).reply("/disconnect")
     assert "Done" in done.plain
-    await asyncio.sleep(0.3)
+    await on_clock.advance_one_period(0)  # a run that had started is done
     posted = len(summaries(fast.botapi, GROUP))
-    await asyncio.sleep(2)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     assert len(summaries(fast.botapi, GROUP)) == posted
     assert db_rows(fast, "SELECT COUNT(*) FROM subscriptions") == [(0,)]
     listing = await group.reply("/subscriptions")
@@ -587,13 +615,18 @@ async def test_sixty_groups_due_at_once_all_get_their_summary_without_429s(
     assert snapshot_rows(limited) == sum(min(count, KEPT_PER_ACCOUNT) for count in posted.values())
 
 
-async def test_a_private_subscription_tells_its_error_once_in_that_chat(fast: Sandbox) -> None:
+async def test_a_private_subscription_tells_its_error_once_in_that_chat(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     owner = Chat(fast.botapi)
     await subscribe(owner)
-    await wait_for_summaries(fast.botapi, DEMO_USER_ID, 1)
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, DEMO_USER_ID)) >= 1)
     fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    await on_clock.advance_one_period()
     await fast.botapi.wait_for_text(DEMO_USER_ID, "failed")
-    await asyncio.sleep(2.5)
+    for _ in range(2):
+        await on_clock.advance_one_period()
     failures = [m for m in fast.botapi.messages(DEMO_USER_ID) if "failed" in m.plain]
     assert len(failures) == 1, fast.botapi.describe()
 

@@ -6,6 +6,7 @@ first. Handlers, views and services take the zone as a `ZoneInfo`, never as a na
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,9 +38,17 @@ def _known_zone(name: str | None) -> ZoneInfo:
         return UTC_ZONE
 
 
+ZoneListener = Callable[[int], Awaitable[None]]
+
+
 class ChatSettingsService:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._zone_listeners: list[ZoneListener] = []
+
+    def add_zone_listener(self, listener: ZoneListener) -> None:
+        """Called with the chat's id after its zone changed (the subscriptions reschedule)."""
+        self._zone_listeners.append(listener)
 
     async def settings(self, chat_id: int) -> ChatSettings:
         return ChatSettings(zone=_known_zone(await self._db.chats.get_timezone(chat_id)))
@@ -50,4 +59,6 @@ class ChatSettingsService:
             raise AdminsOnly
         found = parse_timezone(name)
         await self._db.chats.set_timezone(chat_id, found)
+        for listener in self._zone_listeners:
+            await listener(chat_id)
         return ChatSettings(zone=stored_zone(found))

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware."""
         ...
+
+
+@runtime_checkable
+class Advancing(Protocol):
+    """A clock that moves only when told (a test's): whoever waits on it is told when it moved,
+    so that what fell due runs at once instead of after a real wait."""
+
+    def now(self) -> datetime: ...
+
+    def on_advance(self, listener: Callable[[], None]) -> None: ...
 
 
 class SystemClock:

@@ -16,7 +16,7 @@ from bot.services.holdings import HoldingsService
 from bot.services.keypairs import KeyPairService
 from bot.services.limits import EntryLimits
 from bot.services.profit import ProfitService
-from bot.services.subscriptions import Reports, SubscriptionService
+from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
 from bot.storage.maintenance import master_keys_from_settings
 from bot.threecommas.client import ThreeCommasClient
@@ -58,11 +58,6 @@ class Services:
             EntryLimits(settings.max_alerts_per_chat, settings.max_alerts_per_user),
             DisplayCurrencies(db, client, credentials),
         )
-        reports = Reports(
-            holdings=HoldingsService(db, client, credentials),
-            history=HistoryService(credentials, client, clock),
-            profit=ProfitService(credentials, client, clock),
-        )
         subscriptions = SubscriptionService(
             db,
             accounts,
@@ -70,19 +65,20 @@ class Services:
             clock,
             settings.subscription_min_interval_seconds,
             EntryLimits(settings.max_subscriptions_per_chat, settings.max_subscriptions_per_user),
-            reports,
         )
+        chat_settings = ChatSettingsService(db)
+        chat_settings.add_zone_listener(subscriptions.reschedule_chat)
         return cls(
             settings,
             db,
             client,
             accounts,
             alerts,
-            ChatSettingsService(db),
+            chat_settings,
             subscriptions,
-            holdings=reports.holdings,
-            history=reports.history,
-            profit=reports.profit,
+            holdings=HoldingsService(db, client, credentials),
+            history=HistoryService(credentials, client, clock),
+            profit=ProfitService(credentials, client, clock),
             keypairs=KeyPairService(
                 db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
             ),

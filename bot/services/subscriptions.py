@@ -4,11 +4,13 @@ the subscriber's own keys."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+import logging
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfoNotFoundError
 
-from bot.services.accounts import AccountService, RefreshResult
+from bot.services.accounts import AccountService
 from bot.services.alerts import AlertRequest, AlertService, parse_alert
 from bot.services.clock import Clock
 from bot.services.errors import (
@@ -18,10 +20,8 @@ from bot.services.errors import (
     NotYours,
     ServiceError,
 )
-from bot.services.history import DEFAULT_PERIOD, BalanceHistory, HistoryService
-from bot.services.holdings import Holdings, HoldingsService
 from bot.services.limits import EntryLimits
-from bot.services.profit import DEFAULT_GROUPING, ProfitService, ProfitTable
+from bot.services.scheduler import Scheduler
 from bot.services.schedules import (
     UNSCHEDULABLE,
     ScheduleRequest,
@@ -30,32 +30,28 @@ from bot.services.schedules import (
     parse_schedule,
     zone,
 )
-from bot.services.summary import AccountSummary
-from bot.services.targets import Target
 from bot.storage.database import Database
 from bot.storage.records import (
     ALL_ACCOUNTS,
     Alert,
     KnownAccount,
     Subscription,
-    SubscriptionContent,
 )
 from bot.threecommas.budget import background_calls
 from bot.threecommas.errors import ThreeCommasError
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What one scheduled run produced, and whether its error is news."""
+    """What one scheduled run produced: the reply of the subscription's command (what the
+    Telegram side made of it: this layer only carries it), or the error, and whether that error
+    is news or the run works again."""
 
     subscription: Subscription
     account_name: str
-    summary: AccountSummary | None = None
-    results: list[RefreshResult] | None = None
-    holdings: Holdings | None = None
-    history: BalanceHistory | None = None
-    profit: ProfitTable | None = None
-    exchange: str | None = None  # of the one account, for the holdings, chart or profit title
+    reply: object = None
     error: ServiceError | ThreeCommasError | None = None
     first_failure: bool = False
     recovered: bool = False
@@ -112,13 +108,21 @@ def _same_subscription(
     )
 
 
-@dataclass(frozen=True)
-class Reports:
-    """The services behind the subscriptions that post holdings, a chart or a profit table."""
+class Delivery(Protocol):
+    """The Telegram side of a scheduled run: it makes the post (the reply of the command the
+    subscription's kind names, as if its owner had typed it in its chat), posts it, and tells an
+    owner that a stored subscription cannot run."""
 
-    holdings: HoldingsService
-    history: HistoryService
-    profit: ProfitService
+    async def produce(self, subscription: Subscription, account: KnownAccount | None) -> object:
+        """The command's reply for `account` (None: all of them); raises what the command
+        raises (ServiceError, ThreeCommasError)."""
+        ...
+
+    async def deliver(self, outcome: RunOutcome) -> bool:
+        """True once Telegram accepted the post (or there was nothing to post)."""
+        ...
+
+    async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None: ...
 
 
 class SubscriptionService:
@@ -130,10 +134,8 @@ class SubscriptionService:
         clock: Clock,
         min_interval_seconds: int,
         limits: EntryLimits,
-        reports: Reports,
     ) -> None:
         self._db = db
-        self._reports = reports
         self._accounts = accounts
         self._alerts = alerts
         self.clock = clock
@@ -141,6 +143,81 @@ class SubscriptionService:
         self._limits = limits
         # Two quick /subscribe commands must not both pass the duplicate and limit checks.
         self._adding = asyncio.Lock()
+        self.scheduler = Scheduler(clock, _Jobs(self))
+        self._delivery: Delivery | None = None
+
+    # ------------------------------------------------------------------ the schedule
+
+    @property
+    def next_runs(self) -> dict[int, datetime]:
+        """When each scheduled subscription runs next, by id."""
+        return self.scheduler.next_runs
+
+    def deliver_with(self, delivery: Delivery) -> None:
+        """Scheduled runs are posted by `delivery` (the Telegram side)."""
+        self._delivery = delivery
+
+    async def start(self) -> None:
+        """Schedule every active subscription from the database (after a restart too)."""
+        planned = await self.plan_active()
+        self.scheduler.start(planned.next_runs)
+        logger.info("%d subscriptions scheduled", len(self.next_runs))
+        for subscription, error in planned.unschedulable:
+            await self._skip_unschedulable(subscription, error)
+
+    async def stop(self) -> None:
+        """Start no more runs; wait for those in flight."""
+        await self.scheduler.stop()
+
+    async def reschedule_chat(self, chat_id: int) -> None:
+        """The chat's zone changed: its daily times follow the new zone."""
+        for subscription in await self._db.subscriptions.list_for_chat(chat_id):
+            if not subscription.paused:
+                await self.schedule(subscription)
+
+    async def schedule(self, subscription: Subscription) -> None:
+        """(Re)schedule it from its stored row; a paused one is unscheduled."""
+        if subscription.paused:
+            self.scheduler.drop(subscription.id)
+            return
+        try:
+            when = await self.next_run(subscription)
+        except Unschedulable as error:
+            self.scheduler.drop(subscription.id)
+            await self._skip_unschedulable(subscription, error)
+            return
+        self.scheduler.set(subscription.id, when)
+
+    async def _skip_unschedulable(self, subscription: Subscription, error: Unschedulable) -> None:
+        """A stored row that cannot run: log it, tell its owner once (remembered across restarts)."""
+        logger.warning(
+            "skipping subscription %s: %s (interval_seconds=%r, daily_time=%r)",
+            subscription.id,
+            error,
+            subscription.interval_seconds,
+            subscription.daily_time,
+        )
+        if self._delivery is not None and await self.note_unschedulable(subscription):
+            owner = subscription.owner_user_id
+            name = await self.account_name(owner, subscription.account_selector)
+            await self._delivery.tell_unschedulable(subscription, name)
+
+    async def _run_and_deliver(self, subscription_id: int) -> None:
+        outcome = await self.run(subscription_id)
+        delivery = self._delivery
+        if outcome is not None and delivery is not None and await delivery.deliver(outcome):
+            await self.delivered(outcome)
+
+    async def _rearm(self, subscription_id: int) -> None:
+        """Re-armed only once its run is delivered: when posting is slower than the interval
+        (flood limits), missed slots are skipped instead of piling up runs whose summaries are
+        refreshed and never posted. Re-read, because the run may have paused, moved or ended
+        the subscription."""
+        current = await self.get(subscription_id)
+        if current is not None and not current.paused:
+            await self.schedule(current)
+
+    # ------------------------------------------------------------------ commands
 
     async def _one_account(self, owner_id: int, query: str) -> KnownAccount:
         resolution = await self._accounts.resolve(owner_id, query)
@@ -165,7 +242,7 @@ class SubscriptionService:
                     raise DuplicateEntry("subscription", existing.id)
             of_user = await self._db.subscriptions.count_for_owner(owner_id)
             self._limits.ensure_room("subscriptions", len(in_chat), of_user)
-            return await self._db.subscriptions.add(
+            subscription = await self._db.subscriptions.add(
                 chat_id,
                 owner_id,
                 selector,
@@ -177,6 +254,8 @@ class SubscriptionService:
                 message_thread_id=message_thread_id,
                 content=request.content,
             )
+        await self.schedule(subscription)
+        return subscription
 
     async def add_alert(
         self, chat_id: int, owner_id: int, text: str, message_thread_id: int | None = None
@@ -234,60 +313,25 @@ class SubscriptionService:
 
     async def _run(self, subscription_id: int) -> RunOutcome | None:
         subscription = await self._db.subscriptions.get(subscription_id)
-        if subscription is None or subscription.paused:
+        if subscription is None or subscription.paused or self._delivery is None:
             return None
-        name = await self.account_name(subscription.owner_user_id, subscription.account_selector)
+        owner, selector = subscription.owner_user_id, subscription.account_selector
+        name = await self.account_name(owner, selector)
+        account = None if selector == ALL_ACCOUNTS else await self._account(owner, int(selector))
         try:
-            if subscription.content == SubscriptionContent.SUMMARY:
-                outcome = await self._summary(subscription, name)
-            else:
-                outcome = await self._report(subscription, name)
+            reply = await self._delivery.produce(subscription, account)
         except (ServiceError, ThreeCommasError) as error:
             first_failure = subscription.last_error != type(error).__name__
             return RunOutcome(subscription, name, error=error, first_failure=first_failure)
-        return replace(outcome, recovered=subscription.last_error is not None)
+        recovered = subscription.last_error is not None
+        return RunOutcome(subscription, name, reply=reply, recovered=recovered)
 
-    async def _summary(self, subscription: Subscription, name: str) -> RunOutcome:
-        owner = subscription.owner_user_id
-        if subscription.account_selector == ALL_ACCOUNTS:
-            results = await self._accounts.refresh_all(owner)
-            failures = [r.error for r in results if r.error is not None]
-            if results and len(failures) == len(results):
-                raise failures[0]
-            return RunOutcome(subscription, name, results=results)
-        summary = await self._accounts.refresh(owner, int(subscription.account_selector))
-        return RunOutcome(subscription, name, summary=summary)
-
-    async def _report(self, subscription: Subscription, name: str) -> RunOutcome:
-        """Holdings, the chart's history or the profit table, as their commands fetch them
-        by default."""
-        owner = subscription.owner_user_id
-        selector = subscription.account_selector
-        target: Target = ALL_ACCOUNTS if selector == ALL_ACCOUNTS else int(selector)
-        exchange = await self._exchange(owner, selector)
-        outcome = RunOutcome(subscription, name, exchange=exchange)
-        match subscription.content:
-            case SubscriptionContent.HOLDINGS:
-                holdings = await self._reports.holdings.holdings(owner, target)
-                return replace(outcome, holdings=holdings)
-            case SubscriptionContent.CHART:
-                chat_zone = zone(await self.timezone_name(subscription.chat_id))
-                history = await self._reports.history.balance_history(
-                    owner, target, DEFAULT_PERIOD, chat_zone
-                )
-                return replace(outcome, history=history)
-            case _:
-                chat_zone = zone(await self.timezone_name(subscription.chat_id))
-                table = await self._reports.profit.profit(
-                    owner, target, DEFAULT_GROUPING, chat_zone
-                )
-                return replace(outcome, profit=table)
-
-    async def _exchange(self, owner_id: int, selector: str) -> str | None:
-        if selector == ALL_ACCOUNTS:
-            return None
-        known = {str(a.account_id): a.exchange for a in await self._db.accounts.list(owner_id)}
-        return known.get(selector)
+    async def _account(self, owner_id: int, account_id: int) -> KnownAccount:
+        """The stored account (name and exchange), or one known by its id alone."""
+        for known in await self._db.accounts.list(owner_id):
+            if known.account_id == account_id:
+                return known
+        return KnownAccount(account_id, f"account {account_id}")
 
     async def _listed_subscription(self, subscription: Subscription) -> ListedEntry:
         owner = subscription.owner_user_id
@@ -331,22 +375,48 @@ class SubscriptionService:
             raise NotYours
         if entry.subscription is not None:
             await self._db.subscriptions.delete(entry.subscription.id)
+            self.scheduler.drop(entry.subscription.id)
         elif entry.alert is not None:
             await self._db.alerts.delete(entry.alert.id)
         return entry
 
     async def pause_chat(self, chat_id: int) -> list[Subscription]:
-        return await self._db.subscriptions.pause_chat(chat_id)
+        paused = await self._db.subscriptions.pause_chat(chat_id)
+        for subscription in paused:
+            self.scheduler.drop(subscription.id)
+        return paused
 
     async def resume_chat(self, chat_id: int) -> list[Subscription]:
         resumed = [s for s in await self._db.subscriptions.list_for_chat(chat_id) if s.paused]
         for subscription in resumed:
             await self._db.subscriptions.set_paused(subscription.id, False)
-        return [s for s in await self._db.subscriptions.list_for_chat(chat_id) if not s.paused]
+        active = [s for s in await self._db.subscriptions.list_for_chat(chat_id) if not s.paused]
+        for subscription in active:
+            await self.schedule(subscription)
+        return active
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> list[Subscription]:
         await self._db.subscriptions.migrate_chat(old_chat_id, new_chat_id)
-        return await self._db.subscriptions.list_for_chat(new_chat_id)
+        moved = await self._db.subscriptions.list_for_chat(new_chat_id)
+        for subscription in moved:
+            await self.schedule(subscription)
+        return moved
 
     async def end_for_owner(self, owner_id: int) -> list[Subscription]:
-        return await self._db.subscriptions.delete_for_owner(owner_id)
+        ended = await self._db.subscriptions.delete_for_owner(owner_id)
+        for subscription in ended:
+            self.scheduler.drop(subscription.id)
+        return ended
+
+
+class _Jobs:
+    """The scheduler's view of the service: run a due subscription, then re-arm it."""
+
+    def __init__(self, service: SubscriptionService) -> None:
+        self._service = service
+
+    async def run(self, job_id: int) -> None:
+        await self._service._run_and_deliver(job_id)
+
+    async def rearm(self, job_id: int) -> None:
+        await self._service._rearm(job_id)

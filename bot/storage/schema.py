@@ -130,6 +130,37 @@ def _alert_currency(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE alerts ADD COLUMN currency TEXT")
 
 
+def _subscription_content_checked_in_code(db: sqlite_utils.Database) -> None:
+    """What a subscription posts is checked against `SubscriptionContent` in code, not by a
+    CHECK: a new kind needs no table rebuild. SQLite cannot drop a column's CHECK, so the table
+    is rebuilt once, rows, ids and indexes as they were."""
+    db.execute(
+        """CREATE TABLE subscriptions_new (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            owner_user_id INTEGER NOT NULL,
+            account_selector TEXT NOT NULL,
+            schedule_kind TEXT NOT NULL CHECK (schedule_kind IN ('interval', 'daily')),
+            interval_seconds INTEGER,
+            daily_time TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            message_thread_id INTEGER,
+            content TEXT NOT NULL DEFAULT 'summary'
+        )"""
+    )
+    columns = (
+        "id, chat_id, owner_user_id, account_selector, schedule_kind, interval_seconds, "
+        "daily_time, paused, last_error, created_at, message_thread_id, content"
+    )
+    db.execute(f"INSERT INTO subscriptions_new ({columns}) SELECT {columns} FROM subscriptions")  # noqa: S608
+    db.execute("DROP TABLE subscriptions")
+    db.execute("ALTER TABLE subscriptions_new RENAME TO subscriptions")
+    db.execute("CREATE INDEX subscriptions_by_chat ON subscriptions (chat_id)")
+    db.execute("CREATE INDEX subscriptions_by_owner ON subscriptions (owner_user_id)")
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -137,6 +168,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _pending_keys,
     _subscription_content,
     _alert_currency,
+    _subscription_content_checked_in_code,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.services.runtime import Services
 from bot.telegram.views.callback_data import CallbackSigner
-
-if TYPE_CHECKING:
-    from bot.telegram.notifications import Notifier
 
 
 @dataclass
@@ -35,22 +32,16 @@ class OpenProgress:
 class BotData:
     _services: Services | None = None
     _signer: CallbackSigner | None = None
-    _notifier: Notifier | None = None
     connecting: dict[int, ConnectSession] = field(default_factory=dict)
     open_progress: set[OpenProgress] = field(default_factory=set)
 
-    def attach(self, services: Services, signer: CallbackSigner, notifier: Notifier) -> None:
-        self._services, self._signer, self._notifier = services, signer, notifier
+    def attach(self, services: Services, signer: CallbackSigner) -> None:
+        self._services, self._signer = services, signer
 
     @property
     def services(self) -> Services:
         assert self._services is not None, "services are attached in build_application"
         return self._services
-
-    @property
-    def notifier(self) -> Notifier:
-        assert self._notifier is not None, "the notifier is attached in build_application"
-        return self._notifier
 
     @property
     def signer(self) -> CallbackSigner:

@@ -52,30 +52,16 @@ from bot.telegram.views.render import (
     render_no_match_in_group,
     render_progress,
 )
+from bot.telegram.views.reply import PhotoReply, Reply, TextReply
 from bot.telegram.views.texts import ALL_ACCOUNTS_TITLE, error_sentence
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TextReply:
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-
-
-@dataclass(frozen=True)
-class PhotoReply:
-    png: bytes
-    caption: str
-    markup: InlineKeyboardMarkup | None = None
-
-
-Reply = TextReply | PhotoReply
-
-
-@dataclass(frozen=True)
 class Request:
-    """One run of a command: whose keys, in which chat, for which account, with which option."""
+    """One run of a command: whose keys, in which chat, for which account, with which option
+    (typed, pressed, or run by the clock for a subscription)."""
 
     context: Context
     command: AccountCommand
@@ -83,6 +69,7 @@ class Request:
     chat_id: int
     account: KnownAccount | None  # None: every account
     option: str | None = None
+    scheduled: bool = False  # run by the clock for a subscription, not typed or pressed
 
     @property
     def target(self) -> Target:

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from bot.services.history import parse_period
 from bot.services.profit import parse_grouping
-from bot.telegram.handlers.account_command import (
-    AccountCommand,
-    PhotoReply,
-    Reply,
-    Request,
-    TextReply,
-)
+from bot.telegram.handlers.account_command import AccountCommand, Request
 from bot.telegram.views.keyboards import CHART, PROFIT
 from bot.telegram.views.render_history import render_chart, render_profit
+from bot.telegram.views.reply import PhotoReply, Reply, TextReply
 
 
 def _exchange(request: Request) -> str | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.services.errors import BadOption
-from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
+from bot.telegram.handlers.account_command import AccountCommand, Request
 from bot.telegram.views.keyboards import HOLDINGS, Place
 from bot.telegram.views.render_holdings import render_holdings
+from bot.telegram.views.reply import Reply, TextReply
 
 FULL = "full"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.telegram.handlers.account_command import AccountCommand, Reply, Request, TextReply
+from bot.telegram.handlers.account_command import AccountCommand, Request
 from bot.telegram.views.keyboards import REFRESH, summary_buttons
 from bot.telegram.views.render import render_account_summary, render_refresh_all
+from bot.telegram.views.reply import Reply, TextReply
 
 
 async def refresh(request: Request) -> Reply:
@@ -15,6 +16,9 @@ async def refresh(request: Request) -> Reply:
     # The zone is read after the 3Commas call: a cold cache never delays the request.
     if request.account is None:
         results = await accounts.refresh_all(request.owner_id)
+        failures = [r.error for r in results if r.error is not None]
+        if request.scheduled and results and len(failures) == len(results):
+            raise failures[0]  # a subscription tells it once, not as a list on every run
         return TextReply(render_refresh_all(results, zone=(await request.settings()).zone), buttons)
     summary = await accounts.refresh(request.owner_id, request.account.account_id)
     return TextReply(render_account_summary(summary, zone=(await request.settings()).zone), buttons)

@@ -11,6 +11,8 @@ from telegram.error import TelegramError
 from bot.telegram.context import Context
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
 from bot.telegram.handlers.common import Asker
+from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
+from bot.telegram.notifications import migrate, shut_out
 from bot.telegram.views.html import escape
 from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
 
@@ -25,15 +27,17 @@ def _topic(who: Asker) -> int | None:
 
 
 async def subscribe(request: ChatRequest) -> None:
-    context, who = request.context, request.who
+    who = request.who
     subscriptions = request.services.subscriptions
     subscription = await subscriptions.subscribe(
         who.chat_id, who.user_id, request.argument, _topic(who)
     )
     name = await subscriptions.account_name(who.user_id, subscription.account_selector)
-    await context.bot_data.notifier.schedule(subscription)
-    next_run = context.bot_data.notifier.next_runs[subscription.id]
-    await request.reply(render_subscribed(subscription, name, next_run, request.settings.zone))
+    next_run = subscriptions.next_runs[subscription.id]
+    noun = SUBSCRIPTION_KINDS[subscription.content].noun
+    await request.reply(
+        render_subscribed(subscription, name, next_run, request.settings.zone, noun)
+    )
 
 
 async def alert(request: ChatRequest) -> None:
@@ -59,7 +63,7 @@ async def subscriptions_listed(request: ChatRequest) -> None:
     context, who = request.context, request.who
     entries = await request.services.subscriptions.listing(who.chat_id)
     owners = await _owner_names(context, who.chat_id, {entry.owner_id for entry in entries})
-    next_runs = context.bot_data.notifier.next_runs
+    next_runs = request.services.subscriptions.next_runs
     await request.reply(render_listing(entries, next_runs, owners, request.settings.zone))
 
 
@@ -84,8 +88,6 @@ async def unsubscribe(request: ChatRequest) -> None:
     entry = await request.services.subscriptions.remove(
         who.chat_id, int(given[1]), who.user_id, await _is_admin(context, who)
     )
-    if entry.subscription is not None:
-        context.bot_data.notifier.unschedule(entry.subscription.id)
     kind = "Subscription" if entry.subscription is not None else "Alert"
     await request.reply(f"🗑 {kind} #{entry.number} ({escape(entry.account_name)}) removed.")
 
@@ -103,9 +105,6 @@ async def timezone(request: ChatRequest) -> None:
     found = await request.services.chat_settings.set_timezone(
         who.chat_id, given, may_change=may_change
     )
-    for entry in await request.services.subscriptions.listing(who.chat_id):
-        if entry.subscription is not None and not entry.subscription.paused:
-            await context.bot_data.notifier.schedule(entry.subscription)
     await request.reply(f"🕘 Daily summaries in this chat now follow {escape(found.zone_name)}.")
 
 
@@ -145,7 +144,8 @@ async def chat_migrated(update: Update, context: Context) -> None:
     """The old group's last message points to its new supergroup id."""
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id:
-        await context.bot_data.notifier.migrate(message.chat_id, message.migrate_to_chat_id)
+        subscriptions = context.bot_data.services.subscriptions
+        await migrate(subscriptions, message.chat_id, message.migrate_to_chat_id)
 
 
 async def membership_changed(update: Update, context: Context) -> None:
@@ -154,8 +154,8 @@ async def membership_changed(update: Update, context: Context) -> None:
     if change is None:
         return
     status = change.new_chat_member.status
-    notifier = context.bot_data.notifier
+    subscriptions = context.bot_data.services.subscriptions
     if status in {ChatMember.LEFT, ChatMember.BANNED}:
-        await notifier.shut_out(change.chat.id, change.chat.title)
+        await shut_out(context.bot, subscriptions, change.chat.id, change.chat.title)
     elif status in {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}:
-        await notifier.resume(change.chat.id)
+        await subscriptions.resume_chat(change.chat.id)

@@ -9,18 +9,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ExtBot
 
 from bot.telegram.transport.flood import BROADCAST
 from bot.telegram.views.html import html_to_plain, split_message
-
-if TYPE_CHECKING:
-    from bot.telegram.context import Context
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +32,10 @@ class Topic(Enum):
     OF_UPDATE = "the topic of the update being handled, in its chat"
 
 
-async def remember_topic(update: Update, context: Context) -> None:
-    """Runs before every handler: what the handlers send to this chat goes to this topic."""
-    message = update.effective_message
-    if message is not None and message.is_topic_message and message.message_thread_id:
-        _update_topic.set((message.chat_id, message.message_thread_id))
+def set_update_topic(chat_id: int, topic: int) -> None:
+    """What is sent to `chat_id` while this update is handled goes to `topic` (a ContextVar: the
+    update's own task and the tasks it starts see it, nothing else)."""
+    _update_topic.set((chat_id, topic))
 
 
 def _thread_id(chat_id: int, topic: int | Topic | None) -> int | None:

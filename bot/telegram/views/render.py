@@ -211,15 +211,6 @@ def _balances_updated(moments: Sequence[datetime], zone: ZoneInfo) -> str:
     return escape(BALANCES_UPDATED.format(when=f"{span} {zone.key}"))
 
 
-# What a subscription posts, in sentences.
-CONTENT_NAMES = {
-    SubscriptionContent.SUMMARY: "summary",
-    SubscriptionContent.HOLDINGS: "holdings",
-    SubscriptionContent.CHART: "balance chart",
-    SubscriptionContent.PROFIT: "profit table",
-}
-
-
 def render_schedule(subscription: Subscription) -> str:
     """`daily at 09:00`, `every 1 h`; what it posts follows when it is not the summary."""
     if subscription.schedule_kind == "daily":
@@ -243,11 +234,12 @@ def render_alert_rule(alert: Alert) -> str:
 
 
 def render_subscribed(
-    subscription: Subscription, name: str, next_run: datetime, zone: ZoneInfo
+    subscription: Subscription, name: str, next_run: datetime, zone: ZoneInfo, noun: str
 ) -> str:
+    """`noun`: what it posts (`balance chart`)."""
     return (
         f"✅ Subscribed: <b>{escape(clean_name(name))}</b> {render_schedule(subscription)}.\n"
-        f"Next {CONTENT_NAMES[subscription.content]}: {_when(next_run, zone)}. "
+        f"Next {noun}: {_when(next_run, zone)}. "
         "Send /subscriptions to see them all."
     )
 
@@ -293,11 +285,10 @@ def render_subscription_unschedulable(subscription: Subscription, name: str) -> 
     )
 
 
-def render_subscription_failed(
-    name: str, error: Exception, content: SubscriptionContent = SubscriptionContent.SUMMARY
-) -> str:
+def render_subscription_failed(name: str, error: Exception, noun: str) -> str:
+    """`noun`: what the subscription posts (`balance chart`)."""
     return (
-        f"⚠️ The scheduled {CONTENT_NAMES[content]} of <b>{escape(clean_name(name))}</b> failed: "
+        f"⚠️ The scheduled {noun} of <b>{escape(clean_name(name))}</b> failed: "
         f"{escape(error_sentence(error))}\n"
         "I keep trying on schedule and will say when it works again."
     )

@@ -1,0 +1,16 @@
+"""A subscription kind is a per-account command run by the clock: every kind names one, and a
+scheduled post is that command's reply."""
+
+from __future__ import annotations
+
+from bot.services.records import SubscriptionContent
+from bot.telegram.commands import ACCOUNT_COMMANDS
+from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
+
+
+def test_every_subscription_kind_posts_the_reply_of_a_listed_command() -> None:
+    assert set(SUBSCRIPTION_KINDS) == set(SubscriptionContent)
+    commands = {command.name: command for command in ACCOUNT_COMMANDS}
+    for kind in SUBSCRIPTION_KINDS.values():
+        assert commands[kind.command.name] is kind.command
+        assert kind.command.takes_all  # a subscription may be for all accounts
