@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# pytest-xdist workers, one per core of a 2-core machine: with 4, the tests that time their own
-# throughput (200 Bot API round trips in 5 s) missed their bound in 4 runs of 4. Heavy tests
-# start first, one per worker (tests/conftest.py).
-TEST_WORKERS ?= 2
+# pytest-xdist workers on a 2-core machine: the tests mostly wait (pytest used ~0.6 to 0.9 of a
+# core's worth of CPU per second of wall time with 2 or 3 workers), so 3 keeps the cores busier;
+# with 4, the tests that time their own throughput (200 Bot API round trips in 5 s) missed
+# their bound in 4 runs of 4. Heavy tests start first, one per worker (tests/conftest.py).
+TEST_WORKERS ?= 3
 
 .PHONY: run test bench clean
 

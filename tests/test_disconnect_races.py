@@ -43,6 +43,16 @@ async def arrived(sandbox: Sandbox, path_part: str, api_key: str, count: int = 1
     await sandbox.botapi.wait_for(held, timeout=15)
 
 
+async def progress_shown(chat: Chat) -> None:
+    """Wait for the held refresh's progress message: shown after the next command's answer, it
+    would be the last message `Chat.reply` returns for that command."""
+
+    def shown() -> bool:
+        return any("Refreshing" in m.plain for m in chat.botapi.messages(chat.chat_id))
+
+    await chat.botapi.wait_for(shown, timeout=15)
+
+
 async def settled(application: BotApplication, chat: Chat, text: str) -> str:
     """Wait until a bot message in the chat contains `text`, then for its background writes."""
 
@@ -57,12 +67,13 @@ async def settled(application: BotApplication, chat: Chat, text: str) -> str:
 async def test_a_refresh_answered_after_disconnect_stores_no_account_or_snapshot(
     sandbox: Sandbox,
 ) -> None:
-    async with bot_running(sandbox) as application:
+    async with bot_running(sandbox, progress_delay_ms=0) as application:
         chat = Chat(sandbox.botapi)
         await chat.connect()
         gate = sandbox.threecommas.hold(DEMO_API_KEY)
         chat.send("/refresh all")
         await arrived(sandbox, "load_balances", DEMO_API_KEY, count=len(demo_accounts()))
+        await progress_shown(chat)
         assert "forgot your 3Commas keys" in (await chat.reply("/disconnect")).plain
         gate.set()
         await settled(application, chat, "$31.21")
@@ -94,12 +105,13 @@ async def test_reconnecting_during_an_old_key_refresh_keeps_only_the_new_account
     sandbox: Sandbox,
 ) -> None:
     sandbox.threecommas.add_key(NEW_KEY, NEW_SECRET, [demo_account(777, "New Exchange")])
-    async with bot_running(sandbox) as application:
+    async with bot_running(sandbox, progress_delay_ms=0) as application:
         chat = Chat(sandbox.botapi)
         await chat.connect()
         gate = sandbox.threecommas.hold(DEMO_API_KEY)
         chat.send("/refresh 12345678")
         await arrived(sandbox, "load_balances", DEMO_API_KEY)
+        await progress_shown(chat)
         assert "New Exchange" in (await chat.connect(NEW_KEY, NEW_SECRET)).plain
         gate.set()
         await settled(application, chat, "$31.21")
