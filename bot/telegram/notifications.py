@@ -26,9 +26,9 @@ from bot.services.chat_settings import ChatSettingsService
 from bot.services.publisher import Publisher
 from bot.services.subscriptions import SubscriptionService
 from bot.services.summary import AccountSummary
-from bot.telegram.transport.replies import send_html, send_photo
+from bot.telegram.transport.replies import send_html, send_reply
 from bot.telegram.views.render import render_alert_fired, render_chat
-from bot.telegram.views.reply import PhotoReply, Reply, TextReply
+from bot.telegram.views.reply import Reply, TextReply
 
 logger = logging.getLogger(__name__)
 
@@ -54,20 +54,7 @@ class TelegramPublisher:
         await tell_owner(self._bot, owner_id, text)
 
     async def _send(self, chat_id: int, post: Reply, topic: int | None) -> None:
-        if isinstance(post, PhotoReply):
-            await send_photo(
-                self._bot,
-                chat_id,
-                post.png,
-                post.caption,
-                reply_markup=post.markup,
-                topic=topic,
-                broadcast=True,
-            )
-        else:
-            await send_html(
-                self._bot, chat_id, post.text, reply_markup=post.markup, topic=topic, broadcast=True
-            )
+        await send_reply(self._bot, chat_id, post, topic=topic, broadcast=True)
 
     async def _posted(
         self,

@@ -42,7 +42,7 @@ from bot.telegram.handlers.common import (
     progress_settles,
     reply_error,
 )
-from bot.telegram.transport.replies import delete_message, edit_html, send_html, send_photo
+from bot.telegram.transport.replies import delete_message, edit_html, send_html, send_reply
 from bot.telegram.views.callback_data import TamperedCallback
 from bot.telegram.views.html import clean_name
 from bot.telegram.views.keyboards import ALL, Place, account_buttons, command_button, unpack_target
@@ -362,21 +362,11 @@ async def _answer(request: Request, *, reply_to: int | None, edit: int | None) -
 async def _show(
     context: Context, chat_id: int, reply: Reply, *, reply_to: int | None, edit: int | None
 ) -> None:
-    if isinstance(reply, PhotoReply):
-        await send_photo(
-            context.bot,
-            chat_id,
-            reply.png,
-            reply.caption,
-            reply_markup=reply.markup,
-            reply_to=reply_to,
-        )
-    elif edit is not None:
+    """A text reply in place of message `edit` when given; else sent anew."""
+    if isinstance(reply, TextReply) and edit is not None:
         await edit_html(context.bot, chat_id, edit, reply.text, reply_markup=reply.markup)
     else:
-        await send_html(
-            context.bot, chat_id, reply.text, reply_markup=reply.markup, reply_to=reply_to
-        )
+        await send_reply(context.bot, chat_id, reply, reply_to=reply_to)
 
 
 async def _pressed(command: AccountCommand, context: Context, query: CallbackQuery) -> None:

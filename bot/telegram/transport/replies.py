@@ -18,6 +18,7 @@ from telegram.ext import ExtBot
 
 from bot.telegram.transport.flood import BROADCAST
 from bot.telegram.views.html import html_to_plain, split_message
+from bot.telegram.views.reply import PhotoReply, Reply
 
 logger = logging.getLogger(__name__)
 
@@ -234,3 +235,35 @@ async def delete_message(bot: ExtBot[Any], chat_id: int, message_id: int) -> Non
         await with_retries(lambda: bot.delete_message(chat_id, message_id))
     except TelegramError as error:
         logger.info("could not delete message %s in chat %s: %s", message_id, chat_id, error)
+
+
+async def send_reply(
+    bot: ExtBot[Any],
+    chat_id: int,
+    reply: Reply,
+    *,
+    reply_to: int | None = None,
+    topic: int | Topic | None = Topic.OF_UPDATE,
+    broadcast: bool = False,
+) -> Message:
+    """A command's reply as it is: its chart with the caption, or its text."""
+    if isinstance(reply, PhotoReply):
+        return await send_photo(
+            bot,
+            chat_id,
+            reply.png,
+            reply.caption,
+            reply_markup=reply.markup,
+            reply_to=reply_to,
+            topic=topic,
+            broadcast=broadcast,
+        )
+    return await send_html(
+        bot,
+        chat_id,
+        reply.text,
+        reply_markup=reply.markup,
+        reply_to=reply_to,
+        topic=topic,
+        broadcast=broadcast,
+    )
