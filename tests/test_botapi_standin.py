@@ -455,7 +455,9 @@ async def test_stop_during_long_poll_returns_quickly() -> None:
     server = BotApiStandIn()
     await server.start()
     bot_app = await running_app(server)
-    await asyncio.sleep(0.1)  # the updater is now waiting inside getUpdates
+    # the updater waits inside getUpdates (after a fixed 0.1 s it sometimes had not yet asked,
+    # on a loaded machine, and stopping then waited for its request)
+    await server.wait_for(lambda: server.long_polls_waiting() > 0, timeout=20)
     started = time.monotonic()
     await server.stop()
     assert time.monotonic() - started < 0.5

@@ -395,6 +395,10 @@ class BotApiStandIn:
         """Queued updates the bot has not fetched yet."""
         return self._updates.pending()
 
+    def long_polls_waiting(self) -> int:
+        """getUpdates calls the stand-in holds open, waiting for an update."""
+        return len(self._updates.polls)
+
     def unconfirmed_updates(self) -> list[JSONDict]:
         """Updates the bot has not confirmed (asked for updates past them): a new run gets them."""
         return list(self._updates.queued)
