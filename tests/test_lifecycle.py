@@ -154,35 +154,31 @@ def test_run_without_a_token_says_so_in_one_line_and_exits_2(tmp_path: Path) -> 
     assert result.stdout == ""
 
 
-def test_an_installed_bot_without_a_checkout_says_the_sandbox_needs_one(tmp_path: Path) -> None:
+def installed_bot(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` outside the checkout: only the installed `bot` package, as in a
+    production install."""
     env = minimal_env()
-    del env["PYTHONPATH"]  # only the installed `bot` package, as in a production install
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=tmp_path,
+    del env["PYTHONPATH"]
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_an_installed_bot_without_a_checkout_says_the_sandbox_needs_one(tmp_path: Path) -> None:
+    result = installed_bot(tmp_path)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "sandbox needs a checkout" in result.stderr
 
 
 def test_sandbox_asked_for_outside_a_checkout_says_only_that_it_needs_one(tmp_path: Path) -> None:
-    env = minimal_env()
-    del env["PYTHONPATH"]  # only the installed `bot` package, as in a production install
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = installed_bot(tmp_path, "sandbox")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "The sandbox needs a checkout of the repository (its standins/ folder is not installed)."

@@ -4,7 +4,8 @@ removes exactly their rows; a backup holds everything."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -290,19 +291,28 @@ async def test_the_upgrade_numbers_alerts_after_subscriptions(
         await database.close()
 
 
+@contextlib.contextmanager
+def database_at_schema(
+    path: Path, keys: MasterKeys, version: int
+) -> Iterator[sqlite_utils.Database]:
+    """A database file as schema `version` left it, open to write its rows into."""
+    with sqlite_utils.Database(path) as old:
+        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for migration in MIGRATIONS[:version]:
+            migration(old)
+        old.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?), ('key_check', ?)",
+            [str(version), encrypt_key_check(keys)],
+        )
+        yield old
+
+
 async def test_the_upgrade_gives_old_subscriptions_the_summary(
     tmp_path: Path, keys: MasterKeys
 ) -> None:
     """A database of schema 3, before subscriptions could post anything but the summary."""
     path = tmp_path / "old.sqlite3"
-    with sqlite_utils.Database(path) as old:
-        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        for migration in MIGRATIONS[:3]:
-            migration(old)
-        old.execute(
-            "INSERT INTO meta VALUES ('schema_version', '3'), ('key_check', ?)",
-            [encrypt_key_check(keys)],
-        )
+    with database_at_schema(path, keys, 3) as old:
         old.execute(
             "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
             "schedule_kind, interval_seconds, created_at) VALUES (1, ?, 1, 'all', "
@@ -334,14 +344,7 @@ async def test_the_upgrade_that_drops_the_content_check_keeps_every_subscription
 ) -> None:
     """A database of schema 5, whose subscriptions table still has the CHECK on `content`."""
     path = tmp_path / "old.sqlite3"
-    with sqlite_utils.Database(path) as old:
-        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        for migration in MIGRATIONS[:5]:
-            migration(old)
-        old.execute(
-            "INSERT INTO meta VALUES ('schema_version', '5'), ('key_check', ?)",
-            [encrypt_key_check(keys)],
-        )
+    with database_at_schema(path, keys, 5) as old:
         old.execute(
             "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
             "schedule_kind, daily_time, paused, last_error, created_at, message_thread_id, "
