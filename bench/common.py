@@ -169,14 +169,15 @@ def _local_hhmm(moment: datetime, zone: str) -> str:
 
 
 def _subscription_row(index: int, plan: ScalePlan, minute: datetime) -> tuple[Any, ...]:
-    """(id, chat, owner, selector, kind, interval, daily time, created_at) of subscription i.
+    """(id, chat, user, account (None: all), kind, interval, daily time, created_at) of
+    subscription i.
 
     Due ones: daily at `minute` in their chat's zone (even i), or hourly on a grid that reaches
     `minute` plus an offset spread over the plan's spread (odd i). The others: daily 2-21 h later, or
     every 15 min to 1 day on a grid whose next point is at least NOT_DUE_BEFORE after `minute`.
     """
     chat = index % plan.chats
-    selector = "all" if index >= plan.due and index % 5 == 0 else str(account_id(index))
+    account = None if index >= plan.due and index % 5 == 0 else account_id(index)
     daily = index % 2 == 0
     created = minute - timedelta(days=7)
     schedule: tuple[str, int | None, str | None]
@@ -201,7 +202,7 @@ def _subscription_row(index: int, plan: ScalePlan, minute: datetime) -> tuple[An
         index + 1,
         scale_chat_id(chat),
         user_id(index),
-        selector,
+        account,
         kind,
         interval_seconds,
         daily_time,
@@ -235,13 +236,13 @@ def seed_scheduled(database: Path, plan: ScalePlan, minute: datetime) -> None:
     with contextlib.closing(sqlite3.connect(database)) as db, db:
         db.executemany("INSERT INTO chat_settings (chat_id, timezone) VALUES (?, ?)", zones)
         db.executemany(
-            "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+            "INSERT INTO subscriptions (id, chat_id, user_id, account_id, "
             "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)",
             subscriptions,
         )
         db.executemany(
-            "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, operator, "
+            "INSERT INTO alerts (id, chat_id, user_id, account_id, metric, operator, "
             "threshold, triggered, created_at) VALUES (?, ?, ?, ?, 'balance', '<', '1', 0, ?)",
             alerts,
         )

@@ -17,8 +17,8 @@ from bench.common import (
     bot_process,
     first_poll,
     seed_users,
+    user_id,
 )
-from bench.common import user_id as owner_id
 from bot.config import Settings
 from bot.storage.columns import time_text
 from standins.demo import running_standins
@@ -36,12 +36,12 @@ def seed_subscriptions(database: Path, count: int, due: datetime) -> None:
     """Interval subscriptions whose grid puts the next run of all of them at `due`."""
     created = time_text(due - timedelta(seconds=INTERVAL))
     rows = [
-        (group_chat_id(i), owner_id(i), str(account_id(i)), "interval", INTERVAL, created)
+        (group_chat_id(i), user_id(i), account_id(i), "interval", INTERVAL, created)
         for i in range(count)
     ]
     with contextlib.closing(sqlite3.connect(database)) as db, db:
         db.executemany(
-            "INSERT INTO subscriptions (chat_id, owner_user_id, account_selector, schedule_kind, "
+            "INSERT INTO subscriptions (chat_id, user_id, account_id, schedule_kind, "
             "interval_seconds, daily_time, paused, last_error, created_at) "
             "VALUES (?, ?, ?, ?, ?, NULL, 0, NULL, ?)",
             rows,

@@ -103,7 +103,7 @@ async def test_concurrent_identical_history_calls_share_one_upstream_call(
         setup.standin.clear_requests()
         results = await asyncio.gather(
             *(
-                setup.client.balance_chart_data(HMAC_CREDENTIALS, "summary", since, NOW)
+                setup.client.balance_chart_data(HMAC_CREDENTIALS, "all", since, NOW)
                 for _ in range(6)
             )
         )
@@ -111,7 +111,7 @@ async def test_concurrent_identical_history_calls_share_one_upstream_call(
         assert setup.standin.upstream_calls("balance_chart_data") == 1
         # a different range is a different call
         await setup.client.balance_chart_data(
-            HMAC_CREDENTIALS, "summary", since, NOW + timedelta(minutes=1)
+            HMAC_CREDENTIALS, "all", since, NOW + timedelta(minutes=1)
         )
         assert setup.standin.upstream_calls("balance_chart_data") == 2
 

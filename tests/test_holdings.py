@@ -91,7 +91,7 @@ async def test_concurrent_identical_calls_share_one_upstream_call(tmp_path: Path
     async with services(tmp_path) as setup:
         setup.standin.clear_requests()
         results = await asyncio.gather(
-            *(setup.client.account_table_data(HMAC_CREDENTIALS, "summary") for _ in range(5)),
+            *(setup.client.account_table_data(HMAC_CREDENTIALS, "all") for _ in range(5)),
             *(setup.client.account_table_data(HMAC_CREDENTIALS, 1) for _ in range(3)),
         )
         assert len({len(table.rows) for table in results}) == 1

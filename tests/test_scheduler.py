@@ -152,8 +152,8 @@ async def test_a_daily_subscription_in_a_chat_with_an_unknown_stored_zone_is_tol
         await Chat(botapi).connect()
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute(
-            "INSERT INTO subscriptions (chat_id, owner_user_id, account_selector, schedule_kind, "
-            "daily_time, created_at) VALUES (?, ?, '12345678', 'daily', '09:00', ?)",
+            "INSERT INTO subscriptions (chat_id, user_id, account_id, schedule_kind, "
+            "daily_time, created_at) VALUES (?, ?, 12345678, 'daily', '09:00', ?)",
             [GROUP, DEMO_USER_ID, DUE.isoformat()],
         )
         db.execute(

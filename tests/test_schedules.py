@@ -71,8 +71,8 @@ def stored(kind: str, interval: object = None, daily_time: object = None) -> Sub
     return Subscription(
         id=1,
         chat_id=-1,
-        owner_user_id=1,
-        account_selector="all",
+        user_id=1,
+        target="all",
         schedule_kind=kind,
         interval_seconds=interval,  # type: ignore[arg-type]
         daily_time=daily_time,  # type: ignore[arg-type]

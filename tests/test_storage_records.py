@@ -160,9 +160,9 @@ async def test_accounts_replace_list_by_name_and_upsert(database: Database) -> N
 
 async def test_subscriptions_lifecycle(database: Database) -> None:
     every_hour = await database.subscriptions.add(GROUP, BIG_USER, "all", "interval", 3600, None)
-    daily = await database.subscriptions.add(GROUP, 5, str(2**40), "daily", None, "08:30")
+    daily = await database.subscriptions.add(GROUP, 5, 2**40, "daily", None, "08:30")
     elsewhere = await database.subscriptions.add(BIG_USER, BIG_USER, "all", "daily", None, "23:59")
-    assert every_hour.chat_id == GROUP and every_hour.owner_user_id == BIG_USER
+    assert every_hour.chat_id == GROUP and every_hour.user_id == BIG_USER
     assert not every_hour.paused and every_hour.last_error is None
     assert await database.subscriptions.get(daily.id) == daily
     assert await database.subscriptions.list_for_chat(GROUP) == [every_hour, daily]
@@ -180,7 +180,7 @@ async def test_subscriptions_lifecycle(database: Database) -> None:
     assert [s.id for s in paused] == [every_hour.id] and paused[0].paused
     assert [s.id for s in await database.subscriptions.list_active()] == [elsewhere.id]
 
-    removed = await database.subscriptions.delete_for_owner(BIG_USER)
+    removed = await database.subscriptions.delete_for_user(BIG_USER)
     assert {s.id for s in removed} == {every_hour.id, elsewhere.id}
     assert await database.subscriptions.list_for_chat(GROUP) == [
         await database.subscriptions.get(daily.id)
@@ -356,9 +356,9 @@ async def test_the_upgrade_that_drops_the_content_check_keeps_every_subscription
     database = await Database.open(path, keys)
     try:
         (kept,) = await database.subscriptions.list_for_chat(GROUP)
-        assert (kept.id, kept.account_selector, kept.daily_time, kept.paused) == (
+        assert (kept.id, kept.target, kept.daily_time, kept.paused) == (
             7,
-            "42",
+            42,
             "09:00",
             True,
         )
@@ -370,7 +370,80 @@ async def test_the_upgrade_that_drops_the_content_check_keeps_every_subscription
     with sqlite_utils.Database(path) as upgraded:
         assert "content IN" not in upgraded["subscriptions"].schema
         indexes = {index.name for index in upgraded["subscriptions"].indexes}
-        assert {"subscriptions_by_chat", "subscriptions_by_owner"} <= indexes
+        assert {"subscriptions_by_chat", "subscriptions_by_user"} <= indexes
+
+
+async def test_the_upgrade_to_one_target_and_user_id_keeps_subscriptions_and_alerts(
+    tmp_path: Path, keys: MasterKeys
+) -> None:
+    """A database of schema 6: subscriptions name their account as `account_selector` text
+    ("all" or an id) and their user `owner_user_id`, as alerts do."""
+    path = tmp_path / "old.sqlite3"
+    with database_at_schema(path, keys, 6) as old:
+        for id, chat, selector, content in (
+            (1, GROUP, "all", "summary"),
+            (2, GROUP, str(2**40), "chart"),
+            (3, BIG_USER, "abc", "summary"),  # no release wrote it: left out, the rest kept
+        ):
+            old.execute(
+                "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+                "schedule_kind, interval_seconds, created_at, message_thread_id, content) "
+                "VALUES (?, ?, ?, ?, 'interval', 3600, '2026-01-01T00:00:00.000000+00:00', "
+                "5, ?)",
+                [id, chat, BIG_USER, selector, content],
+            )
+        old.execute(
+            "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, operator, "
+            "threshold, created_at, message_thread_id, currency) VALUES (4, ?, ?, ?, 'balance', "
+            "'<', '25000', '2026-01-01T00:00:00.000000+00:00', 5, 'EUR')",
+            [GROUP, BIG_USER, 2**40],
+        )
+        old.execute(
+            "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, "
+            "operator, threshold, created_at) VALUES (9, ?, 7, 1, 'day', '>', '5', "
+            "'2026-01-01T00:00:00.000000+00:00')",
+            [GROUP],
+        )
+        old.conn.commit()
+    database = await Database.open(path, keys)
+    try:
+        every, one = await database.subscriptions.list_for_chat(GROUP)
+        assert (every.id, every.user_id, every.target, every.content) == (
+            1,
+            BIG_USER,
+            "all",
+            "summary",
+        )
+        assert (one.id, one.user_id, one.target, one.content) == (2, BIG_USER, 2**40, "chart")
+        assert (one.interval_seconds, one.message_thread_id) == (3600, 5)
+        assert await database.subscriptions.list_for_chat(BIG_USER) == []
+        assert await database.subscriptions.count_for_user(BIG_USER) == 3
+        (alert,) = await database.alerts.list_for_account(BIG_USER, 2**40)
+        assert (alert.id, alert.user_id, alert.account_id) == (4, BIG_USER, 2**40)
+        assert (alert.threshold, alert.currency, alert.message_thread_id) == (
+            Decimal(25000),
+            "EUR",
+            5,
+        )
+        assert await database.alerts.count_for_user(BIG_USER) == 1
+        # the same account again is a new row next to the kept ones, ids going on after them
+        added = await database.subscriptions.add(GROUP, BIG_USER, 2**40, "daily", None, "08:30")
+        assert (added.id, added.target) == (10, 2**40)
+        # three subscriptions, the unreadable one and the alert
+        assert await database.forget_user(BIG_USER) == 5
+        assert [a.id for a in await database.alerts.list_for_chat(GROUP)] == [9]
+    finally:
+        await database.close()
+    with sqlite_utils.Database(path) as upgraded:
+        assert {"user_id", "account_id"} <= set(upgraded["subscriptions"].columns_dict)
+        assert "account_selector" not in upgraded["subscriptions"].columns_dict
+        assert "user_id" in upgraded["alerts"].columns_dict
+        indexes = {index.name for index in upgraded["subscriptions"].indexes}
+        assert {"subscriptions_by_chat", "subscriptions_by_user"} <= indexes
+        assert {i.name: i.columns for i in upgraded["alerts"].indexes}["alerts_by_account"] == [
+            "user_id",
+            "account_id",
+        ]
 
 
 async def test_chat_timezone(database: Database) -> None:
@@ -390,8 +463,8 @@ async def test_forget_user_removes_every_row_of_theirs_and_nothing_else(
     assert await database.credentials.load(BIG_USER) is None
     assert await database.accounts.list(BIG_USER) == []
     assert await database.snapshots.count(BIG_USER) == 0
-    assert [s.owner_user_id for s in await database.subscriptions.list_for_chat(GROUP)] == [7]
-    assert [a.owner_user_id for a in await database.alerts.list_for_chat(GROUP)] == [7]
+    assert [s.user_id for s in await database.subscriptions.list_for_chat(GROUP)] == [7]
+    assert [a.user_id for a in await database.alerts.list_for_chat(GROUP)] == [7]
     assert await database.chats.get_timezone(BIG_USER) is None
 
     assert await database.credentials.load(7) is not None
@@ -408,8 +481,8 @@ async def test_forget_user_removes_every_row_of_theirs_and_nothing_else(
                 ("credentials", "user_id"),
                 ("accounts", "user_id"),
                 ("snapshots", "user_id"),
-                ("subscriptions", "owner_user_id"),
-                ("alerts", "owner_user_id"),
+                ("subscriptions", "user_id"),
+                ("alerts", "user_id"),
                 ("chat_settings", "chat_id"),
             )
         )

@@ -638,8 +638,8 @@ def write_subscription_row(sandbox: Sandbox, **columns: Any) -> None:
     """A subscription written straight into the database, as an older version could have."""
     row = {
         "chat_id": GROUP,
-        "owner_user_id": DEMO_USER_ID,
-        "account_selector": "12345678",
+        "user_id": DEMO_USER_ID,
+        "account_id": 12345678,
         "schedule_kind": "interval",
         "interval_seconds": None,
         "daily_time": None,

@@ -12,7 +12,8 @@ from bot.services.errors import DuplicateEntry, ServiceError
 from bot.services.limits import EntryLimits
 from bot.services.summary import AccountSummary
 from bot.storage.database import Database
-from bot.storage.records import ALL_ACCOUNTS, Alert
+from bot.storage.records import Alert
+from bot.targets import ALL_ACCOUNTS
 
 _ALERT = re.compile(
     r"^(?P<account>.+?)\s+(?P<metric>balance|day)\s*(?P<operator>[<>])\s*"
@@ -123,10 +124,10 @@ def holds(alert: Alert, summary: AccountSummary) -> bool:
 
 
 def _same_alert(
-    alert: Alert, owner_id: int, account_id: int, request: AlertRequest, thread: int | None
+    alert: Alert, user_id: int, account_id: int, request: AlertRequest, thread: int | None
 ) -> bool:
     return (
-        alert.owner_user_id == owner_id
+        alert.user_id == user_id
         and alert.account_id == account_id
         and alert.metric == request.metric
         and alert.operator == request.operator
@@ -150,7 +151,7 @@ class AlertService:
     async def add(
         self,
         chat_id: int,
-        owner_id: int,
+        user_id: int,
         account_id: int,
         request: AlertRequest,
         message_thread_id: int | None = None,
@@ -159,17 +160,17 @@ class AlertService:
         balance threshold is in the account's display currency."""
         currency = None
         if request.metric == "balance":
-            currency = (await self._currencies.of(owner_id, account_id)).code
+            currency = (await self._currencies.of(user_id, account_id)).code
         async with self._adding:
             in_chat = await self._db.alerts.list_for_chat(chat_id)
             for alert in in_chat:
-                if _same_alert(alert, owner_id, account_id, request, message_thread_id):
+                if _same_alert(alert, user_id, account_id, request, message_thread_id):
                     raise DuplicateEntry("alert", alert.id)
-            of_user = await self._db.alerts.count_for_owner(owner_id)
+            of_user = await self._db.alerts.count_for_user(user_id)
             self._limits.ensure_room("alerts", len(in_chat), of_user)
             return await self._db.alerts.add(
                 chat_id,
-                owner_id,
+                user_id,
                 account_id,
                 request.metric,
                 request.operator,
@@ -178,7 +179,7 @@ class AlertService:
                 currency=currency,
             )
 
-    async def newly_true(self, owner_id: int, summary: AccountSummary) -> list[Alert]:
+    async def newly_true(self, user_id: int, summary: AccountSummary) -> list[Alert]:
         """Alerts on this account whose condition just became true; they fire once until it
         has been false again.
 
@@ -186,7 +187,7 @@ class AlertService:
         """
         fired: list[Alert] = []
         async with self._checking:
-            for alert in await self._db.alerts.list_for_account(owner_id, summary.account_id):
+            for alert in await self._db.alerts.list_for_account(user_id, summary.account_id):
                 if alert.id in self._posting:
                     continue
                 now_true = holds(alert, summary)

@@ -18,7 +18,7 @@ from bot.services.accounts import CredentialCache
 from bot.services.chat_settings import UTC_ZONE
 from bot.services.clock import Clock, SystemClock
 from bot.services.errors import BadPeriod, NoHistory
-from bot.services.targets import Target, account_ref
+from bot.targets import Target
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.models import BalancePoint
 
@@ -148,7 +148,7 @@ async def fetch_samples(
 ) -> list[BalanceSample]:
     """The user's balance samples of an account (or all) between two moments, oldest first."""
     credentials = await credentials_cache.get(user_id)
-    points = await client.balance_chart_data(credentials, account_ref(target), date_from, date_to)
+    points = await client.balance_chart_data(credentials, target, date_from, date_to)
     return samples_from(points)
 
 

@@ -12,9 +12,8 @@ from decimal import Decimal
 
 from bot.services.accounts import CredentialCache
 from bot.services.display import DisplayCurrencies, DisplayCurrency
-from bot.services.targets import Target, account_ref
 from bot.storage.database import Database
-from bot.storage.records import ALL_ACCOUNTS
+from bot.targets import Target
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.models import CoinBalance
 
@@ -64,15 +63,15 @@ class HoldingsService:
 
     async def holdings(self, user_id: int, target: Target) -> Holdings:
         credentials = await self._credentials.get(user_id)
-        table = await self._client.account_table_data(credentials, account_ref(target))
+        table = await self._client.account_table_data(credentials, target)
         display = await self._display_currency(user_id, target)
         return build_holdings(target, table.rows, table.received_at, display)
 
     async def _display_currency(self, user_id: int, target: Target) -> DisplayCurrency | None:
         """The account's display currency, when it is neither USD nor BTC (both shown anyway)."""
-        if target == ALL_ACCOUNTS:
-            return None  # 3Commas' summary is in USD
-        display = await self._currencies.of(user_id, int(target))
+        if not isinstance(target, int):
+            return None  # all accounts: 3Commas' summary is in USD
+        display = await self._currencies.of(user_id, target)
         if display.code in ("USD", "BTC") or display.per_usd is None:
             return None
         return display

@@ -31,8 +31,8 @@ from bot.services.history import (
     net_change,
     to_the_minute,
 )
-from bot.services.targets import Target, account_ref
 from bot.services.today import Today, today_usd
+from bot.targets import Target
 from bot.threecommas.client import ThreeCommasClient
 
 PERIOD_COUNTS = {"days": 7, "weeks": 8, "months": 6}
@@ -176,7 +176,7 @@ class ProfitService:
         day = None
         if chosen == "days":
             credentials = await self._credentials.get(user_id)
-            day = today_usd(await self._client.get_account(credentials, account_ref(target)))
+            day = today_usd(await self._client.get_account(credentials, target))
         table = profit_table(target, samples, chosen, zone, now, day)
         if table.total is None:
             raise NoHistory

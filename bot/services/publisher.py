@@ -16,6 +16,6 @@ class Publisher(Protocol[P_contra]):
 
     async def publish(self, chat_id: int, post: P_contra, *, topic: int | None = None) -> bool: ...
 
-    async def tell_owner(self, owner_id: int, text: str) -> None:
+    async def tell_user(self, user_id: int, text: str) -> None:
         """A private word to an owner; nothing when it cannot be told."""
         ...

@@ -5,9 +5,7 @@ The Telegram layer imports them from here, never from storage, so it depends on 
 
 from __future__ import annotations
 
-from bot.services.targets import Target
 from bot.storage.records import (
-    ALL_ACCOUNTS,
     Alert,
     AlertMetric,
     KnownAccount,
@@ -15,6 +13,7 @@ from bot.storage.records import (
     Subscription,
     SubscriptionContent,
 )
+from bot.targets import ALL_ACCOUNTS, Target
 
 __all__ = [
     "ALL_ACCOUNTS",

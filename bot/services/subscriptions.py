@@ -32,11 +32,11 @@ from bot.services.schedules import (
 )
 from bot.storage.database import Database
 from bot.storage.records import (
-    ALL_ACCOUNTS,
     Alert,
     KnownAccount,
     Subscription,
 )
+from bot.targets import ALL_ACCOUNTS, Target
 from bot.threecommas.budget import background_calls
 from bot.threecommas.errors import ThreeCommasError
 
@@ -63,7 +63,7 @@ class ListedEntry:
     (subscriptions and alerts share one sequence of ids)."""
 
     number: int
-    owner_id: int
+    user_id: int  # who made it
     account_name: str
     subscription: Subscription | None = None
     alert: Alert | None = None
@@ -90,16 +90,16 @@ def _next_run(now: datetime, subscription: Subscription, timezone_name: str | No
 
 def _same_subscription(
     subscription: Subscription,
-    owner_id: int,
-    selector: str,
+    user_id: int,
+    target: Target,
     request: ScheduleRequest,
     thread: int | None,
 ) -> bool:
-    """Same owner, account, schedule (`every 1h` is `every 60m`) and content, posting to the
+    """Same user, account, schedule (`every 1h` is `every 60m`) and content, posting to the
     same topic."""
     return (
-        subscription.owner_user_id == owner_id
-        and subscription.account_selector == selector
+        subscription.user_id == user_id
+        and subscription.target == target
         and subscription.schedule_kind == request.kind
         and subscription.interval_seconds == request.interval_seconds
         and subscription.daily_time == request.daily_time
@@ -198,8 +198,7 @@ class SubscriptionService:
             subscription.daily_time,
         )
         if self._delivery is not None and await self.note_unschedulable(subscription):
-            owner = subscription.owner_user_id
-            name = await self.account_name(owner, subscription.account_selector)
+            name = await self.account_name(subscription.user_id, subscription.target)
             await self._delivery.tell_unschedulable(subscription, name)
 
     async def _run_and_deliver(self, subscription_id: int) -> None:
@@ -219,33 +218,34 @@ class SubscriptionService:
 
     # ------------------------------------------------------------------ commands
 
-    async def _one_account(self, owner_id: int, query: str) -> KnownAccount:
-        resolution = await self._accounts.resolve(owner_id, query)
+    async def _one_account(self, user_id: int, query: str) -> KnownAccount:
+        resolution = await self._accounts.resolve(user_id, query)
         if resolution.match is None:
             raise AccountNotMatched(query, [a.name for a in resolution.candidates])
         return resolution.match
 
     async def subscribe(
-        self, chat_id: int, owner_id: int, text: str, message_thread_id: int | None = None
+        self, chat_id: int, user_id: int, text: str, message_thread_id: int | None = None
     ) -> Subscription:
         """A new subscription, unless the same one is already here or a limit is reached."""
         request = parse_schedule(text, self._min_interval)
+        target: Target
         if request.account.casefold() == ALL_ACCOUNTS:
-            await self._accounts.credentials(owner_id)
-            selector = ALL_ACCOUNTS
+            await self._accounts.credentials(user_id)
+            target = ALL_ACCOUNTS
         else:
-            selector = str((await self._one_account(owner_id, request.account)).account_id)
+            target = (await self._one_account(user_id, request.account)).account_id
         async with self._adding:
             in_chat = await self._db.subscriptions.list_for_chat(chat_id)
             for existing in in_chat:
-                if _same_subscription(existing, owner_id, selector, request, message_thread_id):
+                if _same_subscription(existing, user_id, target, request, message_thread_id):
                     raise DuplicateEntry("subscription", existing.id)
-            of_user = await self._db.subscriptions.count_for_owner(owner_id)
+            of_user = await self._db.subscriptions.count_for_user(user_id)
             self._limits.ensure_room("subscriptions", len(in_chat), of_user)
             subscription = await self._db.subscriptions.add(
                 chat_id,
-                owner_id,
-                selector,
+                user_id,
+                target,
                 request.kind,
                 request.interval_seconds,
                 request.daily_time,
@@ -258,12 +258,12 @@ class SubscriptionService:
         return subscription
 
     async def add_alert(
-        self, chat_id: int, owner_id: int, text: str, message_thread_id: int | None = None
+        self, chat_id: int, user_id: int, text: str, message_thread_id: int | None = None
     ) -> tuple[Alert, str]:
         request: AlertRequest = parse_alert(text)
-        account = await self._one_account(owner_id, request.account)
+        account = await self._one_account(user_id, request.account)
         alert = await self._alerts.add(
-            chat_id, owner_id, account.account_id, request, message_thread_id
+            chat_id, user_id, account.account_id, request, message_thread_id
         )
         return alert, account.name
 
@@ -291,14 +291,14 @@ class SubscriptionService:
         return planned
 
     async def note_unschedulable(self, subscription: Subscription) -> bool:
-        """Remember that its owner was told it cannot run; True only the first time."""
+        """Remember that its user was told it cannot run; True only the first time."""
         return await self._db.subscriptions.set_last_error(subscription.id, UNSCHEDULABLE)
 
-    async def account_name(self, owner_id: int, selector: str) -> str:
-        if selector == ALL_ACCOUNTS:
+    async def account_name(self, user_id: int, target: Target) -> str:
+        if target == ALL_ACCOUNTS:
             return "all accounts"
-        known = {str(a.account_id): a.name for a in await self._db.accounts.list(owner_id)}
-        return known.get(selector, f"account {selector}")
+        known = {a.account_id: a.name for a in await self._db.accounts.list(user_id)}
+        return known.get(target, f"account {target}")
 
     async def get(self, subscription_id: int) -> Subscription | None:
         return await self._db.subscriptions.get(subscription_id)
@@ -315,9 +315,9 @@ class SubscriptionService:
         subscription = await self._db.subscriptions.get(subscription_id)
         if subscription is None or subscription.paused or self._delivery is None:
             return None
-        owner, selector = subscription.owner_user_id, subscription.account_selector
-        name = await self.account_name(owner, selector)
-        account = None if selector == ALL_ACCOUNTS else await self._account(owner, int(selector))
+        user_id, target = subscription.user_id, subscription.target
+        name = await self.account_name(user_id, target)
+        account = await self._account(user_id, target) if isinstance(target, int) else None
         try:
             reply = await self._delivery.produce(subscription, account)
         except (ServiceError, ThreeCommasError) as error:
@@ -326,21 +326,21 @@ class SubscriptionService:
         recovered = subscription.last_error is not None
         return RunOutcome(subscription, name, reply=reply, recovered=recovered)
 
-    async def _account(self, owner_id: int, account_id: int) -> KnownAccount:
+    async def _account(self, user_id: int, account_id: int) -> KnownAccount:
         """The stored account (name and exchange), or one known by its id alone."""
-        for known in await self._db.accounts.list(owner_id):
+        for known in await self._db.accounts.list(user_id):
             if known.account_id == account_id:
                 return known
         return KnownAccount(account_id, f"account {account_id}")
 
     async def _listed_subscription(self, subscription: Subscription) -> ListedEntry:
-        owner = subscription.owner_user_id
-        name = await self.account_name(owner, subscription.account_selector)
-        return ListedEntry(subscription.id, owner, name, subscription=subscription)
+        user_id = subscription.user_id
+        name = await self.account_name(user_id, subscription.target)
+        return ListedEntry(subscription.id, user_id, name, subscription=subscription)
 
     async def _listed_alert(self, alert: Alert) -> ListedEntry:
-        name = await self.account_name(alert.owner_user_id, str(alert.account_id))
-        return ListedEntry(alert.id, alert.owner_user_id, name, alert=alert)
+        name = await self.account_name(alert.user_id, alert.account_id)
+        return ListedEntry(alert.id, alert.user_id, name, alert=alert)
 
     async def delivered(self, outcome: RunOutcome) -> None:
         """The run's post was accepted: remember the error it told, or that it works again.
@@ -371,7 +371,7 @@ class SubscriptionService:
     async def remove(self, chat_id: int, number: int, user_id: int, is_admin: bool) -> ListedEntry:
         """Remove entry `number` of the chat, if `user_id` created it or is an admin."""
         entry = await self._entry(chat_id, number)
-        if entry.owner_id != user_id and not is_admin:
+        if entry.user_id != user_id and not is_admin:
             raise NotYours
         if entry.subscription is not None:
             await self._db.subscriptions.delete(entry.subscription.id)
@@ -402,8 +402,8 @@ class SubscriptionService:
             await self.schedule(subscription)
         return moved
 
-    async def end_for_owner(self, owner_id: int) -> list[Subscription]:
-        ended = await self._db.subscriptions.delete_for_owner(owner_id)
+    async def end_for_user(self, user_id: int) -> list[Subscription]:
+        ended = await self._db.subscriptions.delete_for_user(user_id)
         for subscription in ended:
             self.scheduler.drop(subscription.id)
         return ended

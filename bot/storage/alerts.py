@@ -17,7 +17,7 @@ def _alert(row: dict[str, Any]) -> Alert:
     return Alert(
         id=row["id"],
         chat_id=row["chat_id"],
-        owner_user_id=row["owner_user_id"],
+        user_id=row["user_id"],
         account_id=row["account_id"],
         metric=AlertMetric(row["metric"]),
         operator=AlertOperator(row["operator"]),
@@ -41,7 +41,7 @@ class AlertStore:
     async def add(
         self,
         chat_id: int,
-        owner_user_id: int,
+        user_id: int,
         account_id: int,
         metric: str,
         operator: str,
@@ -54,13 +54,13 @@ class AlertStore:
             raise ValueError(f"metric must be one of {ALERT_METRICS}")
         if operator not in ALERT_OPERATORS:
             raise ValueError(f"operator must be one of {ALERT_OPERATORS}")
-        values = [chat_id, owner_user_id, account_id, metric, operator, decimal_text(threshold)]
+        values = [chat_id, user_id, account_id, metric, operator, decimal_text(threshold)]
         now = now_text()
 
         def write(db: sqlite_utils.Database) -> Alert:
             entry_id = next_entry_id(db)
             db.execute(
-                "INSERT INTO alerts (id, chat_id, owner_user_id, account_id, metric, operator, "
+                "INSERT INTO alerts (id, chat_id, user_id, account_id, metric, operator, "
                 "threshold, triggered, created_at, message_thread_id, currency) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
                 [entry_id, *values, now, message_thread_id, currency],
@@ -76,18 +76,16 @@ class AlertStore:
     async def list_for_chat(self, chat_id: int) -> list[Alert]:
         return await self._worker.read(lambda db: _select(db, "chat_id = ?", [chat_id]))
 
-    async def count_for_owner(self, owner_user_id: int) -> int:
+    async def count_for_user(self, user_id: int) -> int:
         def read(db: sqlite_utils.Database) -> int:
-            query = "SELECT COUNT(*) FROM alerts WHERE owner_user_id = ?"
-            return int(db.execute(query, [owner_user_id]).fetchone()[0])
+            query = "SELECT COUNT(*) FROM alerts WHERE user_id = ?"
+            return int(db.execute(query, [user_id]).fetchone()[0])
 
         return await self._worker.read(read)
 
-    async def list_for_account(self, owner_user_id: int, account_id: int) -> list[Alert]:
+    async def list_for_account(self, user_id: int, account_id: int) -> list[Alert]:
         return await self._worker.read(
-            lambda db: _select(
-                db, "owner_user_id = ? AND account_id = ?", [owner_user_id, account_id]
-            )
+            lambda db: _select(db, "user_id = ? AND account_id = ?", [user_id, account_id])
         )
 
     async def set_triggered(self, id: int, triggered: bool) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from bot.targets import ALL_ACCOUNTS, Target
+
 
 def now_text() -> str:
     return time_text(datetime.now(UTC))
@@ -40,3 +42,21 @@ def decimal_text(value: Decimal | None) -> str | None:
 
 def parse_decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
+
+
+def target_column(target: Target) -> int | None:
+    """Which account, as an `account_id` column holds it: NULL for all of them."""
+    if target == ALL_ACCOUNTS:
+        return None
+    if not isinstance(target, int):
+        raise ValueError(f"an account is an id or {ALL_ACCOUNTS!r}, not {target!r}")
+    return target
+
+
+def parse_target(value: object) -> Target:
+    """An `account_id` column's account; ValueError for what no release wrote."""
+    if value is None:
+        return ALL_ACCOUNTS
+    if not isinstance(value, int):
+        raise ValueError(f"account_id must be an integer or NULL, not {value!r}")
+    return value

@@ -131,8 +131,8 @@ class Database:
                 "DELETE FROM pending_keys WHERE user_id = ?",
                 "DELETE FROM accounts WHERE user_id = ?",
                 "DELETE FROM snapshots WHERE user_id = ?",
-                "DELETE FROM subscriptions WHERE owner_user_id = ?",
-                "DELETE FROM alerts WHERE owner_user_id = ?",
+                "DELETE FROM subscriptions WHERE user_id = ?",
+                "DELETE FROM alerts WHERE user_id = ?",
                 # A private chat's id is the user's id.
                 "DELETE FROM chat_settings WHERE chat_id = ?",
             ):

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+
+from bot.targets import Target
 
 
 class KeyType(StrEnum):
@@ -44,7 +45,6 @@ SCHEDULE_KINDS = tuple(ScheduleKind)
 SUBSCRIPTION_CONTENTS = tuple(SubscriptionContent)
 ALERT_METRICS = tuple(AlertMetric)
 ALERT_OPERATORS = tuple(AlertOperator)
-ALL_ACCOUNTS: Final = "all"
 # The longest interval a subscription may have: a year, leap day included.
 MAX_INTERVAL_SECONDS = 366 * 86400
 # A daily subscription's time: HH:MM on a 24-hour clock.
@@ -104,8 +104,8 @@ class Snapshot:
 class Subscription:
     id: int
     chat_id: int
-    owner_user_id: int
-    account_selector: str
+    user_id: int  # who made it: its runs use this user's keys
+    target: Target
     schedule_kind: ScheduleKind
     interval_seconds: int | None
     daily_time: str | None
@@ -120,7 +120,7 @@ class Subscription:
 class Alert:
     id: int
     chat_id: int
-    owner_user_id: int
+    user_id: int  # who made it: its checks use this user's keys
     account_id: int
     metric: AlertMetric
     operator: AlertOperator

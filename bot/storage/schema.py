@@ -161,6 +161,46 @@ def _subscription_content_checked_in_code(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX subscriptions_by_owner ON subscriptions (owner_user_id)")
 
 
+def _one_target_and_user_id(db: sqlite_utils.Database) -> None:
+    """A subscription's account is `account_id`, NULL for all of them (was `account_selector`,
+    the text "all" or an id), and the user is `user_id` in every table (was `owner_user_id` in
+    subscriptions and alerts). The subscriptions table is rebuilt once, rows, ids and indexes as
+    they were."""
+    db.execute(
+        """CREATE TABLE subscriptions_new (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            account_id INTEGER,
+            schedule_kind TEXT NOT NULL CHECK (schedule_kind IN ('interval', 'daily')),
+            interval_seconds INTEGER,
+            daily_time TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            message_thread_id INTEGER,
+            content TEXT NOT NULL DEFAULT 'summary'
+        )"""
+    )
+    kept = (
+        "id, chat_id, schedule_kind, interval_seconds, daily_time, paused, last_error, "
+        "created_at, message_thread_id, content"
+    )
+    # The column's INTEGER affinity stores an id's text ('42') as the number 42.
+    db.execute(
+        f"INSERT INTO subscriptions_new ({kept}, user_id, account_id) "  # noqa: S608
+        f"SELECT {kept}, owner_user_id, "
+        "CASE WHEN account_selector = 'all' THEN NULL ELSE account_selector END "
+        "FROM subscriptions"
+    )
+    db.execute("DROP TABLE subscriptions")
+    db.execute("ALTER TABLE subscriptions_new RENAME TO subscriptions")
+    db.execute("CREATE INDEX subscriptions_by_chat ON subscriptions (chat_id)")
+    db.execute("CREATE INDEX subscriptions_by_user ON subscriptions (user_id)")
+    # Renaming a column renames it in the index alerts_by_account too.
+    db.execute("ALTER TABLE alerts RENAME COLUMN owner_user_id TO user_id")
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -169,6 +209,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscription_content,
     _alert_currency,
     _subscription_content_checked_in_code,
+    _one_target_and_user_id,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

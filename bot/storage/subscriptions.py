@@ -11,7 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.storage.chats import ChatSettingsStore
-from bot.storage.columns import now_text, parse_time, time_text
+from bot.storage.columns import now_text, parse_target, parse_time, target_column, time_text
 from bot.storage.records import (
     DAILY_TIME,
     MAX_INTERVAL_SECONDS,
@@ -23,6 +23,7 @@ from bot.storage.records import (
 )
 from bot.storage.schema import next_entry_id
 from bot.storage.worker import SqlWorker
+from bot.targets import Target
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ def _subscription(row: dict[str, Any]) -> Subscription:
     return Subscription(
         id=row["id"],
         chat_id=row["chat_id"],
-        owner_user_id=row["owner_user_id"],
-        account_selector=row["account_selector"],
+        user_id=row["user_id"],
+        target=parse_target(row["account_id"]),
         schedule_kind=ScheduleKind(row["schedule_kind"]),
         interval_seconds=row["interval_seconds"],
         daily_time=row["daily_time"],
@@ -90,8 +91,8 @@ class SubscriptionStore:
     async def add(
         self,
         chat_id: int,
-        owner_user_id: int,
-        account_selector: str,
+        user_id: int,
+        target: Target,
         schedule_kind: str,
         interval_seconds: int | None,
         daily_time: str | None,
@@ -105,18 +106,19 @@ class SubscriptionStore:
         if content not in SUBSCRIPTION_CONTENTS:
             raise ValueError(f"content must be one of {SUBSCRIPTION_CONTENTS}")
         now = now_text() if created_at is None else time_text(created_at)
+        account_id = target_column(target)
 
         def write(db: sqlite_utils.Database) -> Subscription:
             entry_id = next_entry_id(db)
             db.execute(
-                "INSERT INTO subscriptions (id, chat_id, owner_user_id, account_selector, "
+                "INSERT INTO subscriptions (id, chat_id, user_id, account_id, "
                 "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at, "
                 "message_thread_id, content) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)",
                 [
                     entry_id,
                     chat_id,
-                    owner_user_id,
-                    account_selector,
+                    user_id,
+                    account_id,
                     schedule_kind,
                     interval_seconds,
                     daily_time,
@@ -154,10 +156,10 @@ class SubscriptionStore:
 
         await self._worker.read(read)
 
-    async def count_for_owner(self, owner_user_id: int) -> int:
+    async def count_for_user(self, user_id: int) -> int:
         def read(db: sqlite_utils.Database) -> int:
-            query = "SELECT COUNT(*) FROM subscriptions WHERE owner_user_id = ?"
-            return int(db.execute(query, [owner_user_id]).fetchone()[0])
+            query = "SELECT COUNT(*) FROM subscriptions WHERE user_id = ?"
+            return int(db.execute(query, [user_id]).fetchone()[0])
 
         return await self._worker.read(read)
 
@@ -213,12 +215,12 @@ class SubscriptionStore:
         with self._chats.written(old_chat_id), self._chats.written(new_chat_id):
             await self._worker.write(write)
 
-    async def delete_for_owner(self, user_id: int) -> list[Subscription]:
-        """Delete every subscription the user owns, in any chat; returns what was deleted."""
+    async def delete_for_user(self, user_id: int) -> list[Subscription]:
+        """Delete every subscription the user made, in any chat; returns what was deleted."""
 
         def write(db: sqlite_utils.Database) -> list[Subscription]:
-            owned = _select(db, "owner_user_id = ?", [user_id])
-            db.execute("DELETE FROM subscriptions WHERE owner_user_id = ?", [user_id])
+            owned = _select(db, "user_id = ?", [user_id])
+            db.execute("DELETE FROM subscriptions WHERE user_id = ?", [user_id])
             return owned
 
         return await self._worker.write(write)

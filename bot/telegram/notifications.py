@@ -50,8 +50,8 @@ class TelegramPublisher:
             chat_id, topic, lambda chat, thread: self._send(chat, post, thread)
         )
 
-    async def tell_owner(self, owner_id: int, text: str) -> None:
-        await tell_owner(self._bot, owner_id, text)
+    async def tell_user(self, user_id: int, text: str) -> None:
+        await tell_user(self._bot, user_id, text)
 
     async def _send(self, chat_id: int, post: Reply, topic: int | None) -> None:
         await send_reply(self._bot, chat_id, post, topic=topic, broadcast=True)
@@ -102,8 +102,8 @@ class AlertPosts:
         self._alerts = alerts
         self._chat_settings = chat_settings
 
-    async def check_alerts(self, owner_id: int, summary: AccountSummary) -> None:
-        for alert in await self._alerts.newly_true(owner_id, summary):
+    async def check_alerts(self, user_id: int, summary: AccountSummary) -> None:
+        for alert in await self._alerts.newly_true(user_id, summary):
             settings = await self._chat_settings.settings(alert.chat_id)
             posted = False
             try:
@@ -120,12 +120,12 @@ class AlertPosts:
 # ---------------------------------------------------------------------- chat changes
 
 
-async def tell_owner(bot: ExtBot[Any], owner_id: int, text: str) -> None:
+async def tell_user(bot: ExtBot[Any], user_id: int, text: str) -> None:
     """A private word to a subscription's owner; logged when Telegram refuses it."""
     try:
-        await send_html(bot, owner_id, text, broadcast=True)
+        await send_html(bot, user_id, text, broadcast=True)
     except TelegramError as error:
-        logger.info("could not tell user %s privately: %s", owner_id, error.message)
+        logger.info("could not tell user %s privately: %s", user_id, error.message)
 
 
 async def migrate(subscriptions: SubscriptionService, old_chat_id: int, new_chat_id: int) -> None:
@@ -140,11 +140,11 @@ async def shut_out(
     """The bot was removed from the chat or blocked: pause its subscriptions, tell owners
     (naming the chat by its title when Telegram told it)."""
     paused = await subscriptions.pause_chat(chat_id)
-    for owner in sorted({s.owner_user_id for s in paused} - {chat_id}):
-        count = sum(1 for s in paused if s.owner_user_id == owner)
-        await tell_owner(
+    for user_id in sorted({s.user_id for s in paused} - {chat_id}):
+        count = sum(1 for s in paused if s.user_id == user_id)
+        await tell_user(
             bot,
-            owner,
+            user_id,
             f"⏸ I can no longer post to {render_chat(chat_id, title)} (I was removed or "
             f"blocked there), so your {count} subscription(s) there are paused. "
             "Add me back to that chat and they resume.",

@@ -28,6 +28,7 @@ import yarl
 from bot.config import DEFAULT_THREECOMMAS_REQUESTS_PER_SECOND
 from bot.proxies import proxy_for, through
 from bot.sliding_window import SlidingWindow
+from bot.targets import ALL_ACCOUNTS, Target
 from bot.threecommas.budget import CallBudget
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
@@ -38,10 +39,8 @@ from bot.threecommas.errors import (
     error_from_response,
 )
 from bot.threecommas.models import (
-    SUMMARY,
     Account,
     AccountList,
-    AccountRef,
     BalancePoint,
     CoinBalance,
     CoinTable,
@@ -56,6 +55,8 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 T = TypeVar("T")
 
 API_PREFIX = "/public/api"
+# The path segment of every account included in the summary, added up.
+SUMMARY = "summary"
 PAGE_SIZE = 100
 MAX_PAGES = 100  # 10,000 accounts: a guard against a server that never returns a short page
 WINDOW = 60.0
@@ -198,9 +199,9 @@ class ThreeCommasClient:
                 break
         return accounts
 
-    async def get_account(self, credentials: Credentials, account_id: AccountRef) -> Account:
-        """One account as 3Commas last knew it; `summary`: the accounts in its summary added up."""
-        path = f"/ver1/accounts/{_account_segment(account_id)}"
+    async def get_account(self, credentials: Credentials, target: Target) -> Account:
+        """One account as 3Commas last knew it; all: the accounts in its summary added up."""
+        path = f"/ver1/accounts/{_account_segment(target)}"
         data = await self._request(credentials, "GET", path)
         return _validate(Account, _single_object(data))
 
@@ -211,13 +212,11 @@ class ThreeCommasClient:
             lambda: self._load_balances_once(credentials, int(account_id)),
         )
 
-    async def account_table_data(
-        self, credentials: Credentials, account_id: AccountRef
-    ) -> CoinTable:
-        """One row per coin of an account, or of all of them with `summary`, and when they
+    async def account_table_data(self, credentials: Credentials, target: Target) -> CoinTable:
+        """One row per coin of an account, or of all of them (3Commas' summary), and when they
         arrived (a reused answer keeps its moment); calls asking at once for the same rows
         share one upstream call."""
-        path = f"/ver1/accounts/{_account_segment(account_id)}/account_table_data"
+        path = f"/ver1/accounts/{_account_segment(target)}/account_table_data"
 
         async def fetch() -> CoinTable:
             data = await self._request(credentials, "POST", path)
@@ -229,16 +228,16 @@ class ThreeCommasClient:
     async def balance_chart_data(
         self,
         credentials: Credentials,
-        account_id: AccountRef,
+        target: Target,
         date_from: datetime,
         date_to: datetime | None = None,
     ) -> list[BalancePoint]:
-        """The balance history of an account (or `summary`), oldest first; calls asking at once
-        for the same range share one upstream call."""
+        """The balance history of an account (or of all, 3Commas' summary), oldest first; calls
+        asking at once for the same range share one upstream call."""
         query: dict[str, str] = {"date_from": date_from.isoformat()}
         if date_to is not None:
             query["date_to"] = date_to.isoformat()
-        path = f"/ver1/accounts/{_account_segment(account_id)}/balance_chart_data"
+        path = f"/ver1/accounts/{_account_segment(target)}/balance_chart_data"
 
         async def fetch() -> list[BalancePoint]:
             data = await self._request(credentials, "GET", path, query)
@@ -437,8 +436,8 @@ def _expect_list(data: Any) -> list[Any]:
     return data
 
 
-def _account_segment(account_id: AccountRef) -> str:
-    return SUMMARY if account_id == SUMMARY else str(int(account_id))
+def _account_segment(target: Target) -> str:
+    return SUMMARY if target == ALL_ACCOUNTS else str(target)
 
 
 def _single_object(data: Any) -> Any:

@@ -11,13 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
-
-SUMMARY: Final = "summary"
-# An account id, or `summary`: the aggregate of every account included in the summary.
-AccountRef = int | Literal["summary"]
 
 # 3Commas' entities nest four or five levels; anything far deeper is not an answer of theirs.
 MAX_JSON_DEPTH = 32

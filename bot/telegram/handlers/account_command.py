@@ -65,7 +65,7 @@ class Request:
 
     context: Context
     command: AccountCommand
-    owner_id: int
+    user_id: int
     chat_id: int
     account: KnownAccount | None  # None: every account
     option: str | None = None
@@ -102,7 +102,7 @@ class Request:
             self.context.bot_data.signer,
             action,
             label,
-            owner_id=self.owner_id,
+            user_id=self.user_id,
             chat_id=self.chat_id,
             target=self.target,
             option=option,
@@ -375,7 +375,7 @@ async def _pressed(command: AccountCommand, context: Context, query: CallbackQue
     chat_id, message_id = query.message.chat.id, query.message.message_id
     try:
         _, args = context.bot_data.signer.unpack(query.data, chat_id=chat_id)
-        owner_id, target, option, place = unpack_target(args)
+        user_id, target, option, place = unpack_target(args)
     except (TamperedCallback, ValueError, IndexError):
         # tampered data, or data copied onto a message in another chat
         await query.answer(
@@ -383,16 +383,16 @@ async def _pressed(command: AccountCommand, context: Context, query: CallbackQue
             show_alert=True,
         )
         return
-    if query.from_user.id != owner_id:
+    if query.from_user.id != user_id:
         await query.answer(
             f"This button belongs to someone else. Use /{command.name} with your own keys.",
             show_alert=True,
         )
         return
-    account = await _known_account(context, owner_id, target) if isinstance(target, int) else None
-    request = Request(context, command, owner_id, chat_id, account, option)
+    account = await _known_account(context, user_id, target) if isinstance(target, int) else None
+    request = Request(context, command, user_id, chat_id, account, option)
     try:
-        await context.bot_data.services.accounts.credentials(owner_id)
+        await context.bot_data.services.accounts.credentials(user_id)
     except ServiceError as error:
         await query.answer(error_sentence(error))
         return
@@ -403,10 +403,10 @@ async def _pressed(command: AccountCommand, context: Context, query: CallbackQue
         await _answer(request, reply_to=message_id, edit=None)
 
 
-async def _known_account(context: Context, owner_id: int, account_id: int) -> KnownAccount:
+async def _known_account(context: Context, user_id: int, account_id: int) -> KnownAccount:
     """The pressed button's account by name when it is known, else by its id alone."""
     try:
-        known = await context.bot_data.services.accounts.accounts(owner_id)
+        known = await context.bot_data.services.accounts.accounts(user_id)
     except FAILURES:
         known = []
     by_id = {account.account_id: account for account in known}

@@ -22,7 +22,7 @@ async def accounts(request: ChatRequest) -> None:
 
 async def disconnect(request: ChatRequest) -> None:
     context, who = request.context, request.who
-    await request.services.subscriptions.end_for_owner(who.user_id)
+    await request.services.subscriptions.end_for_user(who.user_id)
     forgot = await request.services.accounts.disconnect(who.user_id)
     context.bot_data.connecting.pop(who.user_id, None)
     await request.reply(

@@ -326,11 +326,11 @@ async def connect_choice_pressed(update: Update, context: Context) -> None:
         return
     try:
         action, args = context.bot_data.signer.unpack(query.data, chat_id=who.chat_id)
-        owner_id = int(args[0])
+        user_id = int(args[0])
     except (TamperedCallback, ValueError, IndexError):
         await query.answer(BUTTON_NOT_VALID, show_alert=True)
         return
-    if owner_id != who.user_id or not who.is_private:
+    if user_id != who.user_id or not who.is_private:
         await query.answer(BUTTON_NOT_VALID, show_alert=True)
         return
     await query.answer()

@@ -17,7 +17,7 @@ def _exchange(request: Request) -> str | None:
 async def chart(request: Request) -> Reply:
     services = request.context.bot_data.services
     history = await services.history.balance_history(
-        request.owner_id, request.target, request.option, (await request.settings()).zone
+        request.user_id, request.target, request.option, (await request.settings()).zone
     )
     drawn = await render_chart(history, request.name, _exchange(request))
     return PhotoReply(drawn.png, drawn.caption)
@@ -26,7 +26,7 @@ async def chart(request: Request) -> Reply:
 async def profit(request: Request) -> Reply:
     services = request.context.bot_data.services
     table = await services.profit.profit(
-        request.owner_id, request.target, request.option, (await request.settings()).zone
+        request.user_id, request.target, request.option, (await request.settings()).zone
     )
     return TextReply(render_profit(table, request.name, _exchange(request)))
 

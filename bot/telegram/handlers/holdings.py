@@ -19,7 +19,7 @@ def parse_holdings_option(word: str) -> str:
 
 async def holdings(request: Request) -> Reply:
     services = request.context.bot_data.services
-    found = await services.holdings.holdings(request.owner_id, request.target)
+    found = await services.holdings.holdings(request.user_id, request.target)
     account = request.account
     exchange = None if account is None else account.exchange
     full = request.option == FULL

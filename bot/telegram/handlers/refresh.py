@@ -11,16 +11,16 @@ from bot.telegram.views.reply import Reply, TextReply
 async def refresh(request: Request) -> Reply:
     accounts = request.context.bot_data.services.accounts
     buttons = summary_buttons(
-        request.context.bot_data.signer, request.owner_id, request.target, chat_id=request.chat_id
+        request.context.bot_data.signer, request.user_id, request.target, chat_id=request.chat_id
     )
     # The zone is read after the 3Commas call: a cold cache never delays the request.
     if request.account is None:
-        results = await accounts.refresh_all(request.owner_id)
+        results = await accounts.refresh_all(request.user_id)
         failures = [r.error for r in results if r.error is not None]
         if request.scheduled and results and len(failures) == len(results):
             raise failures[0]  # a subscription tells it once, not as a list on every run
         return TextReply(render_refresh_all(results, zone=(await request.settings()).zone), buttons)
-    summary = await accounts.refresh(request.owner_id, request.account.account_id)
+    summary = await accounts.refresh(request.user_id, request.account.account_id)
     return TextReply(render_account_summary(summary, zone=(await request.settings()).zone), buttons)
 
 

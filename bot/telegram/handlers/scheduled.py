@@ -38,7 +38,7 @@ class ScheduledPosts:
         request = Request(
             context,
             command,
-            subscription.owner_user_id,
+            subscription.user_id,
             subscription.chat_id,
             account,
             scheduled=True,
@@ -57,9 +57,9 @@ class ScheduledPosts:
             posted = await self._publisher.publish(
                 subscription.chat_id, TextReply(text), topic=topic
             )
-            if posted and subscription.chat_id != subscription.owner_user_id:
+            if posted and subscription.chat_id != subscription.user_id:
                 # with the chat's post, so both are told again by the next run if it failed
-                await self._publisher.tell_owner(subscription.owner_user_id, text)
+                await self._publisher.tell_user(subscription.user_id, text)
             return posted
         reply = outcome.reply
         assert isinstance(reply, TextReply | PhotoReply)
@@ -69,7 +69,7 @@ class ScheduledPosts:
 
     async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None:
         text = render_subscription_unschedulable(subscription, account_name)
-        await self._publisher.tell_owner(subscription.owner_user_id, text)
+        await self._publisher.tell_user(subscription.user_id, text)
 
 
 def _working_again(reply: Reply) -> Reply:

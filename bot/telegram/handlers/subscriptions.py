@@ -32,7 +32,7 @@ async def subscribe(request: ChatRequest) -> None:
     subscription = await subscriptions.subscribe(
         who.chat_id, who.user_id, request.argument, _topic(who)
     )
-    name = await subscriptions.account_name(who.user_id, subscription.account_selector)
+    name = await subscriptions.account_name(who.user_id, subscription.target)
     next_run = subscriptions.next_runs[subscription.id]
     noun = SUBSCRIPTION_KINDS[subscription.content].noun
     await request.reply(
@@ -48,21 +48,21 @@ async def alert(request: ChatRequest) -> None:
     await request.reply(render_alert_added(added, name))
 
 
-async def _owner_names(context: Context, chat_id: int, owner_ids: set[int]) -> dict[int, str]:
+async def _user_names(context: Context, chat_id: int, user_ids: set[int]) -> dict[int, str]:
     names: dict[int, str] = {}
-    for owner_id in owner_ids:
+    for user_id in user_ids:
         try:
-            member = await context.bot.get_chat_member(chat_id, owner_id)
+            member = await context.bot.get_chat_member(chat_id, user_id)
         except TelegramError:
             continue
-        names[owner_id] = member.user.full_name
+        names[user_id] = member.user.full_name
     return names
 
 
 async def subscriptions_listed(request: ChatRequest) -> None:
     context, who = request.context, request.who
     entries = await request.services.subscriptions.listing(who.chat_id)
-    owners = await _owner_names(context, who.chat_id, {entry.owner_id for entry in entries})
+    owners = await _user_names(context, who.chat_id, {entry.user_id for entry in entries})
     next_runs = request.services.subscriptions.next_runs
     await request.reply(render_listing(entries, next_runs, owners, request.settings.zone))
 

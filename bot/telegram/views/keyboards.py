@@ -1,4 +1,4 @@
-"""Inline keyboards. Button data is `action:owner:target:option:place`, signed for its chat.
+"""Inline keyboards. Button data is `action:user:target:option:place`, signed for its chat.
 
 `target` is an account id or `all`; `option` a command's last word (`90d`), or empty; `place`
 says whether pressing it answers in place (`e`, the pressed message is edited) or anew (`n`).
@@ -38,30 +38,30 @@ def command_button(
     action: str,
     label: str,
     *,
-    owner_id: int,
+    user_id: int,
     chat_id: int,
     target: Target,
     option: str | None = None,
     place: Place = Place.NEW,
 ) -> InlineKeyboardButton:
-    data = signer.pack(action, owner_id, target, option or "", place.value, chat_id=chat_id)
+    data = signer.pack(action, user_id, target, option or "", place.value, chat_id=chat_id)
     return InlineKeyboardButton(label, callback_data=data)
 
 
 def unpack_target(args: Sequence[str]) -> tuple[int, Target, str | None, Place]:
-    """(owner, target, option, place) of a command button's arguments; ValueError if malformed."""
-    owner, target, option, place = args
-    return int(owner), ALL if target == ALL else int(target), option or None, Place(place)
+    """(user, target, option, place) of a command button's arguments; ValueError if malformed."""
+    user_id, target, option, place = args
+    return int(user_id), ALL if target == ALL else int(target), option or None, Place(place)
 
 
 def summary_buttons(
-    signer: CallbackSigner, owner_id: int, target: Target, *, chat_id: int
+    signer: CallbackSigner, user_id: int, target: Target, *, chat_id: int
 ) -> InlineKeyboardMarkup:
     """Under every summary: refresh it in place, or ask for its holdings or its chart."""
 
     def button(action: str, label: str, place: Place) -> InlineKeyboardButton:
         return command_button(
-            signer, action, label, owner_id=owner_id, chat_id=chat_id, target=target, place=place
+            signer, action, label, user_id=user_id, chat_id=chat_id, target=target, place=place
         )
 
     return InlineKeyboardMarkup(
@@ -78,7 +78,7 @@ def summary_buttons(
 def account_buttons(
     signer: CallbackSigner,
     action: str,
-    owner_id: int,
+    user_id: int,
     accounts: Sequence[KnownAccount],
     *,
     chat_id: int,
@@ -93,7 +93,7 @@ def account_buttons(
                 signer,
                 action,
                 label,
-                owner_id=owner_id,
+                user_id=user_id,
                 chat_id=chat_id,
                 target=target,
                 option=option,
@@ -111,20 +111,20 @@ def account_buttons(
     return InlineKeyboardMarkup(rows)
 
 
-def connect_choices(signer: CallbackSigner, owner_id: int, *, chat_id: int) -> InlineKeyboardMarkup:
+def connect_choices(signer: CallbackSigner, user_id: int, *, chat_id: int) -> InlineKeyboardMarkup:
     """The two ways to connect, the recommended one first."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
                     MAKE_KEY_PAIR_LABEL,
-                    callback_data=signer.pack(MAKE_KEY_PAIR, owner_id, chat_id=chat_id),
+                    callback_data=signer.pack(MAKE_KEY_PAIR, user_id, chat_id=chat_id),
                 )
             ],
             [
                 InlineKeyboardButton(
                     HAVE_A_KEY_LABEL,
-                    callback_data=signer.pack(HAVE_A_KEY, owner_id, chat_id=chat_id),
+                    callback_data=signer.pack(HAVE_A_KEY, user_id, chat_id=chat_id),
                 )
             ],
         ]

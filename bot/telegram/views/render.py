@@ -275,7 +275,7 @@ def render_subscription_unschedulable(subscription: Subscription, name: str) -> 
     """Told once to the owner of a stored subscription that cannot be scheduled."""
     where = (
         "here"
-        if subscription.chat_id == subscription.owner_user_id
+        if subscription.chat_id == subscription.user_id
         else f"in chat <code>{subscription.chat_id}</code>"
     )
     return (
@@ -317,7 +317,7 @@ def render_listing(
         )
     lines = [f"<b>Subscriptions and alerts here</b> (times in {escape(zone.key)})"]
     for entry in entries:
-        owner = escape(clean_name(owners.get(entry.owner_id), fallback=str(entry.owner_id)))
+        owner = escape(clean_name(owners.get(entry.user_id), fallback=str(entry.user_id)))
         name = escape(clean_name(entry.account_name))
         if entry.subscription is not None:
             subscription = entry.subscription
