@@ -32,7 +32,7 @@ from bot.services.errors import (
     ServiceError,
     ThreeCommasError,
 )
-from bot.services.records import KnownAccount, Target
+from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
 from bot.services.resolve import resolve_account
 from bot.telegram.context import Context, OpenProgress
 from bot.telegram.handlers.common import (
@@ -45,7 +45,7 @@ from bot.telegram.handlers.common import (
 from bot.telegram.transport.replies import delete_message, edit_html, send_html, send_reply
 from bot.telegram.views.callback_data import TamperedCallback
 from bot.telegram.views.html import clean_name
-from bot.telegram.views.keyboards import ALL, Place, account_buttons, command_button, unpack_target
+from bot.telegram.views.keyboards import Place, account_buttons, command_button, unpack_target
 from bot.telegram.views.render import (
     render_error,
     render_no_match,
@@ -73,7 +73,7 @@ class Request:
 
     @property
     def target(self) -> Target:
-        return ALL if self.account is None else self.account.account_id
+        return ALL_ACCOUNTS if self.account is None else self.account.account_id
 
     @property
     def name(self) -> str:
@@ -188,7 +188,7 @@ async def _understood(
         pass
     if option is None and command.option is not None and len(words) > 1:
         before = " ".join(words[:-1])
-        if before.casefold() == ALL or await _names_accounts(context, who, before):
+        if before.casefold() == ALL_ACCOUNTS or await _names_accounts(context, who, before):
             command.option(words[-1].casefold())  # raises the sentence saying which there are
     await _no_match(command, context, who, query, option)
     raise _Answered
@@ -211,7 +211,7 @@ async def _pick(
     """The account the user means (None: all of them); _Answered after asking them to choose,
     _NoMatch when none matches."""
     accounts = context.bot_data.services.accounts
-    if query.casefold() == ALL:
+    if query.casefold() == ALL_ACCOUNTS:
         if not command.takes_all:
             raise PerAccountOnly(command.name)
         return None

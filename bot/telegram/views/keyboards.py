@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -16,7 +15,6 @@ from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.html import clean_name
 
-ALL: Final = ALL_ACCOUNTS
 REFRESH = "rf"
 HOLDINGS = "ho"
 CHART = "ch"
@@ -50,8 +48,9 @@ def command_button(
 
 def unpack_target(args: Sequence[str]) -> tuple[int, Target, str | None, Place]:
     """(user, target, option, place) of a command button's arguments; ValueError if malformed."""
-    user_id, target, option, place = args
-    return int(user_id), ALL if target == ALL else int(target), option or None, Place(place)
+    user_id, packed, option, place = args
+    target: Target = ALL_ACCOUNTS if packed == ALL_ACCOUNTS else int(packed)
+    return int(user_id), target, option or None, Place(place)
 
 
 def summary_buttons(
@@ -67,7 +66,11 @@ def summary_buttons(
     return InlineKeyboardMarkup(
         [
             [
-                button(REFRESH, "🔄 Refresh all" if target == ALL else "🔄 Refresh", Place.EDIT),
+                button(
+                    REFRESH,
+                    "🔄 Refresh all" if target == ALL_ACCOUNTS else "🔄 Refresh",
+                    Place.EDIT,
+                ),
                 button(HOLDINGS, "🪙 Holdings", Place.NEW),
                 button(CHART, "📈 Chart", Place.NEW),
             ]
@@ -107,7 +110,7 @@ def account_buttons(
         for account in accounts[:MAX_ACCOUNT_BUTTONS]
     ]
     if with_all and len(accounts) > 1:
-        rows.append(button(f"{icon} All", ALL))
+        rows.append(button(f"{icon} All", ALL_ACCOUNTS))
     return InlineKeyboardMarkup(rows)
 
 
