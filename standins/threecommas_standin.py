@@ -642,7 +642,8 @@ class ThreeCommasStandIn:
         path: str | None = None,
     ) -> None:
         """`account_id`: only requests for that account (in the path); `path`: only requests
-        whose path contains it (`/deals`, `/bots/stats`)."""
+        whose path contains it (`/deals`, `/bots/stats`). Without `path` the bots and deals
+        endpoints are spared: a test of the accounts' side never sees its fault taken there."""
         self._injections.append(_Injection(Fault(fault), times, account_id, retry_after, path))
 
     def hold(self, api_key: str) -> asyncio.Event:
@@ -732,6 +733,8 @@ class ThreeCommasStandIn:
         for injection in self._injections:
             if injection.path is not None and injection.path not in path:
                 continue
+            if injection.path is None and _is_bots_endpoint(path):
+                continue  # faults for the bots' side are asked for by path
             if injection.remaining > 0 and injection.account_id in (None, account_id):
                 injection.remaining -= 1
                 if injection.remaining == 0:
@@ -956,6 +959,10 @@ def _balance_chart(
 
 
 BOTS_ENDPOINTS = frozenset({"bots", "bots/stats", "grid_bots", "deals"})
+
+
+def _is_bots_endpoint(path: str) -> bool:
+    return path.startswith(API_PREFIX) and path[len(API_PREFIX) :].strip("/") in BOTS_ENDPOINTS
 
 
 def _account_ids(raw: str | None, key: _Key) -> list[int] | None:

@@ -65,6 +65,13 @@ BALANCES_UPDATED = "balances updated {when}"  # after the total of /refresh all
 BALANCES_UPDATED_NOW = "balances updated just now"  # 3Commas gave no update time
 COINS_TOTAL = "Total of {coins} at {when} prices"  # the headline of /holdings
 ALL_ACCOUNTS_TITLE = "All accounts"  # the title of an answer about every account
+BOTS_TODAY = "Bots today"  # the bots' profit of today, in /bots and in the summary
+NO_BOTS = "No bots in this account: it has no enabled DCA bots and no grid bots."
+NO_ACTIVE_DEALS = "No active deals right now."
+BOTS_CUT = "3Commas lists more bots here than I read at once; those beyond are left out."
+DEALS_CUT = (
+    "3Commas lists more active deals than I read at once; the list and total count those read."
+)
 # A key without BOTS_READ, asked about bots or deals (one sentence: what, and how to fix it).
 BOTS_READ_MISSING = (
     "Your 3Commas API key needs the “Bots read” permission for this: in 3Commas, open "
