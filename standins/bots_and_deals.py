@@ -167,8 +167,12 @@ class BotsBook:
         )
         self.deals.setdefault(account_id, deals)
         self.today_usd.setdefault(account_id, Decimal(str(round(rng.uniform(-15, 60), 2))))
-        for bot in bots:
-            _recount(bot, self.deals[account_id])
+        self.recount(account_id)
+
+    def recount(self, account_id: int) -> None:
+        """Each bot's active deals counted from the deals served, as 3Commas counts them."""
+        for bot in self.dca_bots.get(account_id, []):
+            _recount(bot, self.deals.get(account_id, []))
 
     # -- what the endpoints answer -----------------------------------------------------------
 

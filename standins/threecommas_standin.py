@@ -574,6 +574,7 @@ class ThreeCommasStandIn:
         book.grid_bots[account_id] = copy.deepcopy(grid_bots or [])
         book.deals[account_id] = copy.deepcopy(deals or [])
         book.today_usd[account_id] = today_usd
+        book.recount(account_id)
 
     def close_deal(
         self, api_key: str, deal_id: int, kind: DealClose, usd_profit: Decimal | None = None

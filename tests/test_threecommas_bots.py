@@ -171,14 +171,14 @@ async def test_hostile_and_huge_strings_are_bounded(
 ) -> None:
     bot = dca_bot(1, 1, "A", "<b>Moon & Co</b>" + "x" * 10_000, ["USDT_BTC"] * 5000)
     bot["finished_deals_profit_usd"] = "1e400"
-    bot["active_deals_count"] = "12.5"
+    bot["finished_deals_count"] = "12.5"
     standin.set_bots(KEY, 1, [bot])
     [read] = await client.bots(HMAC_CREDENTIALS, 1)
     assert read.name is not None and read.name.startswith("<b>Moon & Co</b>")
     assert len(read.name) == MAX_TEXT_LENGTH
     assert len(read.pairs) == 500
     assert read.finished_deals_profit_usd is None  # beyond any real amount: unknown
-    assert read.active_deals_count is None
+    assert read.finished_deals_count is None
 
 
 async def test_each_way_a_deal_closes_has_its_documented_status(

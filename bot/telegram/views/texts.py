@@ -48,8 +48,8 @@ CONNECT_HELP = """\
 for 3Commas (a self-generated key); you send me back the API key 3Commas shows. No secret ever \
 crosses Telegram, and the key needs no IP whitelisting.
 <b>With a key you already have:</b>
-1. In 3Commas, create an API key with <b>Accounts read</b> permission. Add Accounts write only if \
-a refresh is refused. Never give it trading or withdrawal rights.
+1. In 3Commas, create an API key with the permissions <b>Accounts read</b> and <b>Bots read</b> \
+(for /bots and /deals). Add Accounts write only if a refresh is refused. Never give it trading or withdrawal rights.
 2. Send /connect and paste the API key, then the secret (or your RSA private key in PEM form). \
 Or in one message: <code>/connect API_KEY SECRET</code>.
 I delete the messages with your keys right after reading them and store the keys encrypted."""
