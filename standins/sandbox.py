@@ -24,7 +24,7 @@ BANNER = (
 TRY = (
     "Type messages as the demo user. Try: /connect new (then send sandbox-rsa-key), "
     "/connect demo-key demo-secret, /accounts, /refresh 12345678, /refresh binance, "
-    "/refresh all, /help. End with Ctrl-D."
+    "/refresh all, /bots all, /deals all, /help. End with Ctrl-D."
 )
 # The API key the sandbox's 3Commas gives for a public key the bot sends (`/connect new`).
 SANDBOX_RSA_API_KEY = "sandbox-rsa-key"

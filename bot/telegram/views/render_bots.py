@@ -149,8 +149,7 @@ def _deals_text(report: DealsReport, title: str, failed: list[str], shown: int, 
 
 def _deal_lines(deal: DealLine, every: bool) -> list[str]:
     head = f"{_pair(deal.pair, deal.base, deal.quote)} · {clean_name(deal.bot_name)}"
-    if every:
-        head += f" · {clean_name(deal.account_name)}"
+    account = [escape(cut_to_width(f"  {clean_name(deal.account_name)}", WIDTH))] if every else []
     age = "?" if deal.age is None else _age(deal.age)
     volume = (
         "?" if deal.bought_volume is None else format_money_rounded(deal.bought_volume, deal.quote)
@@ -160,6 +159,7 @@ def _deal_lines(deal: DealLine, every: bool) -> list[str]:
         profit += " " + format_percentage(deal.profit_percentage)
     return [
         escape(cut_to_width(head, WIDTH)),
+        *account,
         escape(spread(f"  {age} · {volume}", profit)),
     ]
 
