@@ -12,6 +12,7 @@ import pytest
 from bot.telegram.views.texts import BOTS_READ_MISSING, NO_ACTIVE_DEALS, NO_BOTS
 from standins.bots_and_deals import active_deal, dca_bot, grid_bot
 from standins.demo import DEMO_API_KEY, Sandbox
+from standins.threecommas_standin import Fault
 from tests.support.bot import Chat, bot_running
 
 US = 12345678  # My Binance US
@@ -227,3 +228,28 @@ async def test_bots_and_deals_work_in_a_group_with_the_callers_keys(
     group = Chat(running.botapi, chat_id=-100500, chat_type="group")
     reply = await group.reply(f"{command} binance futures")
     assert "Binance Futures" in reply.plain
+
+
+@pytest.mark.parametrize(
+    ("command", "answered"),
+    [("/bots all", "Total (2 of 3 accounts)"), ("/deals all", "Total unrealized (")],
+)
+async def test_one_account_failing_in_all_is_said_and_the_others_stand(
+    running: Sandbox, chat: Chat, command: str, answered: str
+) -> None:
+    await chat.connect()
+    endpoint = "/bots/stats" if command == "/bots all" else "/deals"
+    running.threecommas.inject(Fault.NOT_FOUND, path=endpoint)  # the first account asked
+    text = (await chat.reply(command)).plain
+    assert "3Commas has no such account for your key" in text, text
+    assert answered in text
+
+
+async def test_bots_when_3commas_is_down_says_so_with_a_retry_button(
+    running: Sandbox, chat: Chat
+) -> None:
+    await chat.connect()
+    running.threecommas.inject(Fault.SERVER_ERROR, times=10, path="/bots")
+    reply = await chat.reply(f"/bots {US}")
+    assert "not answering right now" in reply.plain
+    assert reply.button_data("🔄 Try again")
