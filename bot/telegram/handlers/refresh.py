@@ -17,6 +17,14 @@ def _with_bots_today(text: str, today: Decimal | None) -> str:
     return text if today is None else f"{text}\n{render_bots_today(today)}"
 
 
+async def bots_today(request: Request, account_ids: list[int]) -> Decimal | None:
+    """The bots' line of a typed or pressed refresh. A scheduled post keeps to one 3Commas
+    call per account: a feed of many chats must not double its share of the IP's budget."""
+    if request.scheduled:
+        return None
+    return await request.context.bot_data.services.bots.profit_today(request.owner_id, account_ids)
+
+
 async def refresh(request: Request) -> Reply:
     services = request.context.bot_data.services
     accounts = services.accounts
@@ -31,13 +39,13 @@ async def refresh(request: Request) -> Reply:
             raise failures[0]  # a subscription tells it once, not as a list on every run
         # After the refresh, for the accounts that answered: the refresh's own calls go first.
         answered = [r.account.account_id for r in results if r.summary is not None]
-        today = await services.bots.profit_today(request.owner_id, answered)
+        today = await bots_today(request, answered)
         text = render_refresh_all(results, zone=(await request.settings()).zone)
         return TextReply(_with_bots_today(text, today), buttons)
     account_id = request.account.account_id
     summary, today = await asyncio.gather(
         accounts.refresh(request.owner_id, account_id),
-        services.bots.profit_today(request.owner_id, [account_id]),
+        bots_today(request, [account_id]),
     )
     text = render_account_summary(summary, zone=(await request.settings()).zone)
     return TextReply(_with_bots_today(text, today), buttons)
