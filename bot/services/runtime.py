@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.services.accounts import AccountService, CredentialCache
 from bot.services.alerts import AlertService
+from bot.services.bots import BotsService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
@@ -35,6 +36,7 @@ class Services:
     history: HistoryService
     profit: ProfitService
     keypairs: KeyPairService
+    bots: BotsService
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -82,6 +84,7 @@ class Services:
             keypairs=KeyPairService(
                 db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
             ),
+            bots=BotsService(accounts, client, clock),
         )
 
     async def close(self) -> None:

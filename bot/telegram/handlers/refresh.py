@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
+
 from bot.telegram.handlers.account_command import AccountCommand, Request
 from bot.telegram.views.keyboards import REFRESH, summary_buttons
 from bot.telegram.views.render import render_account_summary, render_refresh_all
+from bot.telegram.views.render_bots import render_bots_today
 from bot.telegram.views.reply import Reply, TextReply
 
 
+def _with_bots_today(text: str, today: Decimal | None) -> str:
+    """The summary, and the bots' profit today when the key can read bots."""
+    return text if today is None else f"{text}\n{render_bots_today(today)}"
+
+
+async def bots_today(request: Request, account_ids: list[int]) -> Decimal | None:
+    """The bots' line of a typed or pressed refresh. A scheduled post keeps to one 3Commas
+    call per account: a feed of many chats must not double its share of the IP's budget."""
+    if request.scheduled:
+        return None
+    return await request.context.bot_data.services.bots.profit_today(request.user_id, account_ids)
+
+
 async def refresh(request: Request) -> Reply:
-    accounts = request.context.bot_data.services.accounts
+    services = request.context.bot_data.services
+    accounts = services.accounts
     buttons = summary_buttons(
         request.context.bot_data.signer, request.user_id, request.target, chat_id=request.chat_id
     )
@@ -19,9 +37,18 @@ async def refresh(request: Request) -> Reply:
         failures = [r.error for r in results if r.error is not None]
         if request.scheduled and results and len(failures) == len(results):
             raise failures[0]  # a subscription tells it once, not as a list on every run
-        return TextReply(render_refresh_all(results, zone=(await request.settings()).zone), buttons)
-    summary = await accounts.refresh(request.user_id, request.account.account_id)
-    return TextReply(render_account_summary(summary, zone=(await request.settings()).zone), buttons)
+        # After the refresh, for the accounts that answered: the refresh's own calls go first.
+        answered = [r.account.account_id for r in results if r.summary is not None]
+        today = await bots_today(request, answered)
+        text = render_refresh_all(results, zone=(await request.settings()).zone)
+        return TextReply(_with_bots_today(text, today), buttons)
+    account_id = request.account.account_id
+    summary, today = await asyncio.gather(
+        accounts.refresh(request.user_id, account_id),
+        bots_today(request, [account_id]),
+    )
+    text = render_account_summary(summary, zone=(await request.settings()).zone)
+    return TextReply(_with_bots_today(text, today), buttons)
 
 
 REFRESH_COMMAND = AccountCommand(
