@@ -25,7 +25,7 @@ from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, bot_running
 from tests.support.miniapp import authorization, signed_init_data
 from tests.support.process import free_port
-from tests.support.services import NOW, TODAY, FixedClock
+from tests.support.services import TODAY, FixedClock
 
 STRANGER = 4242
 HTTPS_APP = "https://dashboard.example.org/app"
@@ -345,7 +345,7 @@ async def test_paths_outside_the_static_folder_are_not_served(dashboard: Dashboa
     assert status == 404 and set(body) == {"error"}
 
 
-async def test_without_port_the_miniapp_code_is_never_imported(tmp_path: Path) -> None:
+def test_without_port_the_miniapp_code_is_never_imported(tmp_path: Path) -> None:
     script = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
@@ -449,6 +449,3 @@ def test_the_sandbox_prints_a_dashboard_url_with_valid_init_data() -> None:
     )
     assert user.id == DEMO_USER_ID
     assert json.loads(fragment["tgWebAppThemeParams"])["bg_color"]
-
-
-_ = NOW
