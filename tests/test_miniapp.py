@@ -449,3 +449,27 @@ def test_the_sandbox_prints_a_dashboard_url_with_valid_init_data() -> None:
     )
     assert user.id == DEMO_USER_ID
     assert json.loads(fragment["tgWebAppThemeParams"])["bg_color"]
+
+
+async def test_the_dashboard_follows_each_refresh_and_a_disconnect(connected: Dashboard) -> None:
+    chat = Chat(connected.sandbox.botapi)
+    await chat.reply("/refresh all")
+    before = await connected.get("/app/api/portfolio")
+    accounts = [
+        demo_account(
+            account["id"],
+            account["name"],
+            usd_amount="100",
+            primary_display_currency_amount={"currency": "USD", "amount": "100"},
+        )
+        for account in before["accounts"]
+    ]
+    connected.sandbox.threecommas.set_accounts("demo-key", accounts)
+    await chat.reply("/refresh 12345678")
+    after = await connected.get("/app/api/portfolio")
+    by_id = {account["id"]: account for account in after["accounts"]}
+    assert by_id[12345678]["balance_text"] == "$100.00"
+    assert by_id[23456789]["balance_text"] == "$25,312.45"
+    assert after["total"] != before["total"]
+    await chat.reply("/disconnect")
+    assert (await connected.get("/app/api/portfolio"))["connected"] is False
