@@ -473,3 +473,15 @@ async def test_the_dashboard_follows_each_refresh_and_a_disconnect(connected: Da
     assert after["total"] != before["total"]
     await chat.reply("/disconnect")
     assert (await connected.get("/app/api/portfolio"))["connected"] is False
+
+
+async def test_account_detail_says_why_when_3commas_refuses(connected: Dashboard) -> None:
+    await Chat(connected.sandbox.botapi).reply("/refresh all")
+    connected.sandbox.threecommas.inject(Fault.ACCESS_DENIED, times=100)
+    detail = await connected.get("/app/api/accounts/12345678")
+    assert detail["balance_text"] == "$31.21"  # the last known, from the database
+    assert detail["holdings"] == [] and detail["holdings_total_text"] == "n/a"
+    assert detail["profit"] == {"day": [], "week": [], "month": []}
+    assert "permission" in detail["notice"]
+    history = await connected.get("/app/api/accounts/12345678/history?period=7d")
+    assert history["points"] == [] and "permission" in history["notice"]
