@@ -14,7 +14,9 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    MenuButtonWebApp,
     Update,
+    WebAppInfo,
 )
 from telegram.ext import (
     ApplicationBuilder,
@@ -65,6 +67,7 @@ from bot.telegram.transport.webhook import BotHttpServer, LastUpdate, webhook_se
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
 from bot.telegram.views.reply import Reply
+from bot.telegram.views.texts import DASHBOARD_BUTTON
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +169,14 @@ async def set_command_menus(application: BotApplication) -> None:
     )
 
 
+async def set_dashboard_menu_button(application: BotApplication, miniapp_url: str) -> None:
+    """The menu button of every private chat opens the Mini App (an operator's own menu button,
+    set with @BotFather, is replaced only when MINIAPP_URL or WEBHOOK_URL gives an https one)."""
+    await application.bot.set_chat_menu_button(
+        menu_button=MenuButtonWebApp(DASHBOARD_BUTTON, WebAppInfo(miniapp_url))
+    )
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings,
@@ -188,6 +199,9 @@ async def running_bot(
         try:
             with telegram_step("setMyCommands", settings.telegram_api_url):
                 await set_command_menus(application)
+            if settings.miniapp_button_url is not None:
+                with telegram_step("setChatMenuButton", settings.telegram_api_url):
+                    await set_dashboard_menu_button(application, settings.miniapp_button_url)
             # Updates wait in the queue until the application starts (PTB's run_polling order).
             if server is not None:
                 await _listen(server, settings.listen_port)
@@ -208,10 +222,14 @@ def _http_server(
     services: Services,
     last_update: LastUpdate,
 ) -> BotHttpServer | None:
-    """The webhook and /healthz in webhook mode; in polling mode /healthz only if PORT is set."""
+    """The webhook, /healthz and the Mini App in webhook mode; in polling mode /healthz and the
+    Mini App only if PORT is set."""
     if settings.webhook_url is None and settings.port is None:
         return None
     webhook = settings.webhook_url is not None
+    # Imported only when the server runs: a polling worker without PORT never loads it.
+    from bot.miniapp.server import MiniApp
+
     return BotHttpServer(
         application,
         mode="webhook" if webhook else "polling",
@@ -219,6 +237,7 @@ def _http_server(
         last_update=last_update,
         webhook_path=settings.webhook_path if webhook else None,
         secret=webhook_secret(settings) if webhook else None,
+        more_routes=MiniApp(settings, services).add_to,
     )
 
 

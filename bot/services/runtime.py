@@ -16,6 +16,7 @@ from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
 from bot.services.keypairs import KeyPairService
 from bot.services.limits import EntryLimits
+from bot.services.portfolio import PortfolioService
 from bot.services.profit import ProfitService
 from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
@@ -36,6 +37,7 @@ class Services:
     history: HistoryService
     profit: ProfitService
     keypairs: KeyPairService
+    portfolio: PortfolioService
     bots: BotsService
 
     @classmethod
@@ -84,6 +86,7 @@ class Services:
             keypairs=KeyPairService(
                 db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
             ),
+            portfolio=PortfolioService(db, accounts),
             bots=BotsService(accounts, client, clock),
         )
 

@@ -201,6 +201,13 @@ def _one_target_and_user_id(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE alerts RENAME COLUMN owner_user_id TO user_id")
 
 
+def _snapshot_today_usd(db: sqlite_utils.Database) -> None:
+    """A snapshot keeps the day's profit in USD and 3Commas' update time too, so the Mini App
+    shows the last known total and today as /refresh all does, without asking 3Commas."""
+    db.execute("ALTER TABLE snapshots ADD COLUMN day_profit_usd TEXT")
+    db.execute("ALTER TABLE snapshots ADD COLUMN updated_at TEXT")
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -210,6 +217,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _alert_currency,
     _subscription_content_checked_in_code,
     _one_target_and_user_id,
+    _snapshot_today_usd,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.html import clean_name
+from bot.telegram.views.texts import DASHBOARD_BUTTON
 
 REFRESH = "rf"
 HOLDINGS = "ho"
@@ -26,6 +27,8 @@ HAVE_A_KEY = "hk"
 MAKE_KEY_PAIR_LABEL = "🔐 Make a key pair for me (recommended)"
 HAVE_A_KEY_LABEL = "I already have a key"
 MAX_ACCOUNT_BUTTONS = 50
+# `/start dashboard`: what the dashboard button of a group opens in the private chat.
+DASHBOARD_START = "dashboard"
 
 
 class Place(StrEnum):
@@ -134,3 +137,23 @@ def connect_choices(signer: CallbackSigner, user_id: int, *, chat_id: int) -> In
             ],
         ]
     )
+
+
+def dashboard_button(miniapp_url: str, *, private: bool, bot_username: str) -> InlineKeyboardButton:
+    """The Mini App in a private chat; in a group, where Telegram refuses `web_app` buttons, a
+    link that opens the private chat, whose /start then offers it."""
+    if private:
+        return InlineKeyboardButton(DASHBOARD_BUTTON, web_app=WebAppInfo(miniapp_url))
+    return InlineKeyboardButton(
+        DASHBOARD_BUTTON, url=f"https://t.me/{bot_username}?start={DASHBOARD_START}"
+    )
+
+
+def with_row(
+    markup: InlineKeyboardMarkup | None, button: InlineKeyboardButton | None
+) -> InlineKeyboardMarkup | None:
+    """`markup` with `button` on a row of its own below it (None: unchanged)."""
+    if button is None:
+        return markup
+    rows = [] if markup is None else [list(row) for row in markup.inline_keyboard]
+    return InlineKeyboardMarkup([*rows, [button]])

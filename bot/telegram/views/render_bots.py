@@ -182,3 +182,13 @@ def _fitting(render: Callable[[int], str], sizes: Sequence[int]) -> str:
         if len(text) <= MESSAGE_LIMIT:
             return text
     return text
+
+
+def signed_usd(amount: Decimal | None) -> str:
+    """`+$12.30`, `-$4.00`, or `n/a`: a bot's or a deal's profit, as /bots and /deals show it."""
+    return _signed(amount)
+
+
+def pair_text(pair: str | None, base: str | None = None, quote: str | None = None) -> str:
+    """`SOL/USDT`, as /deals shows a deal's pair."""
+    return _pair(pair, base, quote)
