@@ -161,6 +161,20 @@ def _subscription_content_checked_in_code(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX subscriptions_by_owner ON subscriptions (owner_user_id)")
 
 
+def _chat_languages(db: sqlite_utils.Database) -> None:
+    """The languages issue's migration: the language a chat's administrator or a private chat's
+    user chose with /language, and the `language_code` Telegram last sent for a private chat's
+    user (its posts follow it when nothing was chosen). A table of its own: chat_settings
+    requires a time zone."""
+    db.execute(
+        """CREATE TABLE chat_languages (
+            chat_id INTEGER PRIMARY KEY,
+            chosen TEXT,
+            telegram TEXT
+        )"""
+    )
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -169,6 +183,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscription_content,
     _alert_currency,
     _subscription_content_checked_in_code,
+    _chat_languages,  # the languages issue's (9 once merged after two other branches' 7 and 8)
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,7 +10,8 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.telegram.context import Context
 from bot.telegram.transport.replies import send_html
-from bot.telegram.views.texts import SOMETHING_WENT_WRONG
+from bot.telegram.views.texts import BOT_IS_PRIVATE, SOMETHING_WENT_WRONG
+from bot.telegram.views.translator import translator
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +22,9 @@ async def only_allowed_users(update: Update, context: Context) -> None:
     if not allowed or (user is not None and user.id in allowed):
         return
     if update.callback_query is not None:
-        await update.callback_query.answer("This bot is private.", show_alert=True)
+        await update.callback_query.answer(context.t(BOT_IS_PRIVATE), show_alert=True)
     elif update.effective_chat is not None and update.effective_chat.type == "private":
-        await send_html(context.bot, update.effective_chat.id, "This bot is private.")
+        await send_html(context.bot, update.effective_chat.id, context.t(BOT_IS_PRIVATE))
     raise ApplicationHandlerStop
 
 
@@ -36,7 +37,13 @@ async def on_error(update: object, context: Context) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("update %s failed", update_id, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        chat_id = update.effective_chat.id
         try:
-            await send_html(context.bot, update.effective_chat.id, SOMETHING_WENT_WRONG)
+            # PTB gives the error handler a context of its own: the settings are read again
+            # (from memory), in case the failure came before they were resolved.
+            settings = await context.bot_data.services.chat_settings.settings(chat_id)
+            await send_html(
+                context.bot, chat_id, translator(settings.language)(SOMETHING_WENT_WRONG)
+            )
         except TelegramError:
             logger.warning("could not tell chat %s about the error", update.effective_chat.id)

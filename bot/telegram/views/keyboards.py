@@ -13,8 +13,10 @@ from typing import Final
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
+from bot.telegram.views import texts
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.html import clean_name
+from bot.telegram.views.translator import Translator
 
 ALL: Final = ALL_ACCOUNTS
 REFRESH = "rf"
@@ -23,8 +25,7 @@ CHART = "ch"
 PROFIT = "pr"
 MAKE_KEY_PAIR = "kp"
 HAVE_A_KEY = "hk"
-MAKE_KEY_PAIR_LABEL = "🔐 Make a key pair for me (recommended)"
-HAVE_A_KEY_LABEL = "I already have a key"
+LANGUAGE = "lg"
 MAX_ACCOUNT_BUTTONS = 50
 
 
@@ -55,7 +56,7 @@ def unpack_target(args: Sequence[str]) -> tuple[int, Target, str | None, Place]:
 
 
 def summary_buttons(
-    signer: CallbackSigner, owner_id: int, target: Target, *, chat_id: int
+    t: Translator, signer: CallbackSigner, owner_id: int, target: Target, *, chat_id: int
 ) -> InlineKeyboardMarkup:
     """Under every summary: refresh it in place, or ask for its holdings or its chart."""
 
@@ -67,15 +68,20 @@ def summary_buttons(
     return InlineKeyboardMarkup(
         [
             [
-                button(REFRESH, "🔄 Refresh all" if target == ALL else "🔄 Refresh", Place.EDIT),
-                button(HOLDINGS, "🪙 Holdings", Place.NEW),
-                button(CHART, "📈 Chart", Place.NEW),
+                button(
+                    REFRESH,
+                    t(texts.BUTTON_REFRESH_ALL if target == ALL else texts.BUTTON_REFRESH),
+                    Place.EDIT,
+                ),
+                button(HOLDINGS, t(texts.BUTTON_HOLDINGS), Place.NEW),
+                button(CHART, t(texts.BUTTON_CHART), Place.NEW),
             ]
         ]
     )
 
 
 def account_buttons(
+    t: Translator,
     signer: CallbackSigner,
     action: str,
     owner_id: int,
@@ -107,25 +113,40 @@ def account_buttons(
         for account in accounts[:MAX_ACCOUNT_BUTTONS]
     ]
     if with_all and len(accounts) > 1:
-        rows.append(button(f"{icon} All", ALL))
+        rows.append(button(f"{icon} {t(texts.BUTTON_ALL)}", ALL))
     return InlineKeyboardMarkup(rows)
 
 
-def connect_choices(signer: CallbackSigner, owner_id: int, *, chat_id: int) -> InlineKeyboardMarkup:
+def connect_choices(
+    t: Translator, signer: CallbackSigner, owner_id: int, *, chat_id: int
+) -> InlineKeyboardMarkup:
     """The two ways to connect, the recommended one first."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    MAKE_KEY_PAIR_LABEL,
+                    t(texts.BUTTON_MAKE_KEY_PAIR),
                     callback_data=signer.pack(MAKE_KEY_PAIR, owner_id, chat_id=chat_id),
                 )
             ],
             [
                 InlineKeyboardButton(
-                    HAVE_A_KEY_LABEL,
+                    t(texts.BUTTON_HAVE_A_KEY),
                     callback_data=signer.pack(HAVE_A_KEY, owner_id, chat_id=chat_id),
                 )
             ],
         ]
     )
+
+
+def language_choices(
+    signer: CallbackSigner, languages: dict[str, str], owner_id: int, *, chat_id: int
+) -> InlineKeyboardMarkup:
+    """One button per language, named in its own words (`Русский`), two to a row."""
+    buttons = [
+        InlineKeyboardButton(
+            name, callback_data=signer.pack(LANGUAGE, owner_id, code, chat_id=chat_id)
+        )
+        for code, name in languages.items()
+    ]
+    return InlineKeyboardMarkup([buttons[index : index + 2] for index in range(0, len(buttons), 2)])
