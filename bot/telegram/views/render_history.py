@@ -24,10 +24,9 @@ from bot.telegram.views.numbers import (
 )
 from bot.telegram.views.render import account_title
 from bot.telegram.views.texts import (
-    DAY_MONTH,
     DAY_MONTH_YEAR,
-    MONTH_YEAR,
-    MONTHS,
+    DAY_OF_MONTH,
+    MONTH_OF_YEAR,
     WEEKDAY_DAY_MONTH,
     WEEKDAYS,
 )
@@ -74,10 +73,7 @@ def axis_dates(t: Translator) -> DateLabel:
     """The chart's date axis in the chat's language: `4 Dec`, or `Dec 2026` (`long`)."""
 
     def label(day: date, long: bool) -> str:
-        month = t(MONTHS[day.month - 1])
-        if long:
-            return t(MONTH_YEAR, month=month, year=day.year)
-        return t(DAY_MONTH, day=day.day, month=month)
+        return _month_year(t, day) if long else _day_month(t, day)
 
     return label
 
@@ -133,7 +129,7 @@ def _titles(name: str | None, exchange: str | None) -> list[str]:
 
 def _day(t: Translator, moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
-    return t(DAY_MONTH_YEAR, day=local.day, month=t(MONTHS[local.month - 1]), year=local.year)
+    return t(DAY_MONTH_YEAR, day_month=_day_month(t, local.date()), year=local.year)
 
 
 def _change(net: NetChange) -> str:
@@ -161,20 +157,22 @@ def _label(t: Translator, row: PeriodProfit, grouping: str) -> str:
         return t(CURRENT[grouping])
     first, last = row.first_day, row.last_day
     if grouping == "days":
-        return t(
-            WEEKDAY_DAY_MONTH,
-            weekday=t(WEEKDAYS[first.weekday()]),
-            day=first.day,
-            month=t(MONTHS[first.month - 1]),
-        )
+        weekday = t(WEEKDAYS[first.weekday()])
+        return t(WEEKDAY_DAY_MONTH, weekday=weekday, day_month=_day_month(t, first))
     if grouping == "weeks":
         start = f"{first.day}" if first.month == last.month else _day_month(t, first)
         return f"{start}–{_day_month(t, last)}"
-    return t(MONTH_YEAR, month=t(MONTHS[first.month - 1]), year=first.year)
+    return _month_year(t, first)
 
 
 def _day_month(t: Translator, day: date) -> str:
-    return t(DAY_MONTH, day=day.day, month=t(MONTHS[day.month - 1]))
+    """`4 Dec`."""
+    return t(DAY_OF_MONTH[day.month - 1], day=day.day)
+
+
+def _month_year(t: Translator, day: date) -> str:
+    """`Dec 2026`."""
+    return t(MONTH_OF_YEAR[day.month - 1], year=day.year)
 
 
 def _table(

@@ -223,26 +223,39 @@ THIS_DAY = N_("Today")
 THIS_WEEK = N_("This week")
 THIS_MONTH = N_("This month")
 NO_DATA = N_("no data")
-# Dates, in every language's own words (never the machine's locale).
-MONTHS = (
-    N_("Jan"),
-    N_("Feb"),
-    N_("Mar"),
-    N_("Apr"),
-    N_("May"),
-    N_("Jun"),
-    N_("Jul"),
-    N_("Aug"),
-    N_("Sep"),
-    N_("Oct"),
-    N_("Nov"),
-    N_("Dec"),
+# Dates, in every language's own words (never the machine's locale). A month with its day and
+# a month with its year are written apart: some languages decline the month's name (мая, май).
+DAY_OF_MONTH = (  # 4 Dec
+    N_("{day} Jan"),
+    N_("{day} Feb"),
+    N_("{day} Mar"),
+    N_("{day} Apr"),
+    N_("{day} May"),
+    N_("{day} Jun"),
+    N_("{day} Jul"),
+    N_("{day} Aug"),
+    N_("{day} Sep"),
+    N_("{day} Oct"),
+    N_("{day} Nov"),
+    N_("{day} Dec"),
+)
+MONTH_OF_YEAR = (  # Dec 2026
+    N_("Jan {year}"),
+    N_("Feb {year}"),
+    N_("Mar {year}"),
+    N_("Apr {year}"),
+    N_("May {year}"),
+    N_("Jun {year}"),
+    N_("Jul {year}"),
+    N_("Aug {year}"),
+    N_("Sep {year}"),
+    N_("Oct {year}"),
+    N_("Nov {year}"),
+    N_("Dec {year}"),
 )
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-DAY_MONTH = N_("{day} {month}")  # 4 Dec
-MONTH_YEAR = N_("{month} {year}")  # Dec 2026
-DAY_MONTH_YEAR = N_("{day} {month} {year}")  # 4 Dec 2026
-WEEKDAY_DAY_MONTH = N_("{weekday} {day} {month}")  # Fri 4 Dec
+DAY_MONTH_YEAR = N_("{day_month} {year}")  # 4 Dec 2026
+WEEKDAY_DAY_MONTH = N_("{weekday} {day_month}")  # Fri 4 Dec
 
 # ---------------------------------------------------------------------- durations
 
