@@ -131,9 +131,10 @@ def build_application(
     # One handler runs per group: each cross-cutting step has its own.
     application.add_handler(TypeHandler(Update, last_update.note), group=-4)
     application.add_handler(TypeHandler(Update, remember_topic), group=-3)
-    # the chat's settings and language, once for the update, before anything is said
-    application.add_handler(TypeHandler(Update, resolve_chat_settings), group=-2)
-    application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
+    application.add_handler(TypeHandler(Update, only_allowed_users), group=-2)
+    # the chat's settings and language, once for the update, before any handler speaks (after
+    # the allowed users' check: nothing is stored for those turned away)
+    application.add_handler(TypeHandler(Update, resolve_chat_settings), group=-1)
     application.add_handlers(
         [CommandHandler(command.name, command.command_handler()) for command in COMMANDS]
         + [

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.services.languages import DEFAULT_LANGUAGE, supported
 from bot.telegram.context import Context
 from bot.telegram.transport.replies import send_html
 from bot.telegram.views.texts import BOT_IS_PRIVATE, SOMETHING_WENT_WRONG
@@ -21,10 +22,13 @@ async def only_allowed_users(update: Update, context: Context) -> None:
     user = update.effective_user
     if not allowed or (user is not None and user.id in allowed):
         return
+    # in the sender's Telegram language; nothing is read or stored for someone turned away
+    code = supported(user.language_code) if user is not None else None
+    said = translator(code or DEFAULT_LANGUAGE)(BOT_IS_PRIVATE)
     if update.callback_query is not None:
-        await update.callback_query.answer(context.t(BOT_IS_PRIVATE), show_alert=True)
+        await update.callback_query.answer(said, show_alert=True)
     elif update.effective_chat is not None and update.effective_chat.type == "private":
-        await send_html(context.bot, update.effective_chat.id, context.t(BOT_IS_PRIVATE))
+        await send_html(context.bot, update.effective_chat.id, said)
     raise ApplicationHandlerStop
 
 
