@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # their bound in 4 runs of 4. Heavy tests start first, one per worker (tests/conftest.py).
 TEST_WORKERS ?= 3
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean translations
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) (on the first run and after pyproject.toml changes)..." >&2
@@ -32,6 +32,19 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@$(PY) -m bench
+
+# The catalogs: sentences marked in bot/telegram/views/texts.py go into bot/locales/bot.pot,
+# each language's bot.po gains the new ones (empty, to translate) and loses the gone ones, and
+# the bot.mo files the bot reads are compiled (and committed: `make run` compiles nothing).
+# A new language: `$(VENV)/bin/pybabel init -i bot/locales/bot.pot -d bot/locales -D bot -l xx`.
+LOCALES := bot/locales
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract --no-default-keywords -k N_ -k NP_:1,2 --no-location \
+	  --sort-output --no-wrap --project=threecommas-telegram-bot --copyright-holder="" \
+	  -o $(LOCALES)/bot.pot bot/telegram/views/texts.py
+	$(VENV)/bin/pybabel update -i $(LOCALES)/bot.pot -d $(LOCALES) -D bot --no-fuzzy-matching \
+	  --ignore-obsolete --no-wrap
+	$(VENV)/bin/pybabel compile -d $(LOCALES) -D bot --statistics
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

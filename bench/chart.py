@@ -10,6 +10,8 @@ from decimal import Decimal
 from bench.common import Row, median
 from bot.services.history import build_history, samples_from
 from bot.telegram.views.chart import WIDTH_PX, balance_chart_png
+from bot.telegram.views.render_history import axis_dates
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.models import BalancePoint
 from standins.demo import demo_accounts
 from standins.threecommas_standin import demo_history
@@ -27,7 +29,7 @@ async def measure(runs: int) -> Row:
     size = 0
     for _ in range(runs + 1):
         started = time.perf_counter()
-        size = len(await balance_chart_png(history))
+        size = len(await balance_chart_png(history, axis_dates(ENGLISH)))
         timings.append(time.perf_counter() - started)
     first, warm = timings[0], timings[1:]
     slowest = max(timings)

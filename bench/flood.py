@@ -20,6 +20,7 @@ from bench.common import TELEGRAM_LIMITS, Row, bot_process, first_poll
 from bot.config import Settings
 from bot.telegram.transport.incoming import IN_PROGRESS_PER_CHAT
 from bot.telegram.views.texts import too_many_at_once
+from bot.telegram.views.translator import ENGLISH
 from standins.botapi import BotApiStandIn
 from standins.demo import running_standins
 
@@ -60,7 +61,7 @@ async def _others_wait(
 
 async def _flood_chat(botapi: BotApiStandIn, chat_id: int) -> str:
     """What the flooding chat got, once it was told (its answers go out one a second)."""
-    notice = too_many_at_once(IN_PROGRESS_PER_CHAT)
+    notice = too_many_at_once(ENGLISH, IN_PROGRESS_PER_CHAT)
 
     def told() -> int:
         return sum(message.plain == notice for message in botapi.messages(chat_id))

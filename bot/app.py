@@ -31,6 +31,7 @@ from telegram.ext import (
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging, register_secret, secrets
 from bot.services.clock import Clock
+from bot.services.languages import DEFAULT_LANGUAGE, LANGUAGES
 from bot.services.publisher import Publisher
 from bot.services.runtime import Services
 from bot.storage.encryption import MasterKeyError
@@ -50,7 +51,9 @@ from bot.telegram.handlers.connect import (
     private_text,
     schedule_key_pair_expiry,
 )
+from bot.telegram.handlers.language import language_pressed
 from bot.telegram.handlers.scheduled import ScheduledPosts
+from bot.telegram.handlers.settings import resolve_chat_settings
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
 from bot.telegram.handlers.topics import remember_topic
 from bot.telegram.notifications import AlertPosts, TelegramPublisher
@@ -65,9 +68,10 @@ from bot.telegram.transport.startup import (
 )
 from bot.telegram.transport.webhook import BotHttpServer, LastUpdate, webhook_secret
 from bot.telegram.views.callback_data import CallbackSigner
-from bot.telegram.views.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
+from bot.telegram.views.keyboards import HAVE_A_KEY, LANGUAGE, MAKE_KEY_PAIR
 from bot.telegram.views.reply import Reply
 from bot.telegram.views.texts import DASHBOARD_BUTTON
+from bot.telegram.views.translator import Translator, translator
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +119,9 @@ def build_application(
     )
     signer = CallbackSigner(token)
     publisher: Publisher[Reply] = TelegramPublisher(
-        subscriptions=services.subscriptions, bot=application.bot
+        subscriptions=services.subscriptions,
+        chat_settings=services.chat_settings,
+        bot=application.bot,
     )
     alert_posts = AlertPosts(
         publisher=publisher, alerts=services.alerts, chat_settings=services.chat_settings
@@ -126,9 +132,12 @@ def build_application(
 
     private = filters.ChatType.PRIVATE
     # One handler runs per group: each cross-cutting step has its own.
-    application.add_handler(TypeHandler(Update, last_update.note), group=-3)
-    application.add_handler(TypeHandler(Update, remember_topic), group=-2)
-    application.add_handler(TypeHandler(Update, only_allowed_users), group=-1)
+    application.add_handler(TypeHandler(Update, last_update.note), group=-4)
+    application.add_handler(TypeHandler(Update, remember_topic), group=-3)
+    application.add_handler(TypeHandler(Update, only_allowed_users), group=-2)
+    # the chat's settings and language, once for the update, before any handler speaks (after
+    # the allowed users' check: nothing is stored for those turned away)
+    application.add_handler(TypeHandler(Update, resolve_chat_settings), group=-1)
     application.add_handlers(
         [CommandHandler(command.name, command.command_handler()) for command in COMMANDS]
         + [
@@ -141,6 +150,7 @@ def build_application(
             CallbackQueryHandler(
                 connect_choice_pressed, pattern=f"^({MAKE_KEY_PAIR}|{HAVE_A_KEY}):"
             ),
+            CallbackQueryHandler(language_pressed, pattern=f"^{LANGUAGE}:"),
             # Keys get pasted into captions too.
             MessageHandler(
                 filters.CaptionRegex(CONNECT_CAPTION), CONNECT_COMMAND.command_handler()
@@ -158,15 +168,25 @@ def build_application(
 
 
 async def set_command_menus(application: BotApplication) -> None:
-    def commands(listed: list[Command]) -> list[BotCommand]:
-        return [BotCommand(command.name, command.does) for command in listed]
+    """The menus of private chats and of groups: English for every user Telegram has no menu
+    of their language for, then each other language's, with its `language_code`."""
 
-    await application.bot.set_my_commands(
-        commands(COMMANDS), scope=BotCommandScopeAllPrivateChats()
-    )
-    await application.bot.set_my_commands(
-        commands(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats()
-    )
+    def commands(t: Translator, listed: list[Command]) -> list[BotCommand]:
+        return [BotCommand(command.name, t(command.does)) for command in listed]
+
+    for code in LANGUAGES:
+        t = translator(code)
+        language_code = None if code == DEFAULT_LANGUAGE else code
+        await application.bot.set_my_commands(
+            commands(t, COMMANDS),
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=language_code,
+        )
+        await application.bot.set_my_commands(
+            commands(t, GROUP_COMMANDS),
+            scope=BotCommandScopeAllGroupChats(),
+            language_code=language_code,
+        )
 
 
 async def set_dashboard_menu_button(application: BotApplication, miniapp_url: str) -> None:

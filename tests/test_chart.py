@@ -26,8 +26,10 @@ from telegram.error import BadRequest
 from bench.common import account_id, add_keys, api_key, seed_users, user_id
 from bot.services.history import BalanceHistory, BalanceSample, build_history
 from bot.telegram.views import chart
+from bot.telegram.views.chart import DateLabel
 from bot.telegram.views.numbers import format_money, format_percentage
-from bot.telegram.views.render_history import CAPTION_LIMIT, chart_caption, render_chart
+from bot.telegram.views.render_history import CAPTION_LIMIT, axis_dates, chart_caption, render_chart
+from bot.telegram.views.translator import ENGLISH
 from standins.botapi import BotApiStandIn, parse_telegram_html
 from standins.demo import Sandbox
 from tests.support.bot import Chat, ask, bot_running
@@ -61,7 +63,7 @@ def history_of(values: list[str], deposits: dict[int, str] | None = None) -> Bal
 async def test_a_year_renders_a_valid_png_at_least_600_px_wide(tmp_path: Path) -> None:
     async with services(tmp_path) as setup:
         history = await setup.history.balance_history(USER_ID, 2, "1y")
-    reply = await render_chart(history, "Binance Futures", "Binance Futures USDT-M")
+    reply = await render_chart(ENGLISH, history, "Binance Futures", "Binance Futures USDT-M")
     width, height = png_size(reply.png)
     assert width >= 600 and 300 <= height < width
     with Image.open(io.BytesIO(reply.png)) as image:
@@ -81,14 +83,14 @@ async def test_a_year_renders_a_valid_png_at_least_600_px_wide(tmp_path: Path) -
     [["100"], ["100", "100", "100"], ["0", "0"], ["-5", "10", "1e-9"], ["1e24", "2e49"]],
 )
 def test_odd_histories_still_draw(values: list[str]) -> None:
-    png = chart.draw_balance_chart(history_of(values))
+    png = chart.draw_balance_chart(history_of(values), axis_dates(ENGLISH))
     assert png_size(png)[0] >= 600
 
 
 def test_many_transfers_still_draw() -> None:
     values = [str(1000 + i * 10) for i in range(60)]
     deposits = {i: ("-25" if i % 3 else "50") for i in range(1, 60)}
-    png = chart.draw_balance_chart(history_of(values, deposits))
+    png = chart.draw_balance_chart(history_of(values, deposits), axis_dates(ENGLISH))
     assert png_size(png)[0] >= 600
 
 
@@ -114,7 +116,7 @@ def test_two_thousand_transfers_share_a_few_markers_that_keep_their_net() -> Non
     # a few transfers are each their own marker
     few = history_of([str(v) for v in range(10, 70)], {i: "5" for i in range(1, 60, 3)})
     assert chart._merged(few.transfers) == list(few.transfers)
-    png = chart.draw_balance_chart(history)
+    png = chart.draw_balance_chart(history, axis_dates(ENGLISH))
     assert png_size(png)[0] >= 600
 
 
@@ -122,12 +124,12 @@ async def test_drawing_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) 
     threads: list[int] = []
     draw = chart.draw_balance_chart
 
-    def recording(history: BalanceHistory) -> bytes:
+    def recording(history: BalanceHistory, date_label: DateLabel) -> bytes:
         threads.append(threading.get_ident())
-        return draw(history)
+        return draw(history, date_label)
 
     monkeypatch.setattr(chart, "draw_balance_chart", recording)
-    reply = await render_chart(history_of(["1", "2"]), "A")
+    reply = await render_chart(ENGLISH, history_of(["1", "2"]), "A")
     assert reply.png.startswith(PNG_SIGNATURE)
     assert threads and threads[0] != threading.get_ident()
 
@@ -216,7 +218,7 @@ async def test_caption_figures_equal_the_stand_ins_history(tmp_path: Path) -> No
     start, end = dec(rows[0]["usd"]), dec(rows[-1]["usd"])
     moved = [dec(row["usd_deposit_amount"]) for row in rows[1:]]
     change = end - start - sum(moved, Decimal(0))
-    caption = chart_caption(history, "Binance Futures", "Binance Futures USDT-M")
+    caption = chart_caption(ENGLISH, history, "Binance Futures", "Binance Futures USDT-M")
     plain = parse_telegram_html(caption).plain
     assert plain.split("\n") == [
         "📈 Binance Futures · Binance Futures USDT-M",
@@ -230,7 +232,7 @@ async def test_caption_figures_equal_the_stand_ins_history(tmp_path: Path) -> No
 
 
 def test_caption_without_transfers_and_from_zero() -> None:
-    plain = parse_telegram_html(chart_caption(history_of(["0", "25"]), "A")).plain
+    plain = parse_telegram_html(chart_caption(ENGLISH, history_of(["0", "25"]), "A")).plain
     assert "Balance $0.00 → $25.00" in plain
     assert "Change net of deposits: ▲ +$25.00\n" in plain + "\n"  # no % of a zero start
     assert plain.endswith("No deposits or withdrawals.")
@@ -239,7 +241,7 @@ def test_caption_without_transfers_and_from_zero() -> None:
 def test_caption_stays_within_1024_characters_with_hostile_names() -> None:
     history = history_of(["1" * 30, "2" * 30], {1: "-" + "9" * 29})
     for name, exchange in [("&" * 300, "<" * 300), ("\u202e" * 50 + "x" * 500, None)]:
-        caption = chart_caption(history, name, exchange)
+        caption = chart_caption(ENGLISH, history, name, exchange)
         assert len(caption) <= CAPTION_LIMIT
         parse_telegram_html(caption)  # valid HTML
         assert "\u202e" not in caption
@@ -262,7 +264,7 @@ async def test_send_photo_keeps_the_bytes_caption_and_buttons(
     bot_and_api: tuple[Bot, BotApiStandIn],
 ) -> None:
     bot, api = bot_and_api
-    reply = await render_chart(history_of(["10", "12", "11"], {1: "1.5"}), "<Main>")
+    reply = await render_chart(ENGLISH, history_of(["10", "12", "11"], {1: "1.5"}), "<Main>")
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Refresh", callback_data="r:1")]])
     message = await bot.send_photo(
         1001, reply.png, caption=reply.caption, parse_mode=ParseMode.HTML, reply_markup=keyboard
@@ -297,7 +299,7 @@ async def test_captions_are_checked_like_telegram(
     bot_and_api: tuple[Bot, BotApiStandIn], caption: str, parse_mode: str | None, refusal: str
 ) -> None:
     bot, api = bot_and_api
-    png = chart.draw_balance_chart(history_of(["1", "2"]))
+    png = chart.draw_balance_chart(history_of(["1", "2"]), axis_dates(ENGLISH))
     with pytest.raises(BadRequest, match=refusal):
         await bot.send_photo(1001, png, caption=caption, parse_mode=parse_mode)
     assert api.files == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.telegram.commands import COMMANDS, GROUP_COMMANDS, HELP
+from bot.telegram.commands import COMMANDS, GROUP_COMMANDS, help_text
+from bot.telegram.views.translator import ENGLISH
 from standins.demo import Sandbox
 from tests.support.bot import Chat
 
@@ -33,6 +34,7 @@ def test_the_readme_table_lists_every_command_and_where_it_works() -> None:
 
 
 def test_help_names_every_command_once() -> None:
+    HELP = help_text(ENGLISH)
     for command in COMMANDS:
         assert HELP.count(f"/{command.name} ") + HELP.count(f"/{command.name}\n") >= 1
 

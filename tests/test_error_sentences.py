@@ -9,6 +9,7 @@ import pytest
 from telegram import Update
 
 from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.errors import PermissionDenied
 from standins.botapi import SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, Sandbox
@@ -227,10 +228,10 @@ async def test_unexpected_exception_is_logged_and_answered(
 
 
 def test_a_missing_permission_named_by_3commas_is_named_to_the_user() -> None:
-    named = error_sentence(PermissionDenied(status=403, permission="ACCOUNTS_WRITE\u202e"))
+    named = error_sentence(ENGLISH, PermissionDenied(status=403, permission="ACCOUNTS_WRITE\u202e"))
     assert "lacks the ACCOUNTS_WRITE permission" in named
     assert "\u202e" not in named
-    assert "lacks a permission" in error_sentence(PermissionDenied(status=403))
+    assert "lacks a permission" in error_sentence(ENGLISH, PermissionDenied(status=403))
 
 
 @pytest.mark.parametrize("fault", [Fault.DEEP_NESTING, Fault.HUGE_BODY])

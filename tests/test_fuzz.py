@@ -38,6 +38,8 @@ from bot.telegram.views.render import (
     render_refresh_all,
     render_unknown_command,
 )
+from bot.telegram.views.texts import TAP_TO_SEE_CHART
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.errors import ThreeCommasError
 from standins.botapi import MAX_TEXT_LENGTH, parse_telegram_html
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
@@ -139,9 +141,9 @@ def known(summary: AccountSummary) -> KnownAccount:
 @settings(max_examples=150, derandomize=True, deadline=None)
 @given(summary=summaries)
 def test_an_account_summary_renders_as_valid_telegram_html(summary: AccountSummary) -> None:
-    assert_sendable(render_account_summary(summary, zone=ZoneInfo("Asia/Kathmandu")))
-    assert_sendable(render_progress(summary.name))
-    assert_sendable(render_error(summary.name, ThreeCommasError(summary.name or "x")))
+    assert_sendable(render_account_summary(ENGLISH, summary, zone=ZoneInfo("Asia/Kathmandu")))
+    assert_sendable(render_progress(ENGLISH, summary.name))
+    assert_sendable(render_error(ENGLISH, summary.name, ThreeCommasError(summary.name or "x")))
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)
@@ -156,12 +158,14 @@ def test_lists_and_totals_render_as_valid_telegram_html(
         for n, s in enumerate(group)
     ]
     accounts = [known(s) for s in group]
-    assert_sendable(render_refresh_all(results, zone=ZoneInfo("America/St_Johns")))
-    assert_sendable(render_account_list(accounts))
-    assert_sendable(render_connected(accounts))
-    assert_sendable(render_no_match(query, accounts, command="chart", tap_to="see its chart"))
-    assert_sendable(render_no_match_in_group(query, "threecommas_test_bot"))
-    assert_sendable(render_unknown_command(query, ["refresh", "help"]))
+    assert_sendable(render_refresh_all(ENGLISH, results, zone=ZoneInfo("America/St_Johns")))
+    assert_sendable(render_account_list(ENGLISH, accounts))
+    assert_sendable(render_connected(ENGLISH, accounts))
+    assert_sendable(
+        render_no_match(ENGLISH, query, accounts, command="chart", tap_to=TAP_TO_SEE_CHART)
+    )
+    assert_sendable(render_no_match_in_group(ENGLISH, query, "threecommas_test_bot"))
+    assert_sendable(render_unknown_command(ENGLISH, query, ["refresh", "help"]))
 
 
 # -- end to end ---------------------------------------------------------------------------
@@ -256,4 +260,4 @@ def test_a_huge_currency_code_from_the_api_still_renders_as_valid_html() -> None
         None,
         None,
     )
-    assert_sendable(render_account_summary(summary, zone=UTC_ZONE))
+    assert_sendable(render_account_summary(ENGLISH, summary, zone=UTC_ZONE))

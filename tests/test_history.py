@@ -18,6 +18,7 @@ import pytest
 from bot.services.errors import BadPeriod, NoHistory
 from bot.services.history import MAX_SAMPLES, net_change, parse_period, samples_from
 from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.models import BalancePoint
 from standins.threecommas_standin import HISTORY_DAYS, JsonNumber
 from tests.support.services import API_KEY, ASKED_AT, NOW, TODAY, USER_ID, dec, services
@@ -120,7 +121,7 @@ async def test_concurrent_identical_history_calls_share_one_upstream_call(
 def test_an_unknown_period_gets_a_sentence(text: str) -> None:
     with pytest.raises(BadPeriod) as caught:
         parse_period(text)
-    assert error_sentence(caught.value) == (
+    assert error_sentence(ENGLISH, caught.value) == (
         "The period must be one of 7d, 30d, 90d, 1y (30d by default)."
     )
     assert parse_period(None) == parse_period(" ") == "30d"
@@ -132,7 +133,7 @@ async def test_no_history_gets_a_sentence(tmp_path: Path) -> None:
         setup.standin.set_history(API_KEY, 1, [])
         with pytest.raises(NoHistory) as caught:
             await setup.history.balance_history(USER_ID, 1, "7d")
-    assert "no balance history" in error_sentence(caught.value)
+    assert "no balance history" in error_sentence(ENGLISH, caught.value)
 
 
 async def test_odd_points_are_skipped_and_their_deposits_kept(tmp_path: Path) -> None:

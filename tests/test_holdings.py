@@ -23,6 +23,7 @@ from bot.services.holdings import Holdings
 from bot.storage.records import Snapshot
 from bot.telegram.views.html import MESSAGE_LIMIT
 from bot.telegram.views.render_holdings import WIDTH, render_holdings
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.errors import RateLimited
 from bot.threecommas.signing import sign
 from standins.botapi import parse_telegram_html
@@ -67,11 +68,11 @@ async def test_coins_are_sorted_by_value_and_dust_is_folded(tmp_path: Path) -> N
         row["currency_code"] for row in by_value if row not in small
     ]
     assert holdings.minor_usd == sum(dec(row["usd_value"]) for row in small)
-    text = render_holdings(holdings, "Account 2", zone=UTC_ZONE)
+    text = render_holdings(ENGLISH, holdings, "Account 2", zone=UTC_ZONE)
     rest = f"+ {len(small)} more under 1%: ${holdings.minor_usd.quantize(Decimal('0.01'))}"
     assert rest in parse_telegram_html(text).plain
     assert "SHIB" not in text and "BTT" not in text  # folded
-    full = render_holdings(holdings, "Account 2", zone=UTC_ZONE, full=True)
+    full = render_holdings(ENGLISH, holdings, "Account 2", zone=UTC_ZONE, full=True)
     assert all(row["currency_code"] in full for row in served)
 
 
@@ -154,7 +155,7 @@ async def test_the_display_currency_of_the_last_refresh_is_shown_too(tmp_path: P
         holdings = await setup.holdings.holdings(USER_ID, 3)
     assert holdings.display_currency == "EUR"
     assert holdings.total_display == Decimal("1204.1")
-    plain = parse_telegram_html(render_holdings(holdings, "Kraken", zone=UTC_ZONE)).plain
+    plain = parse_telegram_html(render_holdings(ENGLISH, holdings, "Kraken", zone=UTC_ZONE)).plain
     assert "≈€1,204" in plain
     assert "$1,302" in plain  # the USD value, rounded by magnitude in the table
 
@@ -181,7 +182,7 @@ async def test_hostile_coin_codes_and_names_are_escaped(tmp_path: Path) -> None:
         coin("A&amp;", "20", currency_name=None, position="3"),
     ]
     holdings = await holdings_of(tmp_path, rows)
-    text = render_holdings(holdings, "<i>evil</i>", "ex<change>", zone=UTC_ZONE)
+    text = render_holdings(ENGLISH, holdings, "<i>evil</i>", "ex<change>", zone=UTC_ZONE)
     plain = parse_telegram_html(text).plain  # Telegram would accept it
     assert "<b>X</b>" in plain
     assert "<b>X</b> <script>alert(1" in plain
@@ -196,7 +197,9 @@ async def test_the_table_fits_a_phone(tmp_path: Path) -> None:
         for target in (1, 2, 3, "all"):
             holdings = await setup.holdings.holdings(USER_ID, target)  # type: ignore[arg-type]
             for full in (False, True):
-                lines = pre_lines(render_holdings(holdings, "Account", zone=UTC_ZONE, full=full))
+                lines = pre_lines(
+                    render_holdings(ENGLISH, holdings, "Account", zone=UTC_ZONE, full=full)
+                )
                 assert max(display_width(line) for line in lines) <= WIDTH
 
 
@@ -206,11 +209,13 @@ async def test_dust_shows_significant_digits_not_zero(tmp_path: Path) -> None:
         coin("DUST", JsonNumber("9.52E-5"), position=JsonNumber("9.52E-5")),
     ]
     holdings = await holdings_of(tmp_path, rows)
-    plain = parse_telegram_html(render_holdings(holdings, "A", zone=UTC_ZONE, full=True)).plain
+    plain = parse_telegram_html(
+        render_holdings(ENGLISH, holdings, "A", zone=UTC_ZONE, full=True)
+    ).plain
     assert "0.0000952 = $0.000095" in plain
     assert (
         "+ 1 more under 1%: $0.000095"
-        in parse_telegram_html(render_holdings(holdings, "A", zone=UTC_ZONE)).plain
+        in parse_telegram_html(render_holdings(ENGLISH, holdings, "A", zone=UTC_ZONE)).plain
     )
 
 
@@ -224,7 +229,7 @@ async def test_300_coins_stay_within_one_message(tmp_path: Path, full: bool) -> 
     rows += [coin(f"D{i:03}", "0.0375", position=JsonNumber("1.5E-7")) for i in range(240)]
     holdings = await holdings_of(tmp_path, rows)
     assert len(holdings.major) == 60 and len(holdings.minor) == 240
-    text = render_holdings(holdings, "W" * 64, "E" * 64, zone=UTC_ZONE, full=full)
+    text = render_holdings(ENGLISH, holdings, "W" * 64, "E" * 64, zone=UTC_ZONE, full=full)
     assert len(text) <= MESSAGE_LIMIT
     plain = parse_telegram_html(text).plain
     listed = len(re.findall(r"^[CD]\d{3} ", plain, re.MULTILINE))
@@ -237,7 +242,7 @@ async def test_300_coins_stay_within_one_message(tmp_path: Path, full: bool) -> 
 
 async def test_an_account_without_coins_says_so(tmp_path: Path) -> None:
     holdings = await holdings_of(tmp_path, [coin("ZERO", "0", position="0")])
-    assert "No coins in this account." in render_holdings(holdings, "A", zone=UTC_ZONE)
+    assert "No coins in this account." in render_holdings(ENGLISH, holdings, "A", zone=UTC_ZONE)
 
 
 async def test_the_demo_sends_about_12_coins_with_dust_in_exponent_notation(

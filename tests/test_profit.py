@@ -19,6 +19,7 @@ from bot.services.history import BalanceSample
 from bot.services.profit import ProfitTable, parse_grouping, period_days, profit_table
 from bot.telegram.views.render_history import WIDTH, render_profit
 from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import ENGLISH
 from standins.botapi import parse_telegram_html
 from standins.threecommas_standin import SEED_ACCOUNT
 from tests.support.services import API_KEY, ASKED_AT, NOW, USER_ID, dec, services
@@ -164,7 +165,7 @@ def test_an_unknown_grouping_gets_a_sentence() -> None:
     with pytest.raises(BadPeriod) as caught:
         parse_grouping("years")
     assert (
-        error_sentence(caught.value)
+        error_sentence(ENGLISH, caught.value)
         == "Group the profit by days, weeks or months (days by default)."
     )
 
@@ -304,7 +305,7 @@ async def test_no_history_at_all_gets_a_sentence(tmp_path: Path) -> None:
 
 def test_the_table_shows_no_data_a_total_and_fits_a_phone() -> None:
     table = profit_table(1, HAND_SAMPLES, "days", NEW_YORK, NOW)
-    text = render_profit(table, "<b>Main</b>", "Binance")
+    text = render_profit(ENGLISH, table, "<b>Main</b>", "Binance")
     plain = parse_telegram_html(text).plain
     assert "<b>Main</b>" in plain
     lines = plain[plain.index("\nDay ") :].strip().split("\n")
@@ -322,7 +323,7 @@ def test_weeks_say_they_run_from_monday_and_whales_still_fit() -> None:
         sample(datetime(2025, 5, 12, 12, tzinfo=UTC), "1.5"),
     ]
     table = profit_table(1, samples, "weeks", ZoneInfo("Europe/Berlin"), NOW)
-    plain = parse_telegram_html(render_profit(table, "Whale")).plain
+    plain = parse_telegram_html(render_profit(ENGLISH, table, "Whale")).plain
     assert "Weeks (Monday to Sunday) in Europe/Berlin" in plain
     lines = plain[plain.index("\nWeek ") :].strip().split("\n")
     assert max(len(line) for line in lines) <= WIDTH

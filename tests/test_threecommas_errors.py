@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.errors import (
     AccountNotFound,
     ExchangeKeysInvalid,
@@ -49,7 +50,7 @@ def test_status_and_code_map_to_error_class(
     error = error_from_response(status, body, {})
     assert type(error) is expected
     assert error.status == status
-    assert error_sentence(error).endswith(".")
+    assert error_sentence(ENGLISH, error).endswith(".")
 
 
 def test_exchange_keys_invalid_keeps_code_and_description() -> None:
@@ -58,12 +59,12 @@ def test_exchange_keys_invalid_keeps_code_and_description() -> None:
     assert isinstance(error, ExchangeKeysInvalid)
     assert error.code == "invalid_api_key"
     assert error.description == "API keys are no longer valid or incorrect."
-    assert "Fix the exchange connection in 3Commas" in error_sentence(error)
+    assert "Fix the exchange connection in 3Commas" in error_sentence(ENGLISH, error)
 
 
 def test_invalid_api_key_sentence_names_every_cause() -> None:
     error = error_from_response(401, _body("signature_invalid"), {})
-    sentence = error_sentence(error)
+    sentence = error_sentence(ENGLISH, error)
     for cause in ("wrong or expired", "signature is wrong", "not whitelisted", "/connect new"):
         assert cause in sentence, sentence
 
@@ -88,7 +89,7 @@ def test_rate_limit_honours_retry_after_or_blocks_300_seconds() -> None:
     without = error_from_response(429, b"", {})
     assert isinstance(without, RateLimited)
     assert without.retry_after == 300.0
-    assert "5 min" in error_sentence(without)
+    assert "5 min" in error_sentence(ENGLISH, without)
 
 
 def test_ban_is_rate_limited_with_banned_flag_and_120_seconds_by_default() -> None:
@@ -127,5 +128,5 @@ def test_every_error_class_has_one_sentence_in_the_front_end() -> None:
         Unavailable(),
         RateLimited(retry_after=3),
     ):
-        assert error_sentence(error).endswith("."), type(error)
+        assert error_sentence(ENGLISH, error).endswith("."), type(error)
         assert not hasattr(error, "user_message")

@@ -16,6 +16,7 @@ from bot.services.accounts import RefreshResult
 from bot.services.records import KnownAccount
 from bot.services.summary import summarize
 from bot.telegram.views.render import render_refresh_all
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.models import Account
 from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import DEMO_BTC_PRICE, Fault, demo_account
@@ -201,7 +202,7 @@ def refreshed_at(*moments: str) -> list[RefreshResult]:
 def test_the_refresh_all_total_says_when_its_balances_were_updated(
     moments: list[str], label: str
 ) -> None:
-    text = render_refresh_all(refreshed_at(*moments), zone=ZoneInfo("Asia/Tokyo"))
+    text = render_refresh_all(ENGLISH, refreshed_at(*moments), zone=ZoneInfo("Asia/Tokyo"))
     total = text.split("\n\n")[-1].split("\n")[0]
     assert total.endswith(f" BTC {label}"), total
 

@@ -21,6 +21,7 @@ MAX_FIELDS = 32
 # auth_date may be ahead of this clock by this much (clocks differ), not more.
 FUTURE_SKEW_SECONDS = 300
 _SECRET_LABEL = b"WebAppData"
+MAX_LANGUAGE_CODE_CHARS = 35  # an IETF language tag; Telegram's are a few characters
 
 
 class InitDataRefused(Exception):
@@ -35,6 +36,7 @@ class InitDataRefused(Exception):
 class WebAppUser:
     id: int
     first_name: str
+    language_code: str | None = None  # what Telegram says they read (`ru`, `pt-br`)
 
 
 def secret_key(bot_token: str) -> bytes:
@@ -81,7 +83,27 @@ def _user(text: str | None) -> WebAppUser:
     if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id < 2**63:
         raise InitDataRefused("no user id")
     first_name = user.get("first_name")
-    return WebAppUser(user_id, first_name if isinstance(first_name, str) else "")
+    return WebAppUser(
+        user_id, first_name if isinstance(first_name, str) else "", _language_code(user)
+    )
+
+
+def _language_code(user: dict[str, object]) -> str | None:
+    code = user.get("language_code")
+    return code if isinstance(code, str) and len(code) <= MAX_LANGUAGE_CODE_CHARS else None
+
+
+def claimed_language_code(init_data: str) -> str | None:
+    """The `language_code` init data claims, unchecked: only to word its own refusal in the
+    language of whoever sent it (nothing else is taken from init data that was refused)."""
+    if not init_data or len(init_data) > MAX_INIT_DATA_CHARS:
+        return None
+    try:
+        fields = dict(parse_qsl(init_data, max_num_fields=MAX_FIELDS))
+        user = json.loads(fields.get("user", ""))
+    except ValueError:
+        return None
+    return _language_code(user) if isinstance(user, dict) else None
 
 
 def _int(text: str | None) -> int | None:

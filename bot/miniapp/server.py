@@ -21,7 +21,13 @@ from aiohttp import web
 
 from bot.config import MINIAPP_PATH, Settings
 from bot.logs import EveryInterval
-from bot.miniapp.initdata import InitDataRefused, WebAppUser, secret_key, validated_user
+from bot.miniapp.initdata import (
+    InitDataRefused,
+    WebAppUser,
+    claimed_language_code,
+    secret_key,
+    validated_user,
+)
 from bot.miniapp.views import (
     JSON,
     PROFIT_KEYS,
@@ -35,8 +41,10 @@ from bot.miniapp.views import (
     profit_rows,
 )
 from bot.services.accounts import RefreshResult
+from bot.services.chat_settings import ChatSettings
 from bot.services.errors import FAILURES, NotConnected
 from bot.services.history import PERIOD_DAYS
+from bot.services.languages import DEFAULT_LANGUAGE, supported
 from bot.services.portfolio import LastKnown
 from bot.services.runtime import Services
 from bot.telegram.views.texts import (
@@ -50,6 +58,7 @@ from bot.telegram.views.texts import (
     DASHBOARD_PRIVATE,
     error_sentence,
 )
+from bot.telegram.views.translator import ENGLISH, Translator, translator
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +88,9 @@ PAGE_HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-UserHandler = Callable[[web.Request, WebAppUser], Awaitable[web.Response]]
+# The user inside the init data, and their settings: the language their answers are in (the
+# one they chose with /language, else their Telegram `language_code`, as the bot resolves it).
+UserHandler = Callable[[web.Request, WebAppUser, ChatSettings], Awaitable[web.Response]]
 
 
 def json_response(body: JSON, status: int = 200) -> web.Response:
@@ -106,7 +117,7 @@ async def page_headers(request: web.Request, handler: Handler) -> web.StreamResp
     except web.HTTPNotFound:
         if not data:
             raise
-        response = error_response(DASHBOARD_NOT_FOUND, 404)
+        response = error_response(ENGLISH(DASHBOARD_NOT_FOUND), 404)  # nobody known: English
     except web.HTTPException as error:
         _add_headers(error, data)
         raise
@@ -157,10 +168,11 @@ class MiniApp:
         async def checked(request: web.Request) -> web.StreamResponse:
             header = request.headers.get("Authorization", "")
             if not header.startswith(AUTH_SCHEME):
-                return error_response(DASHBOARD_NO_INIT_DATA, 401)
+                return error_response(ENGLISH(DASHBOARD_NO_INIT_DATA), 401)
+            init_data = header[len(AUTH_SCHEME) :]
             try:
                 user = validated_user(
-                    header[len(AUTH_SCHEME) :],
+                    init_data,
                     self._key,
                     now=time.time(),
                     max_age=self._settings.miniapp_auth_max_age_seconds,
@@ -168,46 +180,61 @@ class MiniApp:
             except InitDataRefused as refused:
                 self._refused.note()
                 sentence = DASHBOARD_EXPIRED if refused.expired else DASHBOARD_BAD_INIT_DATA
-                return error_response(sentence, 401)
+                return error_response(_told(claimed_language_code(init_data))(sentence), 401)
             allowed = self._settings.allowed_user_ids
             if allowed and user.id not in allowed:
-                return error_response(DASHBOARD_PRIVATE, 403)
-            return await handler(request, user)
+                # nothing is stored for someone turned away: their Telegram language words it
+                return error_response(_told(user.language_code)(DASHBOARD_PRIVATE), 403)
+            chat = await self._services.chat_settings.settings(
+                user.id, language_code=user.language_code
+            )
+            return await handler(request, user, chat)
 
         return checked
 
     # -- the data -----------------------------------------------------------------------------
 
-    async def _portfolio(self, request: web.Request, user: WebAppUser) -> web.Response:
+    async def _portfolio(
+        self, request: web.Request, user: WebAppUser, chat: ChatSettings
+    ) -> web.Response:
+        t = translator(chat.language)
         try:
             known = await self._services.portfolio.last_known(user.id)
         except NotConnected:
-            return _not_connected()
+            return _not_connected(t)
         except FAILURES as error:
-            return error_response(error_sentence(error), 502)
+            return error_response(error_sentence(t, error), 502)
         figures = [AccountFigures(k.account, k.summary, k.taken_at) for k in known]
         return json_response(
-            portfolio_json(_user(user), figures, [_as_result(k) for k in known], _now())
+            portfolio_json(t, _user(user), figures, [_as_result(k) for k in known], _now())
         )
 
-    async def _refresh(self, request: web.Request, user: WebAppUser) -> web.Response:
+    async def _refresh(
+        self, request: web.Request, user: WebAppUser, chat: ChatSettings
+    ) -> web.Response:
         """As /refresh all: under the same cooldown and per-key limiter, then the portfolio;
         an account that did not answer keeps its last known figures, and a notice says why."""
+        t = translator(chat.language)
         try:
             known = await self._services.portfolio.last_known(user.id)
         except NotConnected:
-            return _not_connected()
+            return _not_connected(t)
         except FAILURES as error:
-            return error_response(error_sentence(error), 502)
+            return error_response(error_sentence(t, error), 502)
         now = _now()
         try:
             results = await self._services.accounts.refresh_all(user.id)
         except NotConnected:
-            return _not_connected()
+            return _not_connected(t)
         except FAILURES as error:
             figures = [AccountFigures(k.account, k.summary, k.taken_at, failed=True) for k in known]
             body = portfolio_json(
-                _user(user), figures, [_as_result(k) for k in known], now, error_sentence(error)
+                t,
+                _user(user),
+                figures,
+                [_as_result(k) for k in known],
+                now,
+                error_sentence(t, error),
             )
             return json_response(body)
         last = {k.account.account_id: k for k in known}
@@ -217,7 +244,7 @@ class MiniApp:
             if result.summary is not None:
                 figures.append(AccountFigures(result.account, result.summary, now))
                 continue
-            notice = notice or error_sentence(result.error or Exception())
+            notice = notice or error_sentence(t, result.error or Exception())
             before = last.get(result.account.account_id)
             figures.append(
                 AccountFigures(
@@ -230,38 +257,43 @@ class MiniApp:
         # The total of what is shown: the fresh figures, and the last known of the accounts
         # that did not answer (all fresh: the total of /refresh all).
         shown = [RefreshResult(f.account, summary=f.summary) for f in figures]
-        return json_response(portfolio_json(_user(user), figures, shown, now, notice))
+        return json_response(portfolio_json(t, _user(user), figures, shown, now, notice))
 
-    async def _owned(self, request: web.Request, user: WebAppUser) -> LastKnown | web.Response:
+    async def _owned(
+        self, request: web.Request, user: WebAppUser, t: Translator
+    ) -> LastKnown | web.Response:
         """The user's account named in the path, with its last known figures; or the answer."""
         text = request.match_info["account_id"]
         account_id = int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
         try:
             known = await self._services.portfolio.last_known(user.id)
         except NotConnected:
-            return error_response(DASHBOARD_NOT_CONNECTED, 404)
+            return error_response(t(DASHBOARD_NOT_CONNECTED), 404)
         except FAILURES as error:
-            return error_response(error_sentence(error), 502)
+            return error_response(error_sentence(t, error), 502)
         for entry in known:
             if entry.account.account_id == account_id:
                 return entry
-        return error_response(DASHBOARD_NO_SUCH_ACCOUNT, 404)
+        return error_response(t(DASHBOARD_NO_SUCH_ACCOUNT), 404)
 
-    async def _account(self, request: web.Request, user: WebAppUser) -> web.Response:
-        owned = await self._owned(request, user)
+    async def _account(
+        self, request: web.Request, user: WebAppUser, chat: ChatSettings
+    ) -> web.Response:
+        t = translator(chat.language)
+        owned = await self._owned(request, user, t)
         if isinstance(owned, web.Response):
             return owned
         account_id = owned.account.account_id
-        zone = (await self._services.chat_settings.settings(user.id)).zone
-        body = account_json(AccountFigures(owned.account, owned.summary, owned.taken_at), _now())
+        zone = chat.zone
+        body = account_json(t, AccountFigures(owned.account, owned.summary, owned.taken_at), _now())
         body.pop("updated_text")
         body.pop("stale")
         (holdings, holdings_notice), profits, bots = await asyncio.gather(
-            self._holdings(user.id, account_id),
+            self._holdings(t, user.id, account_id),
             asyncio.gather(
-                *(self._profit(user.id, account_id, grouping, zone) for grouping in PROFIT_KEYS)
+                *(self._profit(t, user.id, account_id, grouping, zone) for grouping in PROFIT_KEYS)
             ),
-            self._bots(user.id, account_id),
+            self._bots(t, user.id, account_id),
         )
         body.update(holdings)
         body["profit"] = {
@@ -274,14 +306,16 @@ class MiniApp:
             body["notice"] = notice
         return json_response(body)
 
-    async def _holdings(self, user_id: int, account_id: int) -> tuple[JSON, str | None]:
+    async def _holdings(
+        self, t: Translator, user_id: int, account_id: int
+    ) -> tuple[JSON, str | None]:
         """As /holdings shows them, or nothing and the sentence saying why."""
         try:
             return holdings_json(await self._services.holdings.holdings(user_id, account_id)), None
         except FAILURES as error:
-            return {"holdings": [], "holdings_total_text": "n/a"}, error_sentence(error)
+            return {"holdings": [], "holdings_total_text": "n/a"}, error_sentence(t, error)
 
-    async def _bots(self, user_id: int, account_id: int) -> JSON:
+    async def _bots(self, t: Translator, user_id: int, account_id: int) -> JSON:
         """Its bots and active deals as /bots and /deals show them, or the sentence saying why
         not (a key without Bots read, 3Commas failing)."""
         try:
@@ -290,34 +324,37 @@ class MiniApp:
                 self._services.bots.deals(user_id, account_id),
             )
         except FAILURES as error:
-            return {"message": error_sentence(error)}
+            return {"message": error_sentence(t, error)}
         return bots_json(report.accounts[0], deals)
 
     async def _profit(
-        self, user_id: int, account_id: int, grouping: str, zone: ZoneInfo
+        self, t: Translator, user_id: int, account_id: int, grouping: str, zone: ZoneInfo
     ) -> tuple[list[JSON], str | None]:
         """The rows of /profit by `grouping`, or none and the sentence saying why."""
         try:
             table = await self._services.profit.profit(user_id, account_id, grouping, zone)
         except FAILURES as error:
-            return [], error_sentence(error)
-        return profit_rows(table), None
+            return [], error_sentence(t, error)
+        return profit_rows(t, table), None
 
-    async def _history(self, request: web.Request, user: WebAppUser) -> web.Response:
+    async def _history(
+        self, request: web.Request, user: WebAppUser, chat: ChatSettings
+    ) -> web.Response:
+        t = translator(chat.language)
         period = request.query.get("period", "30d")
         if period not in PERIOD_DAYS:
-            return error_response(DASHBOARD_BAD_PERIOD, 400)
-        owned = await self._owned(request, user)
+            return error_response(t(DASHBOARD_BAD_PERIOD), 400)
+        owned = await self._owned(request, user, t)
         if isinstance(owned, web.Response):
             return owned
-        zone = (await self._services.chat_settings.settings(user.id)).zone
+        zone = chat.zone
         try:
             history = await self._services.history.balance_history(
                 user.id, owned.account.account_id, period, zone
             )
         except FAILURES as error:
-            return json_response(empty_history_json(period, error_sentence(error)))
-        return json_response(history_json(history))
+            return json_response(empty_history_json(period, error_sentence(t, error)))
+        return json_response(history_json(t, history))
 
 
 def _now() -> datetime:
@@ -328,9 +365,16 @@ def _user(user: WebAppUser) -> dict[str, Any]:
     return {"id": user.id, "first_name": user.first_name}
 
 
-def _not_connected() -> web.Response:
-    return json_response({"connected": False, "message": DASHBOARD_NOT_CONNECTED})
+def _not_connected(t: Translator) -> web.Response:
+    return json_response(
+        {"connected": False, "language": t.language, "message": t(DASHBOARD_NOT_CONNECTED)}
+    )
 
 
 def _as_result(known: LastKnown) -> RefreshResult:
     return RefreshResult(account=known.account, summary=known.summary)
+
+
+def _told(language_code: str | None) -> Translator:
+    """The language of someone not let in: their Telegram one, else English."""
+    return translator(supported(language_code) or DEFAULT_LANGUAGE)

@@ -31,11 +31,13 @@ from bot.telegram.views.render_history import period_label, profit_cells
 from bot.telegram.views.render_holdings import share_text
 from bot.telegram.views.texts import (
     DASHBOARD_DEPOSIT,
+    DASHBOARD_LABELS,
     DASHBOARD_NO_FIGURES,
     DASHBOARD_TOTAL,
     DASHBOARD_WITHDRAWAL,
     updated_ago,
 )
+from bot.telegram.views.translator import Translator
 
 JSON = dict[str, Any]
 # The figures of a refresh older than this are shown as stale until the next one.
@@ -66,7 +68,7 @@ def _name(account: KnownAccount) -> str:
     return clean_name(account.name)
 
 
-def account_json(figures: AccountFigures, now: datetime) -> JSON:
+def account_json(t: Translator, figures: AccountFigures, now: datetime) -> JSON:
     stale = (
         figures.failed
         or figures.taken_at is None
@@ -74,7 +76,7 @@ def account_json(figures: AccountFigures, now: datetime) -> JSON:
     )
     return {
         **_account_figures(figures.account, figures.summary),
-        "updated_text": updated_ago(figures.taken_at, now),
+        "updated_text": updated_ago(t, figures.taken_at, now),
         "stale": stale,
     }
 
@@ -103,36 +105,46 @@ def _today(summary: AccountSummary | None) -> JSON:
 
 
 @functools.lru_cache(maxsize=FORMATTED_KEPT)
-def total_json(total: PortfolioTotal) -> JSON:
+def total_json(t: Translator, total: PortfolioTotal) -> JSON:
     if not total.answered:
         return {
             "balance_text": "n/a",
             "today_text": "n/a",
             "today_sign": 0,
-            "note": DASHBOARD_NO_FIGURES,
+            "note": t(DASHBOARD_NO_FIGURES),
         }
     day = total.today
     return {
         "balance_text": format_money(total.balance_usd, "USD"),
         "today_text": "n/a" if day is None else change_text(day.amount, day.percent, "USD"),
         "today_sign": 0 if day is None else sign(day.amount),
-        "note": DASHBOARD_TOTAL.format(accounts=counted_accounts(total.answered, total.accounts)),
+        "note": t(DASHBOARD_TOTAL, accounts=counted_accounts(t, total.answered, total.accounts)),
     }
 
 
+@functools.cache
+def labels_json(t: Translator) -> dict[str, str]:
+    """The page's own words in the user's language, for the page to show."""
+    return {key: t(label) for key, label in DASHBOARD_LABELS.items()}
+
+
 def portfolio_json(
+    t: Translator,
     user: JSON,
     accounts: Sequence[AccountFigures],
     total_of: Sequence[RefreshResult],
     now: datetime,
     notice: str | None = None,
 ) -> JSON:
-    """`total_of`: the accounts the total adds up, as /refresh all adds them up."""
+    """`total_of`: the accounts the total adds up, as /refresh all adds them up. Its sentences
+    are in the user's language (`language`), and so are the page's words (`labels`)."""
     body: JSON = {
         "connected": True,
+        "language": t.language,
+        "labels": dict(labels_json(t)),
         "user": user,
-        "total": dict(total_json(portfolio_total(total_of))),
-        "accounts": [account_json(figures, now) for figures in accounts],
+        "total": dict(total_json(t, portfolio_total(total_of))),
+        "accounts": [account_json(t, figures, now) for figures in accounts],
         "updated_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if notice is not None:
@@ -158,14 +170,14 @@ def holdings_json(holdings: Holdings) -> JSON:
     }
 
 
-def profit_rows(table: ProfitTable) -> list[JSON]:
+def profit_rows(t: Translator, table: ProfitTable) -> list[JSON]:
     """The rows of /profit for the same grouping, newest first."""
     rows = []
     for row in table.rows:
-        profit, percent = profit_cells(row.result)
+        profit, percent = profit_cells(t, row.result)
         rows.append(
             {
-                "label": period_label(row, table.grouping),
+                "label": period_label(t, row, table.grouping),
                 "profit_text": profit,
                 "pct_text": percent,
                 "sign": 0 if row.result is None else sign(row.result.change),
@@ -174,7 +186,7 @@ def profit_rows(table: ProfitTable) -> list[JSON]:
     return rows
 
 
-def history_json(history: BalanceHistory) -> JSON:
+def history_json(t: Translator, history: BalanceHistory) -> JSON:
     net = history.net
     return {
         "period": history.period,
@@ -182,8 +194,9 @@ def history_json(history: BalanceHistory) -> JSON:
         "deposits": [
             {
                 "t": int(s.at.timestamp()),
-                "text": (DASHBOARD_WITHDRAWAL if s.is_withdrawal else DASHBOARD_DEPOSIT).format(
-                    amount=format_money(s.deposit, "USD", signed=True)
+                "text": t(
+                    DASHBOARD_WITHDRAWAL if s.is_withdrawal else DASHBOARD_DEPOSIT,
+                    amount=format_money(s.deposit, "USD", signed=True),
                 ),
             }
             for s in history.transfers

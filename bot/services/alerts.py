@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from bot.services.display import DisplayCurrencies
-from bot.services.errors import DuplicateEntry, ServiceError
+from bot.services.errors import DuplicateEntry, ExplainedError
 from bot.services.limits import EntryLimits
 from bot.services.summary import AccountSummary
 from bot.storage.database import Database
@@ -23,7 +23,7 @@ _ALERT = re.compile(
 # A threshold written another way, to say what is wrong with it.
 _LOOSE = re.compile(r"^.+?\s+(balance|day)\s*[<>]\s*(?P<value>.+)$", re.I)
 _SHORTHAND = re.compile(r"[+-]?[\d,]*\.?\d+\s*[kmb]", re.I)
-USAGE = "Write it as /alert <account> balance < 25000 or /alert <account> day < -5% (or >)."
+USAGE = "alert.usage"
 
 
 # A threshold a balance or a day's percentage can meet; longer numbers are typos or attacks.
@@ -31,7 +31,7 @@ MAX_THRESHOLD = Decimal("1e15")
 MAX_THRESHOLD_PLACES = 8
 
 
-class BadAlert(ServiceError):
+class BadAlert(ExplainedError):
     """The alert could not be understood; the message says how to write it."""
 
 
@@ -46,59 +46,46 @@ class AlertRequest:
 def parse_alert(text: str) -> AlertRequest:
     match = _ALERT.match(" ".join(text.split()))
     if match is None:
-        raise BadAlert(_why_not(" ".join(text.split())))
+        raise _why_not(" ".join(text.split()))
     if match["account"].casefold() == ALL_ACCOUNTS:
-        raise BadAlert(
-            "Alerts are per account: set one for each account you want to watch, like "
-            "/alert <account> balance < 25000. Send /accounts to see yours."
-        )
+        raise BadAlert("alert.per_account")
     metric = match["metric"].lower()
     percent = bool(match["percent"])
     if metric == "day" and not percent:
-        raise BadAlert("A day alert is a percentage, like /alert <account> day < -5%.")
+        raise BadAlert("alert.day_is_percent")
     if metric == "balance" and percent:
-        raise BadAlert("A balance alert is an amount, like /alert <account> balance < 25000.")
+        raise BadAlert("alert.balance_is_amount")
     try:
         threshold = Decimal(match["value"].replace(",", ""))
     except InvalidOperation:
-        raise BadAlert("The threshold must be a number.") from None
+        raise BadAlert("alert.not_a_number") from None
     if not _within_bounds(threshold):
-        raise BadAlert(
-            "The threshold must be below 1,000,000,000,000,000 "
-            f"with at most {MAX_THRESHOLD_PLACES} decimals."
-        )
+        raise BadAlert("alert.too_large", places=MAX_THRESHOLD_PLACES)
     _ensure_possible(metric, match["operator"], threshold)
     return AlertRequest(match["account"], metric, match["operator"], threshold)
 
 
-def _why_not(text: str) -> str:
+def _why_not(text: str) -> BadAlert:
     """The reason a threshold was not understood, or how to write an alert."""
     loose = _LOOSE.match(text)
     if loose is None:
-        return USAGE
+        return BadAlert(USAGE)
     value = loose["value"].strip()
     if not (value[0].isalnum() or value[0] in "+-.,"):  # a sign: $, €, £ ...
-        return (
-            f"Write the threshold as a plain number, without “{value[0]}”: a balance alert is "
-            "in the account's own currency, which I name when the alert is set. "
-            "Like /alert <account> balance < 25000."
-        )
+        return BadAlert("alert.currency_sign", sign=value[0])
     if _SHORTHAND.fullmatch(value):
-        return "Write the threshold in full digits, like 25000: shorthands like 25k are not read."
-    return USAGE
+        return BadAlert("alert.shorthand")
+    return BadAlert(USAGE)
 
 
 def _ensure_possible(metric: str, operator: str, threshold: Decimal) -> None:
     """Refuse a threshold a balance or a day can never cross: never true, or always true."""
-    if metric == "balance":
-        floor, what = Decimal(0), "A balance is never below 0"
-    else:
-        floor, what = Decimal(-100), "A day can lose at most 100%"
+    floor = Decimal(0) if metric == "balance" else Decimal(-100)
     shown = f"{metric} {operator} {threshold}{'%' if metric == 'day' else ''}"
     if operator == "<" and threshold <= floor:
-        raise BadAlert(f"{what}, so “{shown}” would never be true.")
+        raise BadAlert(f"alert.{metric}_never", rule=shown)
     if operator == ">" and threshold < floor:
-        raise BadAlert(f"{what}, so “{shown}” would always be true.")
+        raise BadAlert(f"alert.{metric}_always", rule=shown)
 
 
 def _within_bounds(threshold: Decimal) -> bool:

@@ -107,10 +107,25 @@ class DuplicateEntry(ServiceError):
 
 
 class AdminsOnly(ServiceError):
-    """In a group, only its administrators may change the chat's settings."""
+    """In a group, only its administrators may change the chat's settings (`setting`: which,
+    `timezone` or `language`)."""
+
+    def __init__(self, setting: str = "timezone") -> None:
+        super().__init__(setting)
+        self.setting = setting
 
 
-class BadPeriod(ServiceError):
+class ExplainedError(ServiceError):
+    """Input a parser could not take: `reason` names the sentence that says how to write it
+    (texts.REASONS), `fields` fill it. The Telegram layer words it in the chat's language."""
+
+    def __init__(self, reason: str, **fields: object) -> None:
+        super().__init__(reason, fields)
+        self.reason = reason
+        self.fields = fields
+
+
+class BadPeriod(ExplainedError):
     """A period or grouping the chart or profit commands do not know; the text says which do."""
 
 

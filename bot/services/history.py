@@ -83,7 +83,7 @@ def parse_period(text: str | None) -> str:
         return DEFAULT_PERIOD
     period = text.strip().lower()
     if period not in PERIOD_DAYS:
-        raise BadPeriod(f"The period must be one of {', '.join(PERIOD_DAYS)} (30d by default).")
+        raise BadPeriod("period.chart", periods=", ".join(PERIOD_DAYS))
     return period
 
 

@@ -65,7 +65,7 @@ def parse_grouping(text: str | None) -> str:
     word = text.strip().lower()
     grouping = _ALIASES.get(word, word)
     if grouping not in PERIOD_COUNTS:
-        raise BadPeriod("Group the profit by days, weeks or months (days by default).")
+        raise BadPeriod("period.profit")
     return grouping
 
 

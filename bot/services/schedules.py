@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.services.errors import ServiceError
+from bot.services.errors import ExplainedError, ServiceError
 from bot.storage.records import (
     DAILY_TIME,
     MAX_INTERVAL_SECONDS,
@@ -33,7 +33,7 @@ _DAILY = re.compile(
 _COUNT_DIGITS = len(str(MAX_INTERVAL_SECONDS))
 
 
-class BadSchedule(ServiceError):
+class BadSchedule(ExplainedError):
     """The schedule could not be understood; the message says how to write it."""
 
 
@@ -70,15 +70,8 @@ def parse_content(word: str | None) -> SubscriptionContent:
     if word.lower() not in SUBSCRIPTION_CONTENTS:
         zone_name = _zone_named(word)
         if zone_name is not None:
-            raise BadSchedule(
-                "A subscription takes no time zone: daily times follow the chat's zone, set "
-                f"with /timezone {zone_name}. Then subscribe without it, like "
-                "/subscribe all daily 09:00."
-            )
-        raise BadSchedule(
-            f"A subscription posts one of: {', '.join(SUBSCRIPTION_CONTENTS)} "
-            "(the summary when none is given), like /subscribe all daily 09:00 chart."
-        )
+            raise BadSchedule("schedule.no_zone", zone=zone_name)
+        raise BadSchedule("schedule.content", contents=", ".join(SUBSCRIPTION_CONTENTS))
     return SubscriptionContent(word.lower())
 
 
@@ -103,9 +96,9 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
             else MAX_INTERVAL_SECONDS + 1
         )
         if seconds > MAX_INTERVAL_SECONDS:
-            raise BadSchedule(f"The longest interval is {describe_seconds(MAX_INTERVAL_SECONDS)}.")
+            raise BadSchedule("schedule.longest", interval=MAX_INTERVAL_SECONDS)
         if seconds < min_interval_seconds:
-            raise BadSchedule(f"The shortest interval is {describe_seconds(min_interval_seconds)}.")
+            raise BadSchedule("schedule.shortest", interval=min_interval_seconds)
         return ScheduleRequest(
             every["account"], "interval", interval_seconds=seconds, content=content
         )
@@ -113,22 +106,10 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
         content = parse_content(daily["content"])
         hour, minute = int(daily["hour"]), int(daily["minute"])
         if hour > 23 or minute > 59:
-            raise BadSchedule("A daily time is HH:MM between 00:00 and 23:59.")
+            raise BadSchedule("schedule.daily_time")
         daily_time = f"{hour:02d}:{minute:02d}"
         return ScheduleRequest(daily["account"], "daily", daily_time=daily_time, content=content)
-    raise BadSchedule(
-        "Write it as /subscribe <account|all> every <N><s|m|h|d> or /subscribe <account|all> daily HH:MM, "
-        "then optionally what to post: holdings, chart or profit (the summary by default)."
-    )
-
-
-def describe_seconds(seconds: int) -> str:
-    """`15 min`, `2 h`, `3 days`; a stored value that is no whole number is shown as it is."""
-    for unit, size, name in (("d", 86400, "day"), ("h", 3600, "h"), ("m", 60, "min")):
-        if isinstance(seconds, int) and seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {name}" + ("s" if unit == "d" and count != 1 else "")
-    return f"{seconds} s"
+    raise BadSchedule("schedule.usage")
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -135,6 +135,7 @@ class Database:
                 "DELETE FROM alerts WHERE user_id = ?",
                 # A private chat's id is the user's id.
                 "DELETE FROM chat_settings WHERE chat_id = ?",
+                "DELETE FROM chat_languages WHERE chat_id = ?",
             ):
                 deleted += db.execute(statement, [user_id]).rowcount
             self.generations.change(user_id)

@@ -208,6 +208,20 @@ def _snapshot_today_usd(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE snapshots ADD COLUMN updated_at TEXT")
 
 
+def _chat_languages(db: sqlite_utils.Database) -> None:
+    """The languages issue's migration: the language a chat's administrator or a private chat's
+    user chose with /language, and the `language_code` Telegram last sent for a private chat's
+    user (its posts follow it when nothing was chosen). A table of its own: chat_settings
+    requires a time zone."""
+    db.execute(
+        """CREATE TABLE chat_languages (
+            chat_id INTEGER PRIMARY KEY,
+            chosen TEXT,
+            telegram TEXT
+        )"""
+    )
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -218,6 +232,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscription_content_checked_in_code,
     _one_target_and_user_id,
     _snapshot_today_usd,
+    _chat_languages,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -211,6 +211,12 @@ class SubscriptionStore:
                 params,
             )
             db.execute("DELETE FROM chat_settings WHERE chat_id = ?", [old_chat_id])
+            db.execute(
+                "INSERT OR IGNORE INTO chat_languages (chat_id, chosen, telegram) "
+                "SELECT ?, chosen, telegram FROM chat_languages WHERE chat_id = ?",
+                params,
+            )
+            db.execute("DELETE FROM chat_languages WHERE chat_id = ?", [old_chat_id])
 
         with self._chats.written(old_chat_id), self._chats.written(new_chat_id):
             await self._worker.write(write)

@@ -8,6 +8,7 @@ command are here because they are about this list.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from bot.telegram.handlers.common import asker, dashboard
 from bot.telegram.handlers.connect import CANCEL_COMMAND, CONNECT_COMMAND, begin_connect
 from bot.telegram.handlers.history import CHART_COMMAND, PROFIT_COMMAND
 from bot.telegram.handlers.holdings import HOLDINGS_COMMAND
+from bot.telegram.handlers.language import LANGUAGE_COMMAND
 from bot.telegram.handlers.refresh import REFRESH_COMMAND
 from bot.telegram.handlers.subscriptions import (
     ALERT_COMMAND,
@@ -31,10 +33,11 @@ from bot.telegram.handlers.subscriptions import (
     UNSUBSCRIBE_COMMAND,
 )
 from bot.telegram.transport.replies import send_html
+from bot.telegram.views import texts
 from bot.telegram.views.html import escape
 from bot.telegram.views.keyboards import DASHBOARD_START, with_row
 from bot.telegram.views.render import render_unknown_command
-from bot.telegram.views.texts import CONNECT_HELP, DASHBOARD_OPEN, IN_GROUPS, INTRO
+from bot.telegram.views.translator import Translator
 
 
 class Command(Protocol):
@@ -45,7 +48,7 @@ class Command(Protocol):
     @property
     def usage(self) -> str: ...
     @property
-    def does(self) -> str: ...
+    def does(self) -> str: ...  # a sentence of texts.py, in English
     @property
     def private_only(self) -> bool: ...
 
@@ -58,20 +61,23 @@ async def start(request: ChatRequest) -> None:
     if who.is_private and request.argument == "connect":
         await begin_connect(request.context, who)
         return
+    t = request.context.t
     button = dashboard(request.context, private=who.is_private)
     markup = with_row(None, button)
     if who.is_private and request.argument == DASHBOARD_START and button is not None:
-        await send_html(request.context.bot, who.chat_id, DASHBOARD_OPEN, reply_markup=markup)
+        await send_html(
+            request.context.bot, who.chat_id, t(texts.DASHBOARD_OPEN), reply_markup=markup
+        )
         return
-    await send_html(request.context.bot, who.chat_id, HELP, reply_markup=markup)
+    await send_html(request.context.bot, who.chat_id, help_text(t), reply_markup=markup)
 
 
-async def help_text(request: ChatRequest) -> None:
-    await send_html(request.context.bot, request.who.chat_id, HELP)
+async def send_help(request: ChatRequest) -> None:
+    await send_html(request.context.bot, request.who.chat_id, help_text(request.context.t))
 
 
-START_COMMAND = ChatCommand("start", "/start", "what this bot does", start)
-HELP_COMMAND = ChatCommand("help", "/help", "how to connect and every command", help_text)
+START_COMMAND = ChatCommand("start", "/start", texts.DOES_START, start)
+HELP_COMMAND = ChatCommand("help", "/help", texts.DOES_HELP, send_help)
 
 # In the order of /help and the menus.
 COMMANDS: list[Command] = [
@@ -90,6 +96,7 @@ COMMANDS: list[Command] = [
     UNSUBSCRIBE_COMMAND,
     ALERT_COMMAND,
     TIMEZONE_COMMAND,
+    LANGUAGE_COMMAND,
     DISCONNECT_COMMAND,
     CANCEL_COMMAND,
 ]
@@ -98,12 +105,13 @@ GROUP_COMMANDS = [command for command in COMMANDS if not command.private_only]
 ACCOUNT_COMMANDS = [command for command in COMMANDS if isinstance(command, AccountCommand)]
 
 
-def _help_text() -> str:
-    lines = [f"{escape(command.usage)} - {escape(command.does)}" for command in COMMANDS]
-    return "\n\n".join([INTRO, CONNECT_HELP, "<b>Commands</b>\n" + "\n".join(lines), IN_GROUPS])
-
-
-HELP = _help_text()
+@functools.cache
+def help_text(t: Translator) -> str:
+    """/help in one language (made once per language)."""
+    lines = [f"{escape(command.usage)} - {escape(t(command.does))}" for command in COMMANDS]
+    commands = t(texts.COMMANDS_HEADING) + "\n" + "\n".join(lines)
+    parts = [texts.INTRO, texts.CONNECT_HELP, None, texts.IN_GROUPS, texts.LANGUAGES_HELP]
+    return "\n\n".join(commands if part is None else t(part) for part in parts)
 
 
 async def unknown_command(update: Update, context: Context) -> None:
@@ -120,6 +128,6 @@ async def unknown_command(update: Update, context: Context) -> None:
     await send_html(
         context.bot,
         who.chat_id,
-        render_unknown_command(name, known),
+        render_unknown_command(context.t, name, known),
         reply_to=who.message.message_id,
     )

@@ -1,4 +1,5 @@
-"""The typed context every handler receives: `context.bot_data.services` and friends."""
+"""The typed context every handler receives: `context.bot_data.services` and friends, and the
+chat's settings (its language's translator among them), resolved once per update."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.services.chat_settings import ChatSettings
 from bot.services.runtime import Services
 from bot.telegram.views.callback_data import CallbackSigner
+from bot.telegram.views.translator import Translator, translator
 
 
 @dataclass
@@ -49,8 +52,28 @@ class BotData:
         return self._signer
 
 
-Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
+# What a job callback is typed as receiving (PTB's JobQueue is typed with the base class).
+JobContext = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
+
+
+class Context(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    """PTB makes one per update and hands it to every handler group: the first groups resolve
+    the chat's settings into it (handlers/settings.py), the handlers read them."""
+
+    chat_settings: ChatSettings | None = None
+
+    @property
+    def settings(self) -> ChatSettings:
+        """The chat's settings; the defaults for an update without a chat."""
+        return self.chat_settings or ChatSettings()
+
+    @property
+    def t(self) -> Translator:
+        """The chat's language."""
+        return translator(self.settings.language)
+
+
 BotApplication = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
 CONTEXT_TYPES: ContextTypes[Context, dict[Any, Any], dict[Any, Any], BotData] = ContextTypes(
-    context=CallbackContext, bot_data=BotData
+    context=Context, bot_data=BotData
 )

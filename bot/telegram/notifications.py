@@ -27,8 +27,10 @@ from bot.services.publisher import Publisher
 from bot.services.subscriptions import SubscriptionService
 from bot.services.summary import AccountSummary
 from bot.telegram.transport.replies import send_html, send_reply
+from bot.telegram.views import texts
 from bot.telegram.views.render import render_alert_fired, render_chat
 from bot.telegram.views.reply import Reply, TextReply
+from bot.telegram.views.translator import translator
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +41,15 @@ _TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed")
 class TelegramPublisher:
     """Posts replies the bot makes by itself, paced as a broadcast (30 messages/s)."""
 
-    def __init__(self, *, subscriptions: SubscriptionService, bot: ExtBot[Any]) -> None:
+    def __init__(
+        self,
+        *,
+        subscriptions: SubscriptionService,
+        chat_settings: ChatSettingsService,
+        bot: ExtBot[Any],
+    ) -> None:
         self._subscriptions = subscriptions
+        self._chat_settings = chat_settings
         self._bot = bot
 
     async def publish(self, chat_id: int, post: Reply, *, topic: int | None = None) -> bool:
@@ -75,7 +84,7 @@ class TelegramPublisher:
             await migrate(self._subscriptions, chat_id, moved.new_chat_id)
             return await self._posted(moved.new_chat_id, None, send)
         except Forbidden:
-            await shut_out(self._bot, self._subscriptions, chat_id)
+            await shut_out(self._bot, self._subscriptions, self._chat_settings, chat_id)
             return False
         except BadRequest as error:
             if topic is None or not any(gone in error.message.lower() for gone in _TOPIC_GONE):
@@ -104,12 +113,14 @@ class AlertPosts:
 
     async def check_alerts(self, user_id: int, summary: AccountSummary) -> None:
         for alert in await self._alerts.newly_true(user_id, summary):
+            # the chat's settings as they are now: its language when the alert is posted
             settings = await self._chat_settings.settings(alert.chat_id)
+            t = translator(settings.language)
             posted = False
             try:
                 posted = await self._publisher.publish(
                     alert.chat_id,
-                    TextReply(render_alert_fired(alert, summary, zone=settings.zone)),
+                    TextReply(render_alert_fired(t, alert, summary, zone=settings.zone)),
                     topic=alert.message_thread_id,
                 )
             finally:
@@ -135,17 +146,17 @@ async def migrate(subscriptions: SubscriptionService, old_chat_id: int, new_chat
 
 
 async def shut_out(
-    bot: ExtBot[Any], subscriptions: SubscriptionService, chat_id: int, title: str | None = None
+    bot: ExtBot[Any],
+    subscriptions: SubscriptionService,
+    chat_settings: ChatSettingsService,
+    chat_id: int,
+    title: str | None = None,
 ) -> None:
-    """The bot was removed from the chat or blocked: pause its subscriptions, tell owners
-    (naming the chat by its title when Telegram told it)."""
+    """The bot was removed from the chat or blocked: pause its subscriptions, tell owners, each
+    in their own language (naming the chat by its title when Telegram told it)."""
     paused = await subscriptions.pause_chat(chat_id)
     for user_id in sorted({s.user_id for s in paused} - {chat_id}):
         count = sum(1 for s in paused if s.user_id == user_id)
-        await tell_user(
-            bot,
-            user_id,
-            f"⏸ I can no longer post to {render_chat(chat_id, title)} (I was removed or "
-            f"blocked there), so your {count} subscription(s) there are paused. "
-            "Add me back to that chat and they resume.",
-        )
+        t = translator((await chat_settings.settings(user_id)).language)
+        said = t.plural(texts.SHUT_OUT, count, chat=render_chat(t, chat_id, title))
+        await tell_user(bot, user_id, said)

@@ -164,6 +164,13 @@ class BotApiStandIn:
 
     # ------------------------------------------------------------------ input side
 
+    def set_language(self, user_id: int, language_code: str | None) -> None:
+        """The user's Telegram app language: sent as `language_code` with all they do next."""
+        if language_code is None:
+            self._state.languages.pop(user_id, None)
+        else:
+            self._state.languages[user_id] = language_code
+
     def send_text(
         self,
         text: str,

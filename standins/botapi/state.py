@@ -117,6 +117,8 @@ class ChatState:
         self.bot_user = bot_user
         self.chats: dict[int, JSONDict] = {}
         self.users: dict[int, JSONDict] = {}
+        # user id -> the language_code their Telegram app sends (none: the field is absent)
+        self.languages: dict[int, str] = {}
         # (chat id, message id) -> what a user wrote, and those the bot deleted
         self.incoming: dict[tuple[int, int], JSONDict] = {}
         self.deleted_incoming: set[tuple[int, int]] = set()
@@ -152,6 +154,8 @@ class ChatState:
 
     def remember_user(self, user_id: int, first_name: str, username: str | None) -> JSONDict:
         user = self.user_json(user_id, first_name, username)
+        if user_id in self.languages:
+            user["language_code"] = self.languages[user_id]
         self.users[user_id] = user
         return user
 

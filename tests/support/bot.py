@@ -24,8 +24,12 @@ class Chat:
         chat_id: int | None = None,
         chat_type: str = "private",
         first_name: str = "Demo",
+        language: str | None = None,
     ) -> None:
+        """`language`: the `language_code` the user's Telegram app sends (none by default)."""
         self.botapi = botapi
+        if language is not None:
+            botapi.set_language(user_id, language)
         self.user_id = user_id
         self.chat_id = chat_id if chat_id is not None else user_id
         self.chat_type = chat_type

@@ -43,6 +43,7 @@ from bot.telegram.handlers.common import (
     reply_error,
 )
 from bot.telegram.transport.replies import delete_message, edit_html, send_html, send_reply
+from bot.telegram.views import texts
 from bot.telegram.views.callback_data import TamperedCallback
 from bot.telegram.views.html import clean_name
 from bot.telegram.views.keyboards import Place, account_buttons, command_button, unpack_target
@@ -53,7 +54,8 @@ from bot.telegram.views.render import (
     render_progress,
 )
 from bot.telegram.views.reply import PhotoReply, Reply, TextReply
-from bot.telegram.views.texts import ALL_ACCOUNTS_TITLE, error_sentence
+from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import Translator
 
 logger = logging.getLogger(__name__)
 
@@ -76,18 +78,23 @@ class Request:
         return ALL_ACCOUNTS if self.account is None else self.account.account_id
 
     @property
+    def t(self) -> Translator:
+        """The chat's language."""
+        return self.context.t
+
+    @property
+    def settings(self) -> ChatSettings:
+        """The chat's settings, resolved once for the update (or the scheduled run)."""
+        return self.context.settings
+
+    @property
     def name(self) -> str:
-        return "all accounts" if self.account is None else self.account.name
+        return self.t(texts.ALL_ACCOUNTS_NAME) if self.account is None else self.account.name
 
     @property
     def title(self) -> str:
         """The title of an error about this request."""
-        return ALL_ACCOUNTS_TITLE if self.account is None else self.account.name
-
-    async def settings(self) -> ChatSettings:
-        """The chat's settings. A command reads them after its 3Commas call, so that a cold
-        cache never delays the request."""
-        return await self.context.bot_data.services.chat_settings.settings(self.chat_id)
+        return self.t(texts.ALL_ACCOUNTS_TITLE) if self.account is None else self.account.name
 
     def button(
         self, action: str, label: str, *, option: str | None = None, place: Place = Place.NEW
@@ -118,9 +125,9 @@ class AccountCommand:
     action: str  # its buttons' data namespace (two letters)
     run: Callable[[Request], Awaitable[Reply]]
     usage: str  # how to call it, in /help: `/refresh <account|all>`
-    does: str  # what it does: the command menu's description and the rest of its /help line
-    working: str = "Refreshing"  # the progress message's verb
-    tap_to: str = "choose it"  # what tapping an account's button does
+    does: str  # what it does (a sentence of texts.py): its menu description and /help line
+    working: str = texts.REFRESHING  # the progress message: `Refreshing {name}…`
+    tap_to: str = texts.TAP_TO_REFRESH  # under the accounts' buttons: what tapping one does
     # The option a last word names (normalized), or a ServiceError saying which there are.
     option: Callable[[str], str] | None = None
     takes_all: bool = True
@@ -220,12 +227,12 @@ async def _pick(
         if not known:
             raise NoAccounts
         if len(known) > 1:
-            await _choose(command, context, who, "Which account?", known, option)
+            await _choose(command, context, who, context.t(texts.WHICH_ACCOUNT), known, option)
             raise _Answered
         return known[0]
     resolution = await accounts.resolve(who.user_id, query)
     if resolution.candidates:
-        text = "Several accounts match. Which one?"
+        text = context.t(texts.SEVERAL_MATCH)
         await _choose(command, context, who, text, resolution.candidates, option)
         raise _Answered
     if resolution.match is None:
@@ -243,6 +250,7 @@ async def _choose(
 ) -> None:
     markup = (
         account_buttons(
+            context.t,
             context.bot_data.signer,
             command.action,
             who.user_id,
@@ -264,11 +272,11 @@ async def _no_match(
 ) -> None:
     """In a private chat the accounts to pick from; in a group they are not shown to all."""
     if not who.is_private:
-        text = render_no_match_in_group(query, context.bot.username)
+        text = render_no_match_in_group(context.t, query, context.bot.username)
         await send_html(context.bot, who.chat_id, text, reply_to=who.message.message_id)
         return
     known = await context.bot_data.services.accounts.accounts(who.user_id)
-    text = render_no_match(query, known, command=command.name, tap_to=command.tap_to)
+    text = render_no_match(context.t, query, known, command=command.name, tap_to=command.tap_to)
     await _choose(command, context, who, text, known, option)
 
 
@@ -278,11 +286,13 @@ async def _outcome(request: Request) -> Reply:
         return await request.command.run(request)
     except FAILURES as error:
         retry = (
-            request.button(request.command.action, "🔄 Try again", option=request.option)
+            request.button(
+                request.command.action, request.t(texts.TRY_AGAIN), option=request.option
+            )
             if isinstance(error, ThreeCommasError)
             else None
         )
-        return TextReply(render_error(request.title, error), retry)
+        return TextReply(render_error(request.t, request.title, error), retry)
 
 
 class _Progress:
@@ -304,7 +314,7 @@ class _Progress:
     async def _show(self) -> OpenProgress:
         request = self._request
         bot, chat_id = request.context.bot, request.chat_id
-        text = render_progress(request.name, request.command.working)
+        text = render_progress(request.t, request.name, request.command.working)
         if self._edit is not None:
             await edit_html(bot, chat_id, self._edit, text)
             message_id = self._edit
@@ -379,14 +389,12 @@ async def _pressed(command: AccountCommand, context: Context, query: CallbackQue
     except (TamperedCallback, ValueError, IndexError):
         # tampered data, or data copied onto a message in another chat
         await query.answer(
-            f"This button is not valid in this chat. Send /{command.name} instead.",
-            show_alert=True,
+            context.t(texts.BUTTON_NOT_VALID_IN_CHAT, command=command.name), show_alert=True
         )
         return
     if query.from_user.id != user_id:
         await query.answer(
-            f"This button belongs to someone else. Use /{command.name} with your own keys.",
-            show_alert=True,
+            context.t(texts.BUTTON_OF_SOMEONE_ELSE, command=command.name), show_alert=True
         )
         return
     account = await _known_account(context, user_id, target) if isinstance(target, int) else None
@@ -394,9 +402,9 @@ async def _pressed(command: AccountCommand, context: Context, query: CallbackQue
     try:
         await context.bot_data.services.accounts.credentials(user_id)
     except ServiceError as error:
-        await query.answer(error_sentence(error))
+        await query.answer(error_sentence(context.t, error))
         return
-    await query.answer(f"{command.working} {clean_name(request.name)}…")
+    await query.answer(context.t(command.working, name=clean_name(request.name)))
     if place is Place.EDIT:
         await _answer(request, reply_to=None, edit=message_id)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.telegram.handlers.account_command import AccountCommand, Request
+from bot.telegram.views import texts
 from bot.telegram.views.keyboards import BOTS, DEALS
 from bot.telegram.views.render_bots import render_bots, render_deals
 from bot.telegram.views.reply import Reply, TextReply
@@ -10,14 +11,14 @@ from bot.telegram.views.reply import Reply, TextReply
 
 async def bots(request: Request) -> Reply:
     report = await request.context.bot_data.services.bots.bots(request.user_id, request.target)
-    return TextReply(render_bots(report))
+    return TextReply(render_bots(request.t, report))
 
 
 async def deals(request: Request) -> Reply:
     report = await request.context.bot_data.services.bots.deals(request.user_id, request.target)
     account = request.account
     name, exchange = (None, None) if account is None else (account.name, account.exchange)
-    return TextReply(render_deals(report, name, exchange))
+    return TextReply(render_deals(request.t, report, name, exchange))
 
 
 BOTS_COMMAND = AccountCommand(
@@ -25,9 +26,9 @@ BOTS_COMMAND = AccountCommand(
     action=BOTS,
     run=bots,
     usage="/bots <account|all>",
-    does="DCA and grid bots by profit, with today's and overall bot profit",
-    working="Loading the bots of",
-    tap_to="see its bots",
+    does=texts.DOES_BOTS,
+    working=texts.LOADING_BOTS,
+    tap_to=texts.TAP_TO_SEE_BOTS,
 )
 
 DEALS_COMMAND = AccountCommand(
@@ -35,7 +36,7 @@ DEALS_COMMAND = AccountCommand(
     action=DEALS,
     run=deals,
     usage="/deals <account|all>",
-    does="the active deals by unrealized profit, with their total",
-    working="Loading the deals of",
-    tap_to="see its deals",
+    does=texts.DOES_DEALS,
+    working=texts.LOADING_DEALS,
+    tap_to=texts.TAP_TO_SEE_DEALS,
 )

@@ -2,8 +2,8 @@
 
 A command says what it does (`ChatCommand.run`, given a `ChatRequest`). Done here once, for
 every such command: who is asking and where (an update without a sender or a chat is not
-answered), the chat's settings, read once for the update, and the error sentence when the
-work fails as a service may fail (FAILURES).
+answered), the chat's settings (resolved once for the update, handlers/settings.py), and the
+error sentence when the work fails as a service may fail (FAILURES).
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ class ChatRequest:
 
     context: Context
     who: Asker
-    settings: ChatSettings
+
+    @property
+    def settings(self) -> ChatSettings:
+        return self.context.settings
 
     @property
     def services(self) -> Services:
@@ -56,7 +59,7 @@ class ChatCommand:
 
     name: str  # the command, without the slash
     usage: str  # how to call it, in /help: `/timezone Europe/Berlin`
-    does: str  # what it does: the command menu's description and the rest of its /help line
+    does: str  # what it does (a sentence of texts.py): its menu description and /help line
     run: Callable[[ChatRequest], Awaitable[None]]
     private_only: bool = False
 
@@ -66,8 +69,7 @@ class ChatCommand:
             if who is None:
                 return
             try:
-                settings = await context.bot_data.services.chat_settings.settings(who.chat_id)
-                await self.run(ChatRequest(context, who, settings))
+                await self.run(ChatRequest(context, who))
             except FAILURES as error:
                 await reply_error(context, who, error)
 

@@ -39,11 +39,12 @@ def asker(update: Update) -> Asker | None:
 
 
 def dashboard(context: Context, *, private: bool) -> InlineKeyboardButton | None:
-    """The "📊 Dashboard" button, when the Mini App has an https address (MINIAPP_URL)."""
+    """The "📊 Dashboard" button in the chat's language, when the Mini App has an https address
+    (MINIAPP_URL)."""
     url = context.bot_data.services.settings.miniapp_button_url
     if url is None:
         return None
-    return dashboard_button(url, private=private, bot_username=context.bot.username)
+    return dashboard_button(context.t, url, private=private, bot_username=context.bot.username)
 
 
 def typed_text(message: Message) -> str:
@@ -62,7 +63,7 @@ async def reply_error(context: Context, who: Asker, error: Exception) -> None:
     await send_html(
         context.bot,
         who.chat_id,
-        f"❌ {escape(error_sentence(error))}",
+        f"❌ {escape(error_sentence(context.t, error))}",
         reply_to=who.message.message_id,
     )
 
@@ -79,16 +80,17 @@ async def progress_settles(context: Context, chat_id: int, message_id: int) -> A
     try:
         yield
     except asyncio.CancelledError:
-        await _settle_with(context, chat_id, message_id, INTERRUPTED_BY_RESTART)
+        await _settle_with(context, chat_id, message_id, context.t(INTERRUPTED_BY_RESTART))
         raise
     except Exception:
         logger.exception("unexpected failure behind progress message in chat %s", chat_id)
-        await _settle_with(context, chat_id, message_id, SOMETHING_WENT_WRONG)
+        await _settle_with(context, chat_id, message_id, context.t(SOMETHING_WENT_WRONG))
     finally:
         context.bot_data.open_progress.discard(entry)
 
 
 async def _settle_with(context: Context, chat_id: int, message_id: int, sentence: str) -> None:
+    """`sentence`: already in the chat's language."""
     """The last attempt to settle a progress message; if even that fails, the log says so."""
     try:
         await edit_html(context.bot, chat_id, message_id, f"❌ {escape(sentence)}")

@@ -14,7 +14,7 @@ from telegram.ext import Job
 from bot.services.accounts import Connected
 from bot.services.errors import FAILURES, InvalidApiKey, KeyPairGone, KeyPairTooSoon
 from bot.services.keypairs import PendingState
-from bot.telegram.context import BotApplication, ConnectSession, Context
+from bot.telegram.context import BotApplication, ConnectSession, Context, JobContext
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
 from bot.telegram.handlers.common import (
     Asker,
@@ -24,56 +24,17 @@ from bot.telegram.handlers.common import (
     typed_text,
 )
 from bot.telegram.transport.replies import edit_html, send_html, with_retries
+from bot.telegram.views import texts
 from bot.telegram.views.callback_data import TamperedCallback
 from bot.telegram.views.html import escape
 from bot.telegram.views.keyboards import MAKE_KEY_PAIR, REFRESH, account_buttons, connect_choices
 from bot.telegram.views.render import render_connected
 from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import Translator, translator
 
 logger = logging.getLogger(__name__)
 
-OFFER_KEY_PAIR = (
-    "🔐 <b>Make a key pair for me</b> (recommended, same as /connect new): I make an RSA key "
-    "pair and give you only its public key for 3Commas. No secret ever crosses this chat, and "
-    "3Commas needs no IP whitelisting for such a key."
-)
-PAIR_WAITING = (
-    "🔐 The key pair I made for you is waiting: send me the API key 3Commas gave for its "
-    "public key. Or choose again:"
-)
-ASK_API_KEY = (
-    "Send me your 3Commas <b>API key</b> (the public part).\n"
-    "Create it in 3Commas with the permissions <b>Accounts read</b> and <b>Bots read</b> only "
-    "(Bots read for /bots and /deals). Send /cancel to stop."
-)
-ASK_SECOND_PART = (
-    "Now send the <b>secret</b>, or your <b>RSA private key</b> in PEM form if you created "
-    "the key with your own RSA key pair. I delete it from this chat right after reading it."
-)
-KEY_PAIR_STEPS = (
-    "In 3Commas:\n"
-    "1. Open <b>API</b> and choose <b>New API access token</b>.\n"
-    "2. Choose <b>Self-generated</b> and paste the public key.\n"
-    "3. Give it the permissions <b>Accounts read</b> and <b>Bots read</b> together (Bots read "
-    "lets /bots, /deals and the summary show your bots' profit; add Accounts write only if a "
-    "refresh is refused later; never trading or withdrawals).\n"
-    "4. Create it and copy the <b>API key</b> 3Commas shows.\n"
-    "5. Send the API key here: I check it with 3Commas and delete your message.\n\n"
-    "The key pair waits here for 24 hours. /connect new makes a new one; /cancel drops it."
-)
 PUBLIC_KEY_FILE = "3commas-public-key.pem"
-PUBLIC_KEY_CAPTION = "Your public key for 3Commas as a file (the same as above)."
-KEY_PAIR_KEPT = "Your key pair still waits here: send the API key again when it is ready."
-KEY_PAIR_EXPIRED = (
-    "⌛ The key pair I made for you has expired (a pair waits 24 hours). Send /connect new for "
-    "a new pair, and in 3Commas delete the API key you created for the old one."
-)
-WRONG_KEY_FOR_PAIR = (
-    "3Commas refused that API key. Check that you copied the whole API key of the key you "
-    "created with the public key I gave you, and send it again. /connect new makes a new pair; "
-    "/cancel drops it."
-)
-BUTTON_NOT_VALID = "This button is not valid here. Send /connect instead."
 # Anywhere in the message: "KEY SECRET", "KEY\nSECRET" and "api key: KEY" carry keys too.
 LOOKS_LIKE_KEY = re.compile(r"PRIVATE KEY|[A-Za-z0-9+/=_-]{32,}")
 # A new message of only one or two such words is a pasted "KEY SECRET" even when they are
@@ -90,11 +51,7 @@ def _whitelist_note(context: Context) -> str:
     address = context.bot_data.services.settings.bot_public_ip
     if address is None:
         return ""
-    return (
-        "\n\nKeeping a system-generated key (API key and secret)? 3Commas requires such a key to "
-        f"be whitelisted for the IP address it is used from: add <code>{escape(address)}</code> "
-        "to the key in 3Commas."
-    )
+    return "\n\n" + context.t(texts.WHITELIST_NOTE, address=escape(address))
 
 
 def _looks_like_key(text: str) -> bool:
@@ -105,21 +62,19 @@ def _looks_like_key(text: str) -> bool:
     return LOOKS_LIKE_KEY.search(text) is not None
 
 
-def _api_key_problem(text: str) -> str | None:
+def _api_key_problem(t: Translator, text: str) -> str | None:
     """Why `text` cannot be a 3Commas API key, or None."""
     if not text or any(char.isspace() for char in text):
-        return "An API key is one word without spaces."
+        return t(texts.API_KEY_HAS_SPACES)
     if len(text) > MAX_API_KEY_LENGTH or not (text.isascii() and text.isprintable()):
-        return (
-            "That is not a 3Commas API key: it is too long or has characters API keys do not have."
-        )
+        return t(texts.NOT_AN_API_KEY)
     return None
 
 
-def _secret_problem(text: str) -> str | None:
+def _secret_problem(t: Translator, text: str) -> str | None:
     """Why `text` cannot be a secret: an HMAC secret is one word; only a PEM key has spaces."""
     if len(text.split()) > 1 and PEM_BEGIN not in text:
-        return "A secret is one word, and there was more after it."
+        return t(texts.SECRET_HAS_SPACES)
     return None
 
 
@@ -134,16 +89,15 @@ def _end_session(context: Context, user_id: int) -> ConnectSession | None:
     return context.bot_data.connecting.pop(user_id, None)
 
 
-async def _session_timed_out(context: Context) -> None:
-    job: Job[Context] | None = context.job
+async def _session_timed_out(context: JobContext) -> None:
+    job: Job[JobContext] | None = context.job
     if job is None or job.user_id is None or job.chat_id is None:
         return
     if context.bot_data.connecting.pop(job.user_id, None) is not None:
-        await send_html(
-            context.bot,
-            job.chat_id,
-            "⌛ Connecting timed out and nothing was saved. Send /connect to start again.",
-        )
+        # a job has no update: the chat's language is read as the scheduled posts read it
+        settings = await context.bot_data.services.chat_settings.settings(job.chat_id)
+        said = translator(settings.language)(texts.CONNECT_TIMED_OUT)
+        await send_html(context.bot, job.chat_id, said)
 
 
 def _start_session(context: Context, who: Asker, session: ConnectSession) -> None:
@@ -167,7 +121,8 @@ async def _finish(
 ) -> None:
     """Check the keys with 3Commas under a progress message that ends as the accounts, or as
     `failure(error)`."""
-    progress = await send_html(context.bot, who.chat_id, "⏳ Checking your keys with 3Commas…")
+    t = context.t
+    progress = await send_html(context.bot, who.chat_id, t(texts.CHECKING_KEYS))
     async with progress_settles(context, who.chat_id, progress.message_id):
         try:
             connected = await connect()
@@ -177,7 +132,7 @@ async def _finish(
         accounts = connected.accounts
         signer = context.bot_data.signer
         markup = (
-            account_buttons(signer, REFRESH, who.user_id, accounts, chat_id=who.chat_id)
+            account_buttons(t, signer, REFRESH, who.user_id, accounts, chat_id=who.chat_id)
             if accounts
             else None
         )
@@ -185,14 +140,16 @@ async def _finish(
             context.bot,
             who.chat_id,
             progress.message_id,
-            render_connected(accounts, connected.unreadable),
+            render_connected(t, accounts, connected.unreadable),
             reply_markup=markup,
         )
 
 
 async def _finish_with_secret(context: Context, who: Asker, api_key: str, secret: str) -> None:
+    t = context.t
+
     def failure(error: Exception) -> str:
-        text = f"❌ {escape(error_sentence(error))}\nNothing was saved."
+        text = f"❌ {escape(error_sentence(t, error))}\n{escape(t(texts.NOTHING_WAS_SAVED))}"
         return text + _whitelist_note(context) if isinstance(error, InvalidApiKey) else text
 
     accounts = context.bot_data.services.accounts
@@ -202,12 +159,14 @@ async def _finish_with_secret(context: Context, who: Asker, api_key: str, secret
 async def _finish_key_pair(context: Context, who: Asker, api_key: str) -> None:
     """The API key 3Commas gave for the pending pair; a refused one keeps the pair."""
 
+    t = context.t
+
     def failure(error: Exception) -> str:
         if isinstance(error, KeyPairGone):
-            return KEY_PAIR_EXPIRED
+            return t(texts.KEY_PAIR_EXPIRED)
         if isinstance(error, InvalidApiKey):
-            return f"❌ {escape(WRONG_KEY_FOR_PAIR)}"
-        return f"❌ {escape(error_sentence(error))}\n{escape(KEY_PAIR_KEPT)}"
+            return f"❌ {escape(t(texts.WRONG_KEY_FOR_PAIR))}"
+        return f"❌ {escape(error_sentence(t, error))}\n{escape(t(texts.KEY_PAIR_KEPT))}"
 
     keypairs = context.bot_data.services.keypairs
     await _finish(context, who, lambda: keypairs.finish(who.user_id, api_key), failure)
@@ -216,46 +175,37 @@ async def _finish_key_pair(context: Context, who: Asker, api_key: str) -> None:
 async def _make_key_pair(context: Context, who: Asker) -> None:
     """A new pair replaces a pending one; its public key goes out as text and as a file."""
     _end_session(context, who.user_id)
+    t = context.t
     try:
         public_key = await context.bot_data.services.keypairs.make(who.user_id)
     except KeyPairTooSoon as error:
-        await send_html(context.bot, who.chat_id, escape(error_sentence(error)))
+        await send_html(context.bot, who.chat_id, escape(error_sentence(t, error)))
         return
     await send_html(
         context.bot,
         who.chat_id,
-        "🔐 I made a key pair for you. Here is its <b>public key</b> for 3Commas (tap it to "
-        f"copy; it is also in the file {PUBLIC_KEY_FILE} below). The private key stays with me, "
-        "encrypted: it never leaves this bot, not even to you.\n"
-        f"<pre>{escape(public_key.strip())}</pre>\n\n" + KEY_PAIR_STEPS,
+        t(texts.KEY_PAIR_MADE, file=PUBLIC_KEY_FILE)
+        + f"\n<pre>{escape(public_key.strip())}</pre>\n\n"
+        + t(texts.KEY_PAIR_STEPS),
     )
     await with_retries(
         lambda: context.bot.send_document(
             who.chat_id,
             public_key.encode("ascii"),
             filename=PUBLIC_KEY_FILE,
-            caption=PUBLIC_KEY_CAPTION,
+            caption=t(texts.PUBLIC_KEY_CAPTION),
         )
     )
 
 
 async def _refuse_in_group(context: Context, who: Asker, carried_keys: bool, command: str) -> None:
+    t = context.t
     link = f"https://t.me/{context.bot.username}?start=connect"
-    lines = [
-        "🔒 I only take API keys in a private chat. Nothing from this message was used or stored."
-    ]
+    lines = [t(texts.ONLY_PRIVATE_KEYS)]
     if carried_keys:
-        if await delete_quietly(who.message):
-            lines.append(
-                "I deleted your message, but others may have seen it: revoke those keys in "
-                "3Commas now and create new ones."
-            )
-        else:
-            lines.append(
-                "I could not delete your message: delete it yourself, then revoke those keys "
-                "in 3Commas and create new ones."
-            )
-    lines.append(f'<a href="{escape(link)}">Open a private chat with me</a> and send {command}.')
+        deleted = await delete_quietly(who.message)
+        lines.append(t(texts.DELETED_REVOKE if deleted else texts.NOT_DELETED_REVOKE))
+    lines.append(t(texts.OPEN_PRIVATE_CHAT, link=escape(link), command=command))
     await send_html(context.bot, who.chat_id, "\n".join(lines))
 
 
@@ -269,21 +219,16 @@ async def begin_connect(context: Context, who: Asker) -> None:
         _end_session(context, who.user_id)
     else:
         _start_session(context, who, ConnectSession())
-    markup = connect_choices(context.bot_data.signer, who.user_id, chat_id=who.chat_id)
-    text = _offer(pair_waiting) + _whitelist_note(context)
+    t = context.t
+    markup = connect_choices(t, context.bot_data.signer, who.user_id, chat_id=who.chat_id)
+    text = _offer(t, pair_waiting) + _whitelist_note(context)
     await send_html(context.bot, who.chat_id, text, reply_markup=markup)
 
 
-def _offer(pair_waiting: bool) -> str:
-    own_key = (
-        "press its button, then send me the API key and its secret"
-        if pair_waiting
-        else "send me its API key now, then its secret"
-    )
-    return (
-        f"{PAIR_WAITING if pair_waiting else 'How would you like to connect 3Commas?'}\n\n"
-        f"{OFFER_KEY_PAIR}\n\n<b>I already have a key</b>: {own_key}. Send /cancel to stop."
-    )
+def _offer(t: Translator, pair_waiting: bool) -> str:
+    question = texts.PAIR_WAITING if pair_waiting else texts.HOW_TO_CONNECT
+    own_key = texts.OWN_KEY_BUTTON if pair_waiting else texts.OWN_KEY_NOW
+    return f"{t(question)}\n\n{t(texts.OFFER_KEY_PAIR)}\n\n{t(own_key)}"
 
 
 async def connect(request: ChatRequest) -> None:
@@ -305,19 +250,18 @@ async def connect(request: ChatRequest) -> None:
     await delete_quietly(who.message)
     api_key, *rest = given.split(maxsplit=1)
     secret = rest[0] if rest else ""
-    problem = _api_key_problem(api_key) or _secret_problem(secret)
+    t = context.t
+    problem = _api_key_problem(t, api_key) or _secret_problem(t, secret)
     if problem is not None:
         _end_session(context, who.user_id)
-        await send_html(
-            context.bot, who.chat_id, f"{problem} Nothing was saved; send /connect to try again."
-        )
+        await send_html(context.bot, who.chat_id, t(texts.NOTHING_SAVED_TRY_AGAIN, problem=problem))
         return
     if secret:
         _end_session(context, who.user_id)
         await _finish_with_secret(context, who, api_key, secret)
         return
     _start_session(context, who, ConnectSession(api_key=api_key))
-    await send_html(context.bot, who.chat_id, ASK_SECOND_PART)
+    await send_html(context.bot, who.chat_id, t(texts.ASK_SECOND_PART))
 
 
 async def connect_choice_pressed(update: Update, context: Context) -> None:
@@ -330,17 +274,19 @@ async def connect_choice_pressed(update: Update, context: Context) -> None:
         action, args = context.bot_data.signer.unpack(query.data, chat_id=who.chat_id)
         user_id = int(args[0])
     except (TamperedCallback, ValueError, IndexError):
-        await query.answer(BUTTON_NOT_VALID, show_alert=True)
+        await query.answer(context.t(texts.CONNECT_BUTTON_NOT_VALID), show_alert=True)
         return
     if user_id != who.user_id or not who.is_private:
-        await query.answer(BUTTON_NOT_VALID, show_alert=True)
+        await query.answer(context.t(texts.CONNECT_BUTTON_NOT_VALID), show_alert=True)
         return
     await query.answer()
     if action == MAKE_KEY_PAIR:
         await _make_key_pair(context, who)
         return
     _start_session(context, who, ConnectSession())
-    await send_html(context.bot, who.chat_id, ASK_API_KEY + _whitelist_note(context))
+    await send_html(
+        context.bot, who.chat_id, context.t(texts.ASK_API_KEY) + _whitelist_note(context)
+    )
 
 
 async def cancel(request: ChatRequest) -> None:
@@ -348,30 +294,23 @@ async def cancel(request: ChatRequest) -> None:
     session = _end_session(context, who.user_id)
     pending = await context.bot_data.services.keypairs.drop(who.user_id)
     if pending is PendingState.WAITING:
-        text = (
-            "Cancelled. I deleted the key pair I made for you; if you created an API key with "
-            "it in 3Commas, delete that key there too."
-        )
+        text = texts.CANCELLED_KEY_PAIR
     elif session is not None:
-        text = "Cancelled. Nothing was saved."
+        text = texts.CANCELLED
     else:
-        text = "Nothing to cancel."
-    await send_html(context.bot, who.chat_id, text)
+        text = texts.NOTHING_TO_CANCEL
+    await send_html(context.bot, who.chat_id, context.t(text))
 
 
-CONNECT_COMMAND = ChatCommand(
-    "connect",
-    "/connect",
-    "connect 3Commas: /connect new makes a key pair (private chat)",
-    connect,
-    private_only=True,
-)
-CANCEL_COMMAND = ChatCommand("cancel", "/cancel", "stop connecting", cancel, private_only=True)
+CONNECT_COMMAND = ChatCommand("connect", "/connect", texts.DOES_CONNECT, connect, private_only=True)
+CANCEL_COMMAND = ChatCommand("cancel", "/cancel", texts.DOES_CANCEL, cancel, private_only=True)
 
 
 async def _delete_pasted_key(context: Context, who: Asker, hint: str) -> None:
+    """`hint`: a sentence of texts.py."""
     await delete_quietly(who.message)
-    await send_html(context.bot, who.chat_id, f"That looked like a key, so I deleted it. {hint}")
+    t = context.t
+    await send_html(context.bot, who.chat_id, t(texts.LOOKED_LIKE_KEY, hint=t(hint)))
 
 
 async def private_text(update: Update, context: Context) -> None:
@@ -384,24 +323,25 @@ async def private_text(update: Update, context: Context) -> None:
     if update.edited_message is not None:
         # Editing an old message is never a step of /connect, but a key edited in is deleted.
         if LOOKS_LIKE_KEY.search(text):
-            await _delete_pasted_key(context, who, "I read keys only from new messages.")
+            await _delete_pasted_key(context, who, texts.KEYS_ONLY_FROM_NEW)
         return
     session = context.bot_data.connecting.get(who.user_id)
     if session is None:
         await _outside_session(context, who, text)
         return
     await delete_quietly(who.message)
+    t = context.t
     if session.api_key is None:
-        problem = _api_key_problem(text)
+        problem = _api_key_problem(t, text)
         if problem is not None:
-            await send_html(context.bot, who.chat_id, f"{problem} Send it again.")
+            await send_html(context.bot, who.chat_id, t(texts.SEND_IT_AGAIN, problem=problem))
             return
         session.api_key = text
-        await send_html(context.bot, who.chat_id, ASK_SECOND_PART)
+        await send_html(context.bot, who.chat_id, t(texts.ASK_SECOND_PART))
         return
-    problem = _secret_problem(text)
+    problem = _secret_problem(t, text)
     if problem is not None:
-        await send_html(context.bot, who.chat_id, f"{problem} Send it again.")
+        await send_html(context.bot, who.chat_id, t(texts.SEND_IT_AGAIN, problem=problem))
         return
     _end_session(context, who.user_id)
     await _finish_with_secret(context, who, session.api_key, text)
@@ -409,21 +349,22 @@ async def private_text(update: Update, context: Context) -> None:
 
 async def _outside_session(context: Context, who: Asker, text: str) -> None:
     """With a key pair pending, the message is its API key; otherwise only a hint."""
+    t = context.t
     state = await context.bot_data.services.keypairs.state(who.user_id)
     if state is PendingState.NONE:
         if _looks_like_key(text):
-            await _delete_pasted_key(context, who, "To connect, send /connect first.")
+            await _delete_pasted_key(context, who, texts.CONNECT_FIRST)
         else:
-            await send_html(context.bot, who.chat_id, "Send /help to see what I can do.")
+            await send_html(context.bot, who.chat_id, t(texts.SEND_HELP))
         return
     await delete_quietly(who.message)
     if state is PendingState.EXPIRED:
         await context.bot_data.services.keypairs.drop(who.user_id)
-        await send_html(context.bot, who.chat_id, KEY_PAIR_EXPIRED)
+        await send_html(context.bot, who.chat_id, t(texts.KEY_PAIR_EXPIRED))
         return
-    problem = _api_key_problem(text)
+    problem = _api_key_problem(t, text)
     if problem is not None:
-        await send_html(context.bot, who.chat_id, f"{problem} {KEY_PAIR_KEPT}")
+        await send_html(context.bot, who.chat_id, f"{problem} {t(texts.KEY_PAIR_KEPT)}")
         return
     await _finish_key_pair(context, who, text)
 

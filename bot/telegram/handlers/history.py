@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.services.history import parse_period
 from bot.services.profit import parse_grouping
 from bot.telegram.handlers.account_command import AccountCommand, Request
+from bot.telegram.views import texts
 from bot.telegram.views.keyboards import CHART, PROFIT
 from bot.telegram.views.render_history import render_chart, render_profit
 from bot.telegram.views.reply import PhotoReply, Reply, TextReply
@@ -17,18 +18,18 @@ def _exchange(request: Request) -> str | None:
 async def chart(request: Request) -> Reply:
     services = request.context.bot_data.services
     history = await services.history.balance_history(
-        request.user_id, request.target, request.option, (await request.settings()).zone
+        request.user_id, request.target, request.option, request.settings.zone
     )
-    drawn = await render_chart(history, request.name, _exchange(request))
+    drawn = await render_chart(request.t, history, request.name, _exchange(request))
     return PhotoReply(drawn.png, drawn.caption)
 
 
 async def profit(request: Request) -> Reply:
     services = request.context.bot_data.services
     table = await services.profit.profit(
-        request.user_id, request.target, request.option, (await request.settings()).zone
+        request.user_id, request.target, request.option, request.settings.zone
     )
-    return TextReply(render_profit(table, request.name, _exchange(request)))
+    return TextReply(render_profit(request.t, table, request.name, _exchange(request)))
 
 
 # The last word is the period or the grouping; the services say which ones exist.
@@ -37,9 +38,9 @@ CHART_COMMAND = AccountCommand(
     action=CHART,
     run=chart,
     usage="/chart <account|all> [7d|30d|90d|1y]",
-    does="a chart of the balance, deposits marked",
-    working="Drawing the balance of",
-    tap_to="see its chart",
+    does=texts.DOES_CHART,
+    working=texts.DRAWING_CHART,
+    tap_to=texts.TAP_TO_SEE_CHART,
     option=parse_period,
 )
 PROFIT_COMMAND = AccountCommand(
@@ -47,8 +48,8 @@ PROFIT_COMMAND = AccountCommand(
     action=PROFIT,
     run=profit,
     usage="/profit <account|all> [days|weeks|months]",
-    does="profit by period, net of deposits",
-    working="Adding up the profit of",
-    tap_to="see its profit",
+    does=texts.DOES_PROFIT,
+    working=texts.ADDING_UP_PROFIT,
+    tap_to=texts.TAP_TO_SEE_PROFIT,
     option=parse_grouping,
 )

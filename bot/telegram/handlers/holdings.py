@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.services.errors import BadOption
 from bot.telegram.handlers.account_command import AccountCommand, Request
+from bot.telegram.views import texts
 from bot.telegram.views.keyboards import HOLDINGS, Place
 from bot.telegram.views.render_holdings import render_holdings
 from bot.telegram.views.reply import Reply, TextReply
@@ -23,11 +24,11 @@ async def holdings(request: Request) -> Reply:
     account = request.account
     exchange = None if account is None else account.exchange
     full = request.option == FULL
-    zone = (await request.settings()).zone
-    text = render_holdings(found, request.name, exchange, zone=zone, full=full)
+    t = request.t
+    text = render_holdings(t, found, request.name, exchange, zone=request.settings.zone, full=full)
     if full or not found.minor:
         return TextReply(text)
-    label = f"📋 All {len(found.coins)} coins"
+    label = t(texts.BUTTON_ALL_COINS, count=len(found.coins))
     return TextReply(text, request.button(HOLDINGS, label, option=FULL, place=Place.EDIT))
 
 
@@ -36,8 +37,8 @@ HOLDINGS_COMMAND = AccountCommand(
     action=HOLDINGS,
     run=holdings,
     usage="/holdings <account|all>",
-    does="the coins held, largest first",
-    working="Loading the holdings of",
-    tap_to="see its holdings",
+    does=texts.DOES_HOLDINGS,
+    working=texts.LOADING_HOLDINGS,
+    tap_to=texts.TAP_TO_SEE_HOLDINGS,
     option=parse_holdings_option,
 )

@@ -7,15 +7,17 @@ from decimal import Decimal
 
 from bot.telegram.handlers.account_command import AccountCommand, Request
 from bot.telegram.handlers.common import dashboard
+from bot.telegram.views import texts
 from bot.telegram.views.keyboards import REFRESH, summary_buttons, with_row
 from bot.telegram.views.render import render_account_summary, render_refresh_all
 from bot.telegram.views.render_bots import render_bots_today
 from bot.telegram.views.reply import Reply, TextReply
+from bot.telegram.views.translator import Translator
 
 
-def _with_bots_today(text: str, today: Decimal | None) -> str:
+def _with_bots_today(t: Translator, text: str, today: Decimal | None) -> str:
     """The summary, and the bots' profit today when the key can read bots."""
-    return text if today is None else f"{text}\n{render_bots_today(today)}"
+    return text if today is None else f"{text}\n{render_bots_today(t, today)}"
 
 
 async def bots_today(request: Request, account_ids: list[int]) -> Decimal | None:
@@ -29,14 +31,14 @@ async def bots_today(request: Request, account_ids: list[int]) -> Decimal | None
 async def refresh(request: Request) -> Reply:
     services = request.context.bot_data.services
     accounts = services.accounts
+    t, zone = request.t, request.settings.zone
     buttons = summary_buttons(
-        request.context.bot_data.signer, request.user_id, request.target, chat_id=request.chat_id
+        t, request.context.bot_data.signer, request.user_id, request.target, chat_id=request.chat_id
     )
     if not request.scheduled:
         # a private chat's id is its user's
         private = request.chat_id == request.user_id
         buttons = with_row(buttons, dashboard(request.context, private=private)) or buttons
-    # The zone is read after the 3Commas call: a cold cache never delays the request.
     if request.account is None:
         results = await accounts.refresh_all(request.user_id)
         failures = [r.error for r in results if r.error is not None]
@@ -45,15 +47,15 @@ async def refresh(request: Request) -> Reply:
         # After the refresh, for the accounts that answered: the refresh's own calls go first.
         answered = [r.account.account_id for r in results if r.summary is not None]
         today = await bots_today(request, answered)
-        text = render_refresh_all(results, zone=(await request.settings()).zone)
-        return TextReply(_with_bots_today(text, today), buttons)
+        text = render_refresh_all(t, results, zone=zone)
+        return TextReply(_with_bots_today(t, text, today), buttons)
     account_id = request.account.account_id
     summary, today = await asyncio.gather(
         accounts.refresh(request.user_id, account_id),
         bots_today(request, [account_id]),
     )
-    text = render_account_summary(summary, zone=(await request.settings()).zone)
-    return TextReply(_with_bots_today(text, today), buttons)
+    text = render_account_summary(t, summary, zone=zone)
+    return TextReply(_with_bots_today(t, text, today), buttons)
 
 
 REFRESH_COMMAND = AccountCommand(
@@ -61,6 +63,7 @@ REFRESH_COMMAND = AccountCommand(
     action=REFRESH,
     run=refresh,
     usage="/refresh <account|all>",
-    does="balances and profits, by id or (part of the) name",
-    tap_to="refresh it",
+    does=texts.DOES_REFRESH,
+    working=texts.REFRESHING,
+    tap_to=texts.TAP_TO_REFRESH,
 )

@@ -1,17 +1,16 @@
 """A scheduled post is a command run by the clock: a due subscription makes the `Request` its
 owner would make in its chat (its account or all, the command's default option) and posts the
-`Reply` the command returns; errors are told once, and recovery once."""
+`Reply` the command returns; errors are told once, and recovery once. Each post is in its chat's
+language as it is when the post is made (and a word to the owner in the owner's)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from telegram.ext import CallbackContext
-
 from bot.services.publisher import Publisher
 from bot.services.records import KnownAccount, Subscription
 from bot.services.subscriptions import RunOutcome
-from bot.telegram.context import BotApplication
+from bot.telegram.context import BotApplication, Context
 from bot.telegram.handlers.account_command import Request
 from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
 from bot.telegram.views.render import (
@@ -20,8 +19,8 @@ from bot.telegram.views.render import (
 )
 from bot.telegram.views.render_history import CAPTION_LIMIT
 from bot.telegram.views.reply import PhotoReply, Reply, TextReply
-
-WORKING_AGAIN = "✅ Working again.\n\n"
+from bot.telegram.views.texts import WORKING_AGAIN
+from bot.telegram.views.translator import Translator, translator
 
 
 class ScheduledPosts:
@@ -34,7 +33,9 @@ class ScheduledPosts:
     async def produce(self, subscription: Subscription, account: KnownAccount | None) -> Reply:
         kind = SUBSCRIPTION_KINDS[subscription.content]
         command = kind.command
-        context = CallbackContext(self._application)
+        context = Context(self._application)
+        chat_settings = self._application.bot_data.services.chat_settings
+        context.chat_settings = await chat_settings.settings(subscription.chat_id)
         request = Request(
             context,
             command,
@@ -52,30 +53,43 @@ class ScheduledPosts:
         if outcome.error is not None:
             if not outcome.first_failure:
                 return True
-            noun = SUBSCRIPTION_KINDS[subscription.content].noun
-            text = render_subscription_failed(outcome.account_name, outcome.error, noun)
+            failed = SUBSCRIPTION_KINDS[subscription.content].failed
+            error = outcome.error
+
+            def text(t: Translator) -> str:
+                return render_subscription_failed(t, outcome.account_name, error, failed)
+
+            chat_t = await self._translator(subscription.chat_id)
             posted = await self._publisher.publish(
-                subscription.chat_id, TextReply(text), topic=topic
+                subscription.chat_id, TextReply(text(chat_t)), topic=topic
             )
             if posted and subscription.chat_id != subscription.user_id:
                 # with the chat's post, so both are told again by the next run if it failed
-                await self._publisher.tell_user(subscription.user_id, text)
+                user_t = await self._translator(subscription.user_id)
+                await self._publisher.tell_user(subscription.user_id, text(user_t))
             return posted
         reply = outcome.reply
         assert isinstance(reply, TextReply | PhotoReply)
         if outcome.recovered:
-            reply = _working_again(reply)
+            reply = _working_again(await self._translator(subscription.chat_id), reply)
         return await self._publisher.publish(subscription.chat_id, reply, topic=topic)
 
     async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None:
-        text = render_subscription_unschedulable(subscription, account_name)
+        t = await self._translator(subscription.user_id)
+        text = render_subscription_unschedulable(t, subscription, account_name)
         await self._publisher.tell_user(subscription.user_id, text)
 
+    async def _translator(self, chat_id: int) -> Translator:
+        """The chat's language as it is now (its settings are in memory after the first read)."""
+        chat_settings = self._application.bot_data.services.chat_settings
+        return translator((await chat_settings.settings(chat_id)).language)
 
-def _working_again(reply: Reply) -> Reply:
+
+def _working_again(t: Translator, reply: Reply) -> Reply:
+    working_again = t(WORKING_AGAIN) + "\n\n"
     if isinstance(reply, TextReply):
-        return TextReply(WORKING_AGAIN + reply.text, reply.markup)
-    caption = WORKING_AGAIN + reply.caption
+        return TextReply(working_again + reply.text, reply.markup)
+    caption = working_again + reply.caption
     if len(caption) > CAPTION_LIMIT:
         return reply  # the chart itself shows it works again
     return PhotoReply(reply.png, caption, reply.markup)

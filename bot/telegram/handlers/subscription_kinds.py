@@ -12,18 +12,28 @@ from bot.telegram.handlers.account_command import AccountCommand
 from bot.telegram.handlers.history import CHART_COMMAND, PROFIT_COMMAND
 from bot.telegram.handlers.holdings import HOLDINGS_COMMAND
 from bot.telegram.handlers.refresh import REFRESH_COMMAND
+from bot.telegram.views import texts
 
 
 @dataclass(frozen=True)
 class SubscriptionKind:
     command: AccountCommand  # run with its default option for the subscription's account or all
-    noun: str  # what it posts, in sentences: "Next balance chart: …", "The scheduled … failed"
+    next_post: str  # the sentence after subscribing: "Next balance chart: {when}. …"
+    failed: str  # the sentence when a run failed: "The scheduled balance chart of … failed"
     buttons: bool = True  # False: posted without the command's buttons (a table as it is)
 
 
 SUBSCRIPTION_KINDS: dict[SubscriptionContent, SubscriptionKind] = {
-    SubscriptionContent.SUMMARY: SubscriptionKind(REFRESH_COMMAND, "summary"),
-    SubscriptionContent.HOLDINGS: SubscriptionKind(HOLDINGS_COMMAND, "holdings", buttons=False),
-    SubscriptionContent.CHART: SubscriptionKind(CHART_COMMAND, "balance chart", buttons=False),
-    SubscriptionContent.PROFIT: SubscriptionKind(PROFIT_COMMAND, "profit table", buttons=False),
+    SubscriptionContent.SUMMARY: SubscriptionKind(
+        REFRESH_COMMAND, texts.NEXT_SUMMARY, texts.SUMMARY_FAILED
+    ),
+    SubscriptionContent.HOLDINGS: SubscriptionKind(
+        HOLDINGS_COMMAND, texts.NEXT_HOLDINGS, texts.HOLDINGS_FAILED, buttons=False
+    ),
+    SubscriptionContent.CHART: SubscriptionKind(
+        CHART_COMMAND, texts.NEXT_CHART, texts.CHART_FAILED, buttons=False
+    ),
+    SubscriptionContent.PROFIT: SubscriptionKind(
+        PROFIT_COMMAND, texts.NEXT_PROFIT, texts.PROFIT_FAILED, buttons=False
+    ),
 }

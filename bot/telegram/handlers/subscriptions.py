@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 
 from telegram import ChatMember, Update
-from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot.telegram.context import Context
+from bot.telegram.handlers.admins import is_admin
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
 from bot.telegram.handlers.common import Asker
 from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
 from bot.telegram.notifications import migrate, shut_out
+from bot.telegram.views import texts
 from bot.telegram.views.html import escape
 from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
 
-ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 # An entry's number as /subscriptions shows it (`#12`) or bare; 18 digits fit any stored id.
 _ENTRY_NUMBER = re.compile(r"#?(\d{1,18})", re.ASCII)
 
@@ -34,9 +34,11 @@ async def subscribe(request: ChatRequest) -> None:
     )
     name = await subscriptions.account_name(who.user_id, subscription.target)
     next_run = subscriptions.next_runs[subscription.id]
-    noun = SUBSCRIPTION_KINDS[subscription.content].noun
+    next_post = SUBSCRIPTION_KINDS[subscription.content].next_post
     await request.reply(
-        render_subscribed(subscription, name, next_run, request.settings.zone, noun)
+        render_subscribed(
+            request.context.t, subscription, name, next_run, request.settings.zone, next_post
+        )
     )
 
 
@@ -45,7 +47,7 @@ async def alert(request: ChatRequest) -> None:
     added, name = await request.services.subscriptions.add_alert(
         who.chat_id, who.user_id, request.argument, _topic(who)
     )
-    await request.reply(render_alert_added(added, name))
+    await request.reply(render_alert_added(request.context.t, added, name))
 
 
 async def _user_names(context: Context, chat_id: int, user_ids: set[int]) -> dict[int, str]:
@@ -64,32 +66,22 @@ async def subscriptions_listed(request: ChatRequest) -> None:
     entries = await request.services.subscriptions.listing(who.chat_id)
     owners = await _user_names(context, who.chat_id, {entry.user_id for entry in entries})
     next_runs = request.services.subscriptions.next_runs
-    await request.reply(render_listing(entries, next_runs, owners, request.settings.zone))
-
-
-async def _is_admin(context: Context, who: Asker) -> bool:
-    if who.is_private:
-        return False
-    try:
-        member = await context.bot.get_chat_member(who.chat_id, who.user_id)
-    except TelegramError:
-        return False
-    return member.status in ADMINS
+    await request.reply(
+        render_listing(context.t, entries, next_runs, owners, request.settings.zone)
+    )
 
 
 async def unsubscribe(request: ChatRequest) -> None:
     context, who = request.context, request.who
     given = _ENTRY_NUMBER.fullmatch(request.argument)
     if given is None:
-        await request.reply(
-            "Send /unsubscribe &lt;number&gt;, with the number from /subscriptions."
-        )
+        await request.reply(context.t(texts.UNSUBSCRIBE_USAGE))
         return
     entry = await request.services.subscriptions.remove(
-        who.chat_id, int(given[1]), who.user_id, await _is_admin(context, who)
+        who.chat_id, int(given[1]), who.user_id, await is_admin(context, who)
     )
-    kind = "Subscription" if entry.subscription is not None else "Alert"
-    await request.reply(f"🗑 {kind} #{entry.number} ({escape(entry.account_name)}) removed.")
+    removed = texts.SUBSCRIPTION_REMOVED if entry.subscription is not None else texts.ALERT_REMOVED
+    await request.reply(context.t(removed, number=entry.number, account=escape(entry.account_name)))
 
 
 async def timezone(request: ChatRequest) -> None:
@@ -97,45 +89,43 @@ async def timezone(request: ChatRequest) -> None:
     given = request.argument
     if not given:
         current = request.settings.zone_name
-        await request.reply(
-            f"This chat's time zone is {escape(current)}. Change it with /timezone Area/City."
-        )
+        await request.reply(context.t(texts.TIMEZONE_NOW, zone=escape(current)))
         return
-    may_change = who.is_private or await _is_admin(context, who)
+    may_change = who.is_private or await is_admin(context, who)
     found = await request.services.chat_settings.set_timezone(
         who.chat_id, given, may_change=may_change
     )
-    await request.reply(f"🕘 Daily summaries in this chat now follow {escape(found.zone_name)}.")
+    await request.reply(context.t(texts.TIMEZONE_SET, zone=escape(found.zone_name)))
 
 
 SUBSCRIBE_COMMAND = ChatCommand(
     "subscribe",
     "/subscribe <account|all> every 1h",
-    "post summaries here on a schedule (or daily 09:00; add holdings, chart or profit)",
+    texts.DOES_SUBSCRIBE,
     subscribe,
 )
 SUBSCRIPTIONS_COMMAND = ChatCommand(
     "subscriptions",
     "/subscriptions",
-    "this chat's subscriptions and alerts",
+    texts.DOES_SUBSCRIPTIONS,
     subscriptions_listed,
 )
 UNSUBSCRIBE_COMMAND = ChatCommand(
     "unsubscribe",
     "/unsubscribe <number>",
-    "remove a subscription or alert (its creator or a group admin)",
+    texts.DOES_UNSUBSCRIBE,
     unsubscribe,
 )
 ALERT_COMMAND = ChatCommand(
     "alert",
     "/alert <account> balance < 25000",
-    "a word here when a balance or day profit crosses a line (also day < -5%, and >)",
+    texts.DOES_ALERT,
     alert,
 )
 TIMEZONE_COMMAND = ChatCommand(
     "timezone",
     "/timezone Europe/Berlin",
-    "this chat's time zone for daily summaries and the times shown",
+    texts.DOES_TIMEZONE,
     timezone,
 )
 
@@ -156,6 +146,7 @@ async def membership_changed(update: Update, context: Context) -> None:
     status = change.new_chat_member.status
     subscriptions = context.bot_data.services.subscriptions
     if status in {ChatMember.LEFT, ChatMember.BANNED}:
-        await shut_out(context.bot, subscriptions, change.chat.id, change.chat.title)
+        chat_settings = context.bot_data.services.chat_settings
+        await shut_out(context.bot, subscriptions, chat_settings, change.chat.id, change.chat.title)
     elif status in {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}:
         await subscriptions.resume_chat(change.chat.id)

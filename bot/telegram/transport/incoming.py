@@ -21,12 +21,15 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
+from bot.services.languages import DEFAULT_LANGUAGE, supported
 from bot.telegram.transport.replies import send_html
 from bot.telegram.transport.update_slots import UpdateSlots
 from bot.telegram.views.texts import too_many_at_once
+from bot.telegram.views.translator import Translator, translator
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +147,9 @@ class IncomingUpdates(BaseUpdateProcessor):
         message = update.effective_message
         topic = message.message_thread_id if message and message.is_topic_message else None
         try:
-            await send_html(bot, chat.id, too_many_at_once(self._answered), topic=topic)
+            await send_html(
+                bot, chat.id, too_many_at_once(_language(update), self._answered), topic=topic
+            )
         except TelegramError as error:
             logger.info("could not tell chat %s it sends too fast: %s", chat.id, error)
 
@@ -154,3 +159,13 @@ class IncomingUpdates(BaseUpdateProcessor):
                 chat: at for chat, at in self._told.items() if now - at < TOLD_EVERY_SECONDS
             }
         self._told[chat_id] = now
+
+
+def _language(update: Update) -> Translator:
+    """The language of a dropped update's chat, from the update alone (nothing is read before a
+    dropped update: that is the point of dropping it): a private chat's user's Telegram
+    language, English in groups."""
+    chat, user = update.effective_chat, update.effective_user
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    code = supported(user.language_code) if private and user is not None else None
+    return translator(code or DEFAULT_LANGUAGE)

@@ -18,9 +18,9 @@ import asyncio
 import io
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -49,6 +49,8 @@ LABEL_GAP = 0.15  # of the time span, between two labelled transfers
 FONT_SIZE = 21  # points at 100 dpi: readable when a phone shows the image ~360 px wide
 # A marker is about 22 px wide on a plot about 830 px wide: more would overlap.
 MAX_TRANSFER_MARKERS = 30
+# A date of the date axis as words, in the chat's language: `4 Dec`, or `Dec 2026` when long.
+DateLabel = Callable[[date, bool], str]
 
 # matplotlib's state (fonts, caches) is not meant for several threads drawing at once.
 _drawing = threading.Lock()
@@ -59,23 +61,24 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
 )
 
 
-async def balance_chart_png(history: BalanceHistory) -> bytes:
-    """The chart of `history` as PNG bytes, drawn in the drawing thread, one chart at a time."""
+async def balance_chart_png(history: BalanceHistory, date_label: DateLabel) -> bytes:
+    """The chart of `history` as PNG bytes, drawn in the drawing thread, one chart at a time;
+    `date_label` words the date axis in the chat's language."""
     global _drawing_thread
     loop = asyncio.get_running_loop()
     turn = _turns.setdefault(loop, asyncio.Lock())
     async with turn:
         if _drawing_thread is None:
             _drawing_thread = ThreadPoolExecutor(1, thread_name_prefix="chart")
-        return await loop.run_in_executor(_drawing_thread, draw_balance_chart, history)
+        return await loop.run_in_executor(_drawing_thread, draw_balance_chart, history, date_label)
 
 
-def draw_balance_chart(history: BalanceHistory) -> bytes:
+def draw_balance_chart(history: BalanceHistory, date_label: DateLabel) -> bytes:
     with _drawing:
-        return _draw(history)
+        return _draw(history, date_label)
 
 
-def _draw(history: BalanceHistory) -> bytes:
+def _draw(history: BalanceHistory, date_label: DateLabel) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -89,7 +92,7 @@ def _draw(history: BalanceHistory) -> bytes:
     axes.fill_between(moments, balances, min(balances), color=LINE, alpha=0.12, zorder=2)
     _mark_transfers(axes, history.transfers)
     _label_ends(axes, history.samples)
-    _date_axis(axes, moments, history.zone)
+    _date_axis(axes, moments, history.zone, date_label)
     _money_axis(axes)
     figure.subplots_adjust(left=0.12, right=0.95, top=0.88, bottom=0.13)
     buffer = io.BytesIO()
@@ -184,7 +187,7 @@ def _label_ends(axes: Axes, samples: Sequence[BalanceSample]) -> None:
     axes.scatter([_x(last.at)], [float(last.usd)], s=90, color=LINE, zorder=4)
 
 
-def _date_axis(axes: Axes, moments: Sequence[float], tz: ZoneInfo) -> None:
+def _date_axis(axes: Axes, moments: Sequence[float], tz: ZoneInfo, date_label: DateLabel) -> None:
     from matplotlib.dates import AutoDateLocator, DayLocator
     from matplotlib.ticker import FuncFormatter
 
@@ -198,7 +201,7 @@ def _date_axis(axes: Axes, moments: Sequence[float], tz: ZoneInfo) -> None:
 
     def label(value: float, _position: Any) -> str:
         moment = datetime.fromtimestamp(value * DAY_SECONDS, UTC).astimezone(tz)
-        return f"{moment:%b %Y}" if long else f"{moment.day} {moment:%b}"
+        return date_label(moment.date(), long)
 
     axes.xaxis.set_major_formatter(FuncFormatter(label))
 

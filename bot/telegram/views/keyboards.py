@@ -12,9 +12,10 @@ from enum import StrEnum
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
+from bot.telegram.views import texts
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.html import clean_name
-from bot.telegram.views.texts import DASHBOARD_BUTTON
+from bot.telegram.views.translator import Translator
 
 REFRESH = "rf"
 HOLDINGS = "ho"
@@ -24,8 +25,7 @@ BOTS = "bo"
 DEALS = "de"
 MAKE_KEY_PAIR = "kp"
 HAVE_A_KEY = "hk"
-MAKE_KEY_PAIR_LABEL = "🔐 Make a key pair for me (recommended)"
-HAVE_A_KEY_LABEL = "I already have a key"
+LANGUAGE = "lg"
 MAX_ACCOUNT_BUTTONS = 50
 # `/start dashboard`: what the dashboard button of a group opens in the private chat.
 DASHBOARD_START = "dashboard"
@@ -59,7 +59,7 @@ def unpack_target(args: Sequence[str]) -> tuple[int, Target, str | None, Place]:
 
 
 def summary_buttons(
-    signer: CallbackSigner, user_id: int, target: Target, *, chat_id: int
+    t: Translator, signer: CallbackSigner, user_id: int, target: Target, *, chat_id: int
 ) -> InlineKeyboardMarkup:
     """Under every summary: refresh it in place, or ask for its holdings or its chart."""
 
@@ -73,17 +73,18 @@ def summary_buttons(
             [
                 button(
                     REFRESH,
-                    "🔄 Refresh all" if target == ALL_ACCOUNTS else "🔄 Refresh",
+                    t(texts.BUTTON_REFRESH_ALL if target == ALL_ACCOUNTS else texts.BUTTON_REFRESH),
                     Place.EDIT,
                 ),
-                button(HOLDINGS, "🪙 Holdings", Place.NEW),
-                button(CHART, "📈 Chart", Place.NEW),
+                button(HOLDINGS, t(texts.BUTTON_HOLDINGS), Place.NEW),
+                button(CHART, t(texts.BUTTON_CHART), Place.NEW),
             ]
         ]
     )
 
 
 def account_buttons(
+    t: Translator,
     signer: CallbackSigner,
     action: str,
     user_id: int,
@@ -115,23 +116,25 @@ def account_buttons(
         for account in accounts[:MAX_ACCOUNT_BUTTONS]
     ]
     if with_all and len(accounts) > 1:
-        rows.append(button(f"{icon} All", ALL_ACCOUNTS))
+        rows.append(button(f"{icon} {t(texts.BUTTON_ALL)}", ALL_ACCOUNTS))
     return InlineKeyboardMarkup(rows)
 
 
-def connect_choices(signer: CallbackSigner, user_id: int, *, chat_id: int) -> InlineKeyboardMarkup:
+def connect_choices(
+    t: Translator, signer: CallbackSigner, user_id: int, *, chat_id: int
+) -> InlineKeyboardMarkup:
     """The two ways to connect, the recommended one first."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    MAKE_KEY_PAIR_LABEL,
+                    t(texts.BUTTON_MAKE_KEY_PAIR),
                     callback_data=signer.pack(MAKE_KEY_PAIR, user_id, chat_id=chat_id),
                 )
             ],
             [
                 InlineKeyboardButton(
-                    HAVE_A_KEY_LABEL,
+                    t(texts.BUTTON_HAVE_A_KEY),
                     callback_data=signer.pack(HAVE_A_KEY, user_id, chat_id=chat_id),
                 )
             ],
@@ -139,13 +142,15 @@ def connect_choices(signer: CallbackSigner, user_id: int, *, chat_id: int) -> In
     )
 
 
-def dashboard_button(miniapp_url: str, *, private: bool, bot_username: str) -> InlineKeyboardButton:
+def dashboard_button(
+    t: Translator, miniapp_url: str, *, private: bool, bot_username: str
+) -> InlineKeyboardButton:
     """The Mini App in a private chat; in a group, where Telegram refuses `web_app` buttons, a
     link that opens the private chat, whose /start then offers it."""
     if private:
-        return InlineKeyboardButton(DASHBOARD_BUTTON, web_app=WebAppInfo(miniapp_url))
+        return InlineKeyboardButton(t(texts.DASHBOARD_BUTTON), web_app=WebAppInfo(miniapp_url))
     return InlineKeyboardButton(
-        DASHBOARD_BUTTON, url=f"https://t.me/{bot_username}?start={DASHBOARD_START}"
+        t(texts.DASHBOARD_BUTTON), url=f"https://t.me/{bot_username}?start={DASHBOARD_START}"
     )
 
 
@@ -157,3 +162,16 @@ def with_row(
         return markup
     rows = [] if markup is None else [list(row) for row in markup.inline_keyboard]
     return InlineKeyboardMarkup([*rows, [button]])
+
+
+def language_choices(
+    signer: CallbackSigner, languages: dict[str, str], user_id: int, *, chat_id: int
+) -> InlineKeyboardMarkup:
+    """One button per language, named in its own words (`Русский`), two to a row."""
+    buttons = [
+        InlineKeyboardButton(
+            name, callback_data=signer.pack(LANGUAGE, user_id, code, chat_id=chat_id)
+        )
+        for code, name in languages.items()
+    ]
+    return InlineKeyboardMarkup([buttons[index : index + 2] for index in range(0, len(buttons), 2)])

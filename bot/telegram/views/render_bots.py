@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bot.services.bots import AccountBots, BotLine, BotProfits, BotsReport, DealLine, DealsReport
+from bot.telegram.views import texts
 from bot.telegram.views.html import MESSAGE_LIMIT, clean_name, escape
 from bot.telegram.views.numbers import (
     format_money,
@@ -18,16 +19,9 @@ from bot.telegram.views.numbers import (
     format_percentage,
     trend_arrow,
 )
-from bot.telegram.views.render import account_title, render_error
+from bot.telegram.views.render import account_title, counted_accounts, render_error
 from bot.telegram.views.render_holdings import WIDTH, cut_to_width, spread
-from bot.telegram.views.texts import (
-    ALL_ACCOUNTS_TITLE,
-    BOTS_CUT,
-    BOTS_TODAY,
-    DEALS_CUT,
-    NO_ACTIVE_DEALS,
-    NO_BOTS,
-)
+from bot.telegram.views.translator import Translator
 
 # Deals listed at most; the rest are counted on one line ("+ 42 more"), the total counts all.
 SHOWN_DEALS = 18
@@ -36,37 +30,42 @@ SHOWN_BOTS = (50, 20, 10, 5, 3, 1, 0)
 
 
 def _signed(amount: Decimal | None) -> str:
+    """The JSON's and the tables' money: `n/a` is the same in every language there."""
     return "n/a" if amount is None else format_money(amount, "USD", signed=True)
 
 
-def render_bots_today(amount: Decimal) -> str:
+def _change(t: Translator, amount: Decimal | None) -> str:
+    """An arrow and the signed amount (escaped), or the language's `n/a`."""
+    if amount is None:
+        return escape(t(texts.NOT_AVAILABLE))
+    return f"{trend_arrow(amount)} {escape(_signed(amount))}"
+
+
+def render_bots_today(t: Translator, amount: Decimal) -> str:
     """The summary's line: the bots' profit today (bot_profits' `today`, as /bots shows it)."""
-    return f"{escape(BOTS_TODAY)}: {trend_arrow(amount)} {escape(_signed(amount))}"
+    return t(texts.BOTS_TODAY, change=_change(t, amount))
 
 
-def _profit_lines(profits: BotProfits) -> list[str]:
-    today = f"{escape(BOTS_TODAY)}: {trend_arrow(profits.today)} {escape(_signed(profits.today))}"
-    overall = f"Overall: {trend_arrow(profits.overall)} {escape(_signed(profits.overall))}"
-    unrealized = (
-        f"Active deals: {trend_arrow(profits.unrealized)} "
-        f"{escape(_signed(profits.unrealized))} unrealized"
-    )
+def _profit_lines(t: Translator, profits: BotProfits) -> list[str]:
+    today = t(texts.BOTS_TODAY, change=_change(t, profits.today))
+    overall = t(texts.BOTS_OVERALL, change=_change(t, profits.overall))
+    unrealized = t(texts.BOTS_UNREALIZED, change=_change(t, profits.unrealized))
     return [f"{today} · {overall}", unrealized]
 
 
-def _bot_lines(bot: BotLine) -> list[str]:
+def _bot_lines(t: Translator, bot: BotLine) -> list[str]:
     name = clean_name(bot.name, limit=WIDTH * 2)
     profit = _signed(bot.profit)
     if bot.kind == "grid":
-        detail = "Grid" + (f" · {_pair(bot.pairs[0])}" if bot.pairs else "")
+        detail = t(texts.BOT_GRID) + (f" · {_pair(bot.pairs[0])}" if bot.pairs else "")
     else:
-        detail = "DCA"
+        detail = t(texts.BOT_DCA)
         if bot.pairs:
             detail += f" · {_pair(bot.pairs[0])}"
             if len(bot.pairs) > 1:
                 detail += f" +{len(bot.pairs) - 1}"
         if bot.active_deals is not None:
-            detail += f" · {bot.active_deals} active"
+            detail += " · " + t.plural(texts.BOT_ACTIVE_DEALS, bot.active_deals)
     return [escape(spread(name, profit)), escape(cut_to_width("  " + detail, WIDTH))]
 
 
@@ -80,77 +79,78 @@ def _pair(pair: str | None, base: str | None = None, quote: str | None = None) -
     return clean_name(pair, fallback="?", limit=24)
 
 
-def _account_block(row: AccountBots, shown: int) -> list[str]:
-    title = f"🤖 Bots · {account_title(row.account.name, row.account.exchange)}"
+def _account_block(t: Translator, row: AccountBots, shown: int) -> list[str]:
+    title = t(texts.BOTS_TITLE, account=account_title(row.account.name, row.account.exchange))
     if row.error is not None:
-        return [render_error(row.account.name, row.error)]
+        return [render_error(t, row.account.name, row.error)]
     if not row.bots:
-        return [title, escape(NO_BOTS)]
-    lines = [title, *_profit_lines(row.profits), "<pre>"]
+        return [title, escape(t(texts.NO_BOTS))]
+    lines = [title, *_profit_lines(t, row.profits), "<pre>"]
     for bot in row.bots[:shown]:
-        lines += _bot_lines(bot)
+        lines += _bot_lines(t, bot)
     rest = len(row.bots) - min(shown, len(row.bots))
     if rest:
-        lines.append(escape(f"+ {rest} more bot{'' if rest == 1 else 's'}"))
+        lines.append(escape(t.plural(texts.MORE_BOTS, rest)))
     lines.append("</pre>")
     if row.cut:
-        lines.append(escape(BOTS_CUT))
+        lines.append(escape(t(texts.BOTS_CUT)))
     return lines
 
 
-def render_bots(report: BotsReport) -> str:
+def render_bots(t: Translator, report: BotsReport) -> str:
     """One account's bots with its profit of today, overall and unrealized; for several, each
     account and then the totals."""
-    return _fitting(lambda shown: _bots_text(report, shown), SHOWN_BOTS)
+    return _fitting(lambda shown: _bots_text(t, report, shown), SHOWN_BOTS)
 
 
-def _bots_text(report: BotsReport, shown: int) -> str:
-    blocks = ["\n".join(_account_block(row, shown)) for row in report.accounts]
+def _bots_text(t: Translator, report: BotsReport, shown: int) -> str:
+    blocks = ["\n".join(_account_block(t, row, shown)) for row in report.accounts]
     if len(report.accounts) > 1:
-        answered, total = report.answered, len(report.accounts)
-        counted = f"{total} accounts" if answered == total else f"{answered} of {total} accounts"
-        blocks.append("\n".join([f"<b>Total</b> ({counted})", *_profit_lines(report.total)]))
+        counted = counted_accounts(t, report.answered, len(report.accounts))
+        total = t(texts.BOTS_TOTAL, accounts=counted)
+        blocks.append("\n".join([total, *_profit_lines(t, report.total)]))
     return "\n\n".join(blocks)
 
 
-def render_deals(report: DealsReport, name: str | None, exchange: str | None) -> str:
+def render_deals(t: Translator, report: DealsReport, name: str | None, exchange: str | None) -> str:
     """The active deals, largest unrealized profit first, at most SHOWN_DEALS; then the total
     of every deal's unrealized profit."""
     every = name is None
-    shown_name = f"<b>{escape(ALL_ACCOUNTS_TITLE)}</b>" if every else account_title(name, exchange)
-    title = f"📈 Active deals · {shown_name}"
-    failed = [render_error(account.name, error) for account, error in report.failed]
+    shown_name = (
+        f"<b>{escape(t(texts.ALL_ACCOUNTS_TITLE))}</b>" if every else account_title(name, exchange)
+    )
+    title = t(texts.DEALS_TITLE, account=shown_name)
+    failed = [render_error(t, account.name, error) for account, error in report.failed]
     if not report.deals:
-        return "\n\n".join([f"{title}\n{escape(NO_ACTIVE_DEALS)}", *failed])
+        return "\n\n".join([f"{title}\n{escape(t(texts.NO_ACTIVE_DEALS))}", *failed])
     return _fitting(
-        lambda shown: _deals_text(report, title, failed, shown, every),
+        lambda shown: _deals_text(t, report, title, failed, shown, every),
         tuple(n for n in (SHOWN_DEALS, 12, 8, 5, 3, 1) if n <= SHOWN_DEALS),
     )
 
 
-def _deals_text(report: DealsReport, title: str, failed: list[str], shown: int, every: bool) -> str:
+def _deals_text(
+    t: Translator, report: DealsReport, title: str, failed: list[str], shown: int, every: bool
+) -> str:
     lines = [title, "<pre>"]
     for deal in report.deals[:shown]:
-        lines += _deal_lines(deal, every)
+        lines += _deal_lines(t, deal, every)
     rest = len(report.deals) - min(shown, len(report.deals))
     if rest:
-        lines.append(escape(f"+ {rest} more"))
+        lines.append(escape(t.plural(texts.MORE_DEALS, rest)))
     lines.append("</pre>")
-    count = len(report.deals)
     total = format_money(report.total_usd, "USD", signed=True)
-    lines.append(
-        f"Total unrealized ({count} deal{'' if count == 1 else 's'}): "
-        f"{trend_arrow(report.total_usd)} <b>{escape(total)}</b>"
-    )
+    change = f"{trend_arrow(report.total_usd)} <b>{escape(total)}</b>"
+    lines.append(t.plural(texts.DEALS_TOTAL, len(report.deals), change=change))
     if report.cut:
-        lines.append(escape(DEALS_CUT))
+        lines.append(escape(t(texts.DEALS_CUT)))
     return "\n\n".join(["\n".join(lines), *failed])
 
 
-def _deal_lines(deal: DealLine, every: bool) -> list[str]:
+def _deal_lines(t: Translator, deal: DealLine, every: bool) -> list[str]:
     head = f"{_pair(deal.pair, deal.base, deal.quote)} · {clean_name(deal.bot_name)}"
     account = [escape(cut_to_width(f"  {clean_name(deal.account_name)}", WIDTH))] if every else []
-    age = "?" if deal.age is None else _age(deal.age)
+    age = "?" if deal.age is None else _age(t, deal.age)
     volume = (
         "?" if deal.bought_volume is None else format_money_rounded(deal.bought_volume, deal.quote)
     )
@@ -164,14 +164,14 @@ def _deal_lines(deal: DealLine, every: bool) -> list[str]:
     ]
 
 
-def _age(age: timedelta) -> str:
+def _age(t: Translator, age: timedelta) -> str:
     """How long a deal runs, short: `45m`, `10h`, `4d`."""
     minutes = int(age.total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes}m"
+        return t(texts.DEAL_AGE_MINUTES, count=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60}h"
-    return f"{minutes // (24 * 60)}d"
+        return t(texts.DEAL_AGE_HOURS, count=minutes // 60)
+    return t(texts.DEAL_AGE_DAYS, count=minutes // (24 * 60))
 
 
 def _fitting(render: Callable[[int], str], sizes: Sequence[int]) -> str:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.holdings import FOLD_BELOW, CoinHolding, Holdings
+from bot.telegram.views import texts
 from bot.telegram.views.html import MESSAGE_LIMIT, clean_name, escape
 from bot.telegram.views.numbers import (
     format_amount,
@@ -26,15 +27,24 @@ from bot.telegram.views.numbers import (
     format_share,
 )
 from bot.telegram.views.render import account_title, time_of_day
-from bot.telegram.views.texts import COINS_TOTAL
+from bot.telegram.views.translator import Translator
 
 WIDTH = 34  # characters of a <pre> line that fit a phone screen
 CODE_LIMIT = 10
 SMALLEST_SHARE = Decimal("0.05")  # shown as <0.1%
-HEADER = ("Coin" + "Share".rjust(WIDTH - 4), "  Amount = Value" + "24h".rjust(WIDTH - 16))
+HEADER_LINES = 2
+
+
+def _header(t: Translator) -> list[str]:
+    """`Coin ... Share` and `  Amount = Value ... 24h`, in the chat's language."""
+    return [
+        spread(t(texts.HEADER_COIN), t(texts.HEADER_SHARE)),
+        spread("  " + t(texts.HEADER_AMOUNT_VALUE), t(texts.HEADER_DAY_CHANGE)),
+    ]
 
 
 def render_holdings(
+    t: Translator,
     holdings: Holdings,
     name: str | None,
     exchange: str | None = None,
@@ -45,39 +55,38 @@ def render_holdings(
     """The coins of an account largest first; positions under 1% folded into one line unless
     `full`. Always within Telegram's 4096 characters: what does not fit is counted instead.
     The total is the coins' values at the prices of `holdings.priced_at`, in `zone`."""
-    title = f"🪙 Holdings · {account_title(name, exchange)}"
+    title = t(texts.HOLDINGS_TITLE, account=account_title(name, exchange))
     if not holdings.coins:
-        return f"{title}\nNo coins in this account."
-    lines = [title, _total(holdings, zone), "<pre>"]
+        return f"{title}\n{t(texts.NO_COINS)}"
+    lines = [title, _total(t, holdings, zone), "<pre>"]
     coins = holdings.coins if full else holdings.major
-    tail = [] if full else _fold_line(holdings)
-    table = [*HEADER]
+    tail = [] if full else _fold_line(t, holdings)
+    table = _header(t)
     for coin in coins:
         table += _coin_lines(coin, holdings.display_currency)
-    body = _fitting(lines, [escape(line) for line in table], tail, len(coins))
+    body = _fitting(t, lines, [escape(line) for line in table], tail, len(coins))
     return "\n".join(body)
 
 
-def _total(holdings: Holdings, zone: ZoneInfo) -> str:
+def _total(t: Translator, holdings: Holdings, zone: ZoneInfo) -> str:
     parts = [f"<b>{escape(format_money(holdings.total_usd, 'USD'))}</b>"]
     if holdings.total_btc is not None:
         parts.append(escape(format_btc(holdings.total_btc)))
     if holdings.display_currency is not None and holdings.total_display is not None:
         parts.append("≈" + escape(format_money(holdings.total_display, holdings.display_currency)))
-    count = len(holdings.coins)
-    coins = f"{count} coin{'' if count == 1 else 's'}"
-    label = escape(COINS_TOTAL.format(coins=coins, when=time_of_day(holdings.priced_at, zone)))
+    coins = t.plural(texts.COINS_COUNTED, len(holdings.coins))
+    label = escape(t(texts.COINS_TOTAL, coins=coins, when=time_of_day(holdings.priced_at, zone)))
     return f"{label}: {' · '.join(parts)}"
 
 
-def _fold_line(holdings: Holdings) -> list[str]:
+def _fold_line(t: Translator, holdings: Holdings) -> list[str]:
     if not holdings.minor:
         return []
     folded = len(holdings.minor)
     value = format_money_rounded(holdings.minor_usd, "USD")
     if holdings.display_currency is not None and holdings.minor_display is not None:
         value += " ≈" + format_money_rounded(holdings.minor_display, holdings.display_currency)
-    return [escape(f"+ {folded} more under {FOLD_BELOW}%: {value}")]
+    return [escape(t(texts.FOLDED_COINS, count=folded, percent=FOLD_BELOW, value=value))]
 
 
 def _coin_lines(coin: CoinHolding, display_currency: str | None) -> list[str]:
@@ -150,13 +159,15 @@ def cut_to_width(text: str, room: int) -> str:
     return text + "…"
 
 
-def _fitting(head: list[str], table: list[str], tail: list[str], coins: int) -> list[str]:
+def _fitting(
+    t: Translator, head: list[str], table: list[str], tail: list[str], coins: int
+) -> list[str]:
     """head, as many table lines as fit (whole coins), tail, and the closing tag, within the
     message limit; what was left out is counted on a line of its own."""
-    header_lines = len(HEADER)
+    header_lines = HEADER_LINES
     closing = "</pre>"
     fixed = sum(len(line) + 1 for line in [*head, *tail, closing])
-    reserve = len(_more_line(coins)) + 1
+    reserve = len(_more_line(t, coins)) + 1
     used = fixed + sum(len(line) + 1 for line in table[:header_lines])
     shown = 0
     for index in range(coins):
@@ -167,12 +178,12 @@ def _fitting(head: list[str], table: list[str], tail: list[str], coins: int) -> 
         used += size
         shown += 1
     kept = table[: header_lines + 2 * shown]
-    more = [] if shown == coins else [_more_line(coins - shown)]
+    more = [] if shown == coins else [_more_line(t, coins - shown)]
     return [*head, *kept, *more, *tail, closing]
 
 
-def _more_line(count: int) -> str:
-    return f"… and {count} more coin{'' if count == 1 else 's'} (smaller)"
+def _more_line(t: Translator, count: int) -> str:
+    return escape(t.plural(texts.MORE_COINS, count))
 
 
 def holdings_codes(coins: Sequence[CoinHolding]) -> list[str]:
