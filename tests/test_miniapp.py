@@ -266,6 +266,7 @@ async def test_a_user_who_has_not_connected_gets_the_sentence(dashboard: Dashboa
     body = await dashboard.get("/app/api/portfolio", user_id=STRANGER)
     assert body == {
         "connected": False,
+        "language": "en",
         "message": "Connect your 3Commas account first: send /connect in a private chat with the bot.",
     }
     assert (await dashboard.refresh(user_id=STRANGER))["connected"] is False

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.client import MAX_LIST_PAGES, ThreeCommasClient
 from bot.threecommas.errors import BotsPermissionMissing, PermissionDenied, ThreeCommasError
 from bot.threecommas.models import MAX_TEXT_LENGTH
@@ -150,7 +151,7 @@ async def test_a_key_without_bots_read_gets_its_own_error_and_sentence(
             await call
         assert isinstance(raised.value, PermissionDenied)  # every 403 handler still applies
         assert raised.value.status == 403
-    sentence = error_sentence(raised.value)
+    sentence = error_sentence(ENGLISH, raised.value)
     assert "“Bots read”" in sentence and "API keys" in sentence
     # Accounts are not affected.
     assert len(await client.list_accounts(HMAC_CREDENTIALS)) == 3
