@@ -3,15 +3,19 @@ real application, the Bot API stand-in and the 3Commas stand-in over HTTP."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from bot.telegram.views import texts
+from bot.telegram.views.html import html_to_plain
 from bot.telegram.views.texts import BOTS_READ_MISSING, NO_ACTIVE_DEALS, NO_BOTS
+from bot.telegram.views.translator import translator
 from standins.bots_and_deals import active_deal, dca_bot, grid_bot
-from standins.demo import DEMO_API_KEY, Sandbox
+from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault
 from tests.support.bot import Chat, bot_running
 
@@ -253,3 +257,55 @@ async def test_bots_when_3commas_is_down_says_so_with_a_retry_button(
     reply = await chat.reply(f"/bots {US}")
     assert "not answering right now" in reply.plain
     assert reply.button_data("🔄 Try again")
+
+
+# -- languages ----------------------------------------------------------------------------
+
+
+def figures(text: str) -> list[str]:
+    """Every number of a reply, in order: the same in every language."""
+    return re.findall(r"[-+]?\$?\d[\d,.]*%?", text)
+
+
+async def test_a_russian_users_bots_and_deals_read_russian_with_the_same_numbers(
+    running: Sandbox, chat: Chat
+) -> None:
+    set_us_bots(running)
+    await chat.connect()
+    english = {
+        command: (await chat.reply(command)).plain
+        for command in ("/bots all", "/deals all", f"/deals {US}")
+    }
+    running.botapi.set_language(DEMO_USER_ID, "ru")
+    ru = translator("ru")
+    russian = {command: (await chat.reply(command)).plain for command in english}
+
+    bots = russian["/bots all"]
+    assert html_to_plain(ru(texts.BOTS_TODAY, change="▼ -$12.50")) in bots  # "Боты сегодня"
+    assert html_to_plain(ru(texts.BOTS_OVERALL, change="▲ +$1,079.25")) in bots
+    assert html_to_plain(ru(texts.BOTS_UNREALIZED, change="▼ -$27.00")) in bots
+    assert "Боты сегодня" in bots and "Итого (3 счёта)" in bots
+    assert "SOL/USDT +1 · 3 активные" in bots  # a plural's form for 3
+    assert ru(texts.NO_BOTS) in bots  # Kraken Main
+    deals = russian["/deals all"]
+    assert deals.startswith(
+        html_to_plain(ru(texts.DEALS_TITLE, account=ru(texts.ALL_ACCOUNTS_TITLE)))
+    )
+    assert "Нереализованная прибыль (10 сделок): " in deals  # the plural's form for 10
+    assert "Нереализованная прибыль (3 сделки): ▼ -$27.00" in russian[f"/deals {US}"]
+    assert "1ч" in deals and "3ч" in deals  # ages, in Russian units
+    for command, text in english.items():
+        assert figures(russian[command]) == figures(text), command
+        assert "Bots today" not in russian[command] and "Total unrealized" not in russian[command]
+
+
+async def test_a_russian_key_without_bots_read_is_told_so_in_russian(
+    running: Sandbox, chat: Chat
+) -> None:
+    running.threecommas.set_bots_read(DEMO_API_KEY, False)
+    await chat.connect()
+    running.botapi.set_language(DEMO_USER_ID, "ru")
+    for command in (f"/bots {US}", "/deals all"):
+        text = (await chat.reply(command)).plain
+        assert translator("ru")(texts.BOTS_READ_MISSING) in text, text
+        assert "Bots read" in text  # 3Commas' own name of the permission stays

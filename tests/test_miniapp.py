@@ -19,7 +19,9 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
+from bot.telegram.views import texts
 from bot.telegram.views.texts import BOTS_READ_MISSING
+from bot.telegram.views.translator import translator
 from standins.botapi import SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault, demo_account
@@ -518,3 +520,93 @@ async def test_account_detail_says_when_the_key_cannot_read_bots(connected: Dash
     connected.sandbox.threecommas.set_bots_read("demo-key", False)
     shown = (await connected.get("/app/api/accounts/23456789"))["bots"]
     assert shown == {"message": BOTS_READ_MISSING}
+
+
+# -- languages --------------------------------------------------------------------------------
+
+
+def russian_init_data(dashboard: Dashboard, user_id: int = DEMO_USER_ID, **extra: Any) -> str:
+    """Init data of a user whose Telegram app is in Russian."""
+    user = {"id": user_id, "first_name": "Демо", "language_code": "ru"}
+    return signed_init_data(dashboard.token, user, int(time.time()), **extra)
+
+
+async def test_a_dashboard_opened_in_russian_answers_in_russian(connected: Dashboard) -> None:
+    ru = translator("ru")
+    chat = Chat(connected.sandbox.botapi)
+    await chat.reply("/refresh all")
+    english = await connected.get("/app/api/portfolio")
+    russian_headers = authorization(russian_init_data(connected))
+    russian = await connected.get("/app/api/portfolio", headers=russian_headers)
+    assert english["language"] == "en" and russian["language"] == "ru"
+    assert russian["total"]["note"] == "Итого: 3 счёта"
+    assert {a["updated_text"] for a in russian["accounts"]} == {"только что"}
+    assert russian["labels"]["balance"] == "Баланс" and russian["labels"]["bots"] == "Боты"
+    assert set(russian["labels"]) == set(english["labels"])
+    # the money strings are the same in every language
+    assert russian["total"]["balance_text"] == english["total"]["balance_text"]
+    assert russian["total"]["today_text"] == english["total"]["today_text"]
+    money = ("balance_text", "today_text")
+    assert [[a[k] for k in money] for a in russian["accounts"]] == [
+        [a[k] for k in money] for a in english["accounts"]
+    ]
+
+    detail = await connected.get("/app/api/accounts/23456789", headers=russian_headers)
+    assert detail["profit"]["day"][0]["label"] == ru(texts.THIS_DAY)
+    assert detail["bots"]["today_text"].startswith(("+$", "-$"))
+    year = await connected.get(
+        "/app/api/accounts/23456789/history?period=1y", headers=russian_headers
+    )
+    assert all(d["text"].startswith(("Пополнение +$", "Вывод -$")) for d in year["deposits"])
+    status, _, body = await connected.call(
+        "GET", "/app/api/accounts/23456789/history?period=2d", headers=russian_headers
+    )
+    assert status == 400 and body == {"error": "Период: 7d, 30d, 90d или 1y."}
+    status, _, body = await connected.call(
+        "GET", "/app/api/accounts/99999999", headers=russian_headers
+    )
+    assert status == 404 and body == {"error": ru(texts.DASHBOARD_NO_SUCH_ACCOUNT)}
+
+
+async def test_the_language_chosen_with_language_wins_over_the_init_datas(
+    connected: Dashboard,
+) -> None:
+    chat = Chat(connected.sandbox.botapi)
+    await chat.reply("/language es")
+    headers = authorization(russian_init_data(connected))
+    body = await connected.get("/app/api/portfolio", headers=headers)
+    assert body["language"] == "es"
+    assert body["total"]["note"] == translator("es")(texts.DASHBOARD_NO_FIGURES)
+    assert body["labels"]["balance"] == "Saldo"
+
+
+async def test_refusals_and_not_connected_are_in_the_users_language(sandbox: Sandbox) -> None:
+    ru = translator("ru")
+    async with dashboard_running(sandbox, allowed_user_ids=frozenset({DEMO_USER_ID})) as running:
+        stranger = authorization(russian_init_data(running, STRANGER))
+        status, _, body = await running.call("GET", "/app/api/portfolio", headers=stranger)
+        assert status == 403 and body == {"error": ru(texts.BOT_IS_PRIVATE)}
+        user = {"id": DEMO_USER_ID, "first_name": "Демо", "language_code": "ru"}
+        expired = signed_init_data(running.token, user, int(time.time()) - 86_401)
+        status, _, body = await running.call(
+            "GET", "/app/api/portfolio", headers=authorization(expired)
+        )
+        assert status == 401 and body == {"error": ru(texts.DASHBOARD_EXPIRED)}
+        own = authorization(russian_init_data(running))
+        body = await running.get("/app/api/portfolio", headers=own)  # never connected
+        assert body == {
+            "connected": False,
+            "language": "ru",
+            "message": ru(texts.DASHBOARD_NOT_CONNECTED),
+        }
+
+
+async def test_the_dashboard_button_is_in_the_chats_language(sandbox: Sandbox) -> None:
+    async with bot_running(sandbox, miniapp_url=HTTPS_APP):
+        await Chat(sandbox.botapi).connect()
+        chat = Chat(sandbox.botapi, language="ru")
+        web_app = [{"text": "📊 Панель", "web_app": {"url": HTTPS_APP}}]
+        for command in ("/start", "/accounts", "/refresh all"):
+            assert link_buttons(await chat.reply(command)) == web_app, command
+        opened = await chat.reply("/start dashboard")
+        assert opened.plain == translator("ru")(texts.DASHBOARD_OPEN)

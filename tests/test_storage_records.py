@@ -526,3 +526,38 @@ async def test_closed_database_refuses_calls(tmp_path: Path, keys: MasterKeys) -
     await database.close()
     with pytest.raises(StorageError, match="closed"):
         await database.credentials.load(1)
+
+
+async def test_the_languages_migration_comes_ninth_after_the_target_and_snapshot_ones(
+    tmp_path: Path, keys: MasterKeys
+) -> None:
+    """A database of schema 8 (one target and user_id, the snapshot's today in USD) gains the
+    chat languages' table as migration 9, its rows kept."""
+    assert [migration.__name__ for migration in MIGRATIONS[6:]] == [
+        "_one_target_and_user_id",
+        "_snapshot_today_usd",
+        "_chat_languages",
+    ]
+    path = tmp_path / "eight.sqlite3"
+    with database_at_schema(path, keys, 8) as old:
+        old.execute(
+            "INSERT INTO subscriptions (id, chat_id, user_id, account_id, schedule_kind, "
+            "interval_seconds, created_at) VALUES (1, ?, 1, NULL, 'interval', 60, "
+            "'2026-01-01T00:00:00.000000+00:00')",
+            [GROUP],
+        )
+        old.conn.commit()
+    database = await Database.open(path, keys)
+    try:
+        (kept,) = await database.subscriptions.list_for_chat(GROUP)
+        assert kept.id == 1 and kept.user_id == 1
+        assert (await database.chats.get_language(GROUP)).chosen is None
+        await database.chats.set_language(GROUP, chosen="ru")
+        assert (await database.chats.get_language(GROUP)).chosen == "ru"
+    finally:
+        await database.close()
+    reopened = await Database.open(path, keys)
+    try:
+        assert (await reopened.chats.get_language(GROUP)).chosen == "ru"
+    finally:
+        await reopened.close()
