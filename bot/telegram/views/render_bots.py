@@ -55,7 +55,7 @@ def _profit_lines(t: Translator, profits: BotProfits) -> list[str]:
 
 def _bot_lines(t: Translator, bot: BotLine) -> list[str]:
     name = clean_name(bot.name, limit=WIDTH * 2)
-    profit = _signed(bot.profit)
+    profit = t(texts.NOT_AVAILABLE) if bot.profit is None else _signed(bot.profit)
     if bot.kind == "grid":
         detail = t(texts.BOT_GRID) + (f" · {_pair(bot.pairs[0])}" if bot.pairs else "")
     else:
@@ -154,7 +154,7 @@ def _deal_lines(t: Translator, deal: DealLine, every: bool) -> list[str]:
     volume = (
         "?" if deal.bought_volume is None else format_money_rounded(deal.bought_volume, deal.quote)
     )
-    profit = _signed(deal.profit_usd)
+    profit = t(texts.NOT_AVAILABLE) if deal.profit_usd is None else _signed(deal.profit_usd)
     if deal.profit_percentage is not None:
         profit += " " + format_percentage(deal.profit_percentage)
     return [
