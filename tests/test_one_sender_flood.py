@@ -19,6 +19,7 @@ from bot.app import running_bot
 from bot.config import Settings
 from bot.telegram.transport.incoming import IN_PROGRESS_PER_CHAT
 from bot.telegram.views.texts import too_many_at_once
+from bot.telegram.views.translator import ENGLISH
 from standins.botapi import BotApiStandIn
 from standins.demo import Sandbox, running_standins
 from standins.handled import HandledReporter
@@ -68,7 +69,7 @@ async def another_user_waits_during_a_flood(botapi: BotApiStandIn, flooder: Chat
 def assert_flood_answered_in_part_and_told_once(botapi: BotApiStandIn, chat_id: int) -> None:
     sent = [m.plain for m in botapi.messages(chat_id)]
     answers = [text for text in sent if HELP_LINE in text]
-    told = [text for text in sent if text == too_many_at_once(IN_PROGRESS_PER_CHAT)]
+    told = [text for text in sent if text == too_many_at_once(ENGLISH, IN_PROGRESS_PER_CHAT)]
     # the first ones, and a few more as answers went out and made room: never the flood
     assert IN_PROGRESS_PER_CHAT <= len(answers) <= 3 * IN_PROGRESS_PER_CHAT, len(answers)
     assert len(told) == 1, sent[-3:]

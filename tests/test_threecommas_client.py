@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from bot.telegram.views.texts import error_sentence
+from bot.telegram.views.translator import ENGLISH
 from bot.threecommas.client import MAX_BODY_BYTES, ThreeCommasClient
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
@@ -514,7 +515,7 @@ async def test_errors_reprs_and_logs_contain_no_key_secret_or_signature(
     texts = [caplog.text, repr(credentials), repr(client)]
     for exc in errors:
         assert isinstance(exc, ThreeCommasError)
-        texts += [str(exc), repr(exc), error_sentence(exc), str(exc.__cause__)]
+        texts += [str(exc), repr(exc), error_sentence(ENGLISH, exc), str(exc.__cause__)]
     for text in texts:
         for secret in (credentials.api_key, credentials.secret, signature, SEED_EXCHANGE_API_KEY):
             assert secret not in text
