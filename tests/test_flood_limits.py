@@ -53,6 +53,7 @@ def summary_of(botapi: BotApiStandIn, index: int) -> list[SentMessage]:
     ]
 
 
+@pytest.mark.realtime  # Telegram's pacing in real time is the point: starts first under xdist
 async def test_a_burst_of_scheduled_posts_does_not_hold_back_an_answer(limited: Sandbox) -> None:
     botapi, count = limited.botapi, 300
     add_keys(limited.threecommas, count)

@@ -94,6 +94,7 @@ async def test_start_up_plans_every_stored_subscription_once_in_its_chats_zone(
     assert not any("Alert" in m.plain for m in botapi.all_messages())
 
 
+@pytest.mark.realtime  # runs outlasting a 1 s interval in real time: starts first under xdist
 async def test_a_run_never_overlaps_the_last_run_of_the_same_subscription(
     sandbox: Sandbox,
 ) -> None:

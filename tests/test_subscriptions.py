@@ -582,6 +582,7 @@ async def limited(tmp_path: Path) -> AsyncIterator[Sandbox]:
         yield running
 
 
+@pytest.mark.realtime  # Telegram's pacing in real time is the point: starts first under xdist
 async def test_sixty_groups_due_at_once_all_get_their_summary_without_429s(
     limited: Sandbox,
 ) -> None:
