@@ -143,11 +143,13 @@ async def test_a_group_subscription_posts_the_refresh_summary_on_schedule(fast: 
 
 
 async def test_a_subscription_to_all_accounts_posts_every_account_and_the_total(
-    fast: Sandbox,
+    on_clock: OnManualClock,
 ) -> None:
+    fast = on_clock.sandbox
     group = in_group(fast)
     await subscribe(group, "all every 1s")
-    posted = await wait_for_summaries(fast.botapi, GROUP, 2, figure="Total")
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, GROUP, "Total")) >= 2)
+    posted = summaries(fast.botapi, GROUP, "Total")
     text = posted[0].plain
     for figure in ("My Binance US", "Binance Futures", "Kraken Main", "$25,312.45", "Total"):
         assert figure in text, (figure, text)
@@ -476,18 +478,22 @@ async def test_a_time_zone_after_a_daily_time_points_to_the_timezone_command(
 # --------------------------------------------------------------------------- migration
 
 
-async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(fast: Sandbox) -> None:
+async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     supergroup = -1001000700
     group = in_group(fast)
     await subscribe(group)
     botapi.set_admins(GROUP, set(), creator=DEMO_USER_ID)
     await group.reply("/timezone Europe/Berlin")
-    await wait_for_summaries(botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(botapi, GROUP)) >= 1)
     botapi.migrate_group(GROUP, supergroup)
-    await wait_for_summaries(botapi, supergroup, 2)
+    await on_clock.advance_until(lambda: len(summaries(botapi, supergroup)) >= 2)
     left_behind = len(summaries(botapi, GROUP))
-    await asyncio.sleep(1.5)
+    for _ in range(2):  # two more runs, each done before the next
+        await on_clock.advance_one_period()
     assert len(summaries(botapi, GROUP)) == left_behind, "nothing goes to the old id any more"
     assert db_rows(fast, "SELECT chat_id FROM subscriptions") == [(supergroup,)]
     moved = Chat(botapi, chat_id=supergroup, chat_type="supergroup", first_name="Alice")
@@ -843,13 +849,18 @@ async def test_unsubscribe_numbers_stay_with_their_entry(fast: Sandbox) -> None:
 # --------------------------------------------------------------------------- forum topics
 
 
-async def test_a_subscription_made_in_a_forum_topic_posts_into_that_topic(fast: Sandbox) -> None:
+async def test_a_subscription_made_in_a_forum_topic_posts_into_that_topic(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     answer = await ask(in_forum(fast), "/subscribe 12345678 every 1s", topic=7)
     assert "Subscribed" in answer.plain and answer.message_thread_id == 7
-    posted = await wait_for_summaries(botapi, FORUM, 2)
+    await on_clock.advance_until(lambda: len(summaries(botapi, FORUM)) >= 2)
+    posted = summaries(botapi, FORUM)
     assert {m.message_thread_id for m in posted} == {7}
     fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    await on_clock.advance_one_period()
     failed = await botapi.wait_for_text(FORUM, "failed")
     assert failed.message_thread_id == 7
 
@@ -866,11 +877,13 @@ async def test_replies_to_commands_stay_in_the_topic_they_came_from(fast: Sandbo
     assert (await ask_help(forum)).message_thread_id is None
 
 
-async def test_posts_go_to_general_once_their_topic_is_deleted(fast: Sandbox) -> None:
+async def test_posts_go_to_general_once_their_topic_is_deleted(on_clock: OnManualClock) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     await ask(in_forum(fast), "/subscribe 12345678 every 1s", topic=7)
-    assert (await wait_for_summaries(botapi, FORUM, 1))[0].message_thread_id == 7
+    await on_clock.advance_until(lambda: len(summaries(botapi, FORUM)) >= 1)
+    assert summaries(botapi, FORUM)[0].message_thread_id == 7
     botapi.delete_topic(FORUM, 7)
-    await botapi.wait_for(
-        lambda: any(m.message_thread_id is None for m in summaries(botapi, FORUM)), timeout=5
+    await on_clock.advance_until(
+        lambda: any(m.message_thread_id is None for m in summaries(botapi, FORUM))
     )
