@@ -25,7 +25,7 @@ from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, ask, bot_running
-from tests.support.clock import OnManualClock, bot_on_manual_clock
+from tests.support.clock import ManualClock, OnManualClock, bot_on_manual_clock
 
 GROUP = -100700
 OTHER_GROUP = -100701
@@ -527,8 +527,9 @@ async def test_disconnect_ends_the_owners_subscriptions(on_clock: OnManualClock)
 
 async def test_a_daily_summary_at_nine_in_berlin(sandbox: Sandbox) -> None:
     nine = datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN)
-    clock = ShiftedClock(nine.astimezone(UTC) - timedelta(seconds=3))
-    async with bot_running(sandbox, clock=clock):
+    clock = ManualClock(nine.astimezone(UTC) - timedelta(seconds=3))
+    async with bot_running(sandbox, clock=clock) as application:
+        on_clock = OnManualClock(sandbox, application, clock)
         await Chat(sandbox.botapi).connect()
         group = in_group(sandbox)
         sandbox.botapi.set_admins(GROUP, set(), creator=DEMO_USER_ID)
@@ -538,14 +539,16 @@ async def test_a_daily_summary_at_nine_in_berlin(sandbox: Sandbox) -> None:
         assert "daily at 09:00" in answer.plain
         assert "Next summary: 2026-12-01 09:00 Europe/Berlin" in answer.plain
         assert clock.now() < nine - timedelta(seconds=1), "setting up took too long"
+        await on_clock.advance_one_period(2)  # a second before nine: nothing yet
         assert summaries(sandbox.botapi, GROUP, "Total") == []
+        await on_clock.advance_one_period(1)
         posted = await wait_for_summaries(sandbox.botapi, GROUP, 1, timeout=5, figure="Total")
         arrived = clock.now()
         assert nine <= arrived < nine + timedelta(seconds=1.5), arrived
         assert "Kraken Main" in posted[0].plain
         listing = await group.reply("/subscriptions")
         assert "next 2026-12-02 09:00 Europe/Berlin" in listing.plain, listing.plain
-        await asyncio.sleep(1)
+        await on_clock.advance_one_period(1)
         assert len(summaries(sandbox.botapi, GROUP, "Total")) == 1
 
 
