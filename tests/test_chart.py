@@ -167,6 +167,7 @@ def heavy_history_rows(points: int) -> list[dict[str, object]]:
     ]
 
 
+@pytest.mark.slow  # 20 charts drawn: starts first under xdist
 @pytest.mark.timeout(180)
 async def test_name_lookups_and_another_users_refresh_stay_fast_while_20_heavy_charts_queue(
     sandbox: Sandbox,

@@ -14,7 +14,7 @@ import pytest
 from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox, demo_accounts
 from tests.support.bot import Chat, bot_running
-from tests.support.clock import ClockFromFirstCall
+from tests.support.clock import ManualClock
 
 GROUP = -100900
 FUTURES = 23456789
@@ -104,12 +104,13 @@ async def test_a_scheduled_summary_met_by_dropped_connections_is_posted_once(
     sandbox: Sandbox,
 ) -> None:
     botapi = sandbox.botapi
-    clock = ClockFromFirstCall(datetime(2026, 6, 1, 8, 59, 58, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 1, 8, 59, 58, tzinfo=UTC))
     async with bot_running(sandbox, clock=clock):
         await Chat(botapi).connect()
         answer = await in_group(botapi).reply("/subscribe 12345678 daily 09:00")
         assert "Next summary: 2026-06-01 09:00" in answer.plain, answer.plain
         botapi.fail("sendMessage", times=3, status=None, chat_id=GROUP)  # no answer at all
+        clock.advance(2)  # nine o'clock
         await botapi.wait_for(lambda: bool(summaries(botapi)), timeout=15)
         assert botapi.failed_calls == 3
         # one run, posted once: the summary was not lost to the first attempt

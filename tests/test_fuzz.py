@@ -190,7 +190,14 @@ async def converse(
     data: Path, accounts: list[dict[str, Any]], commands: list[str]
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Run the bot, send `commands`; returns the commands left unanswered and the 400s."""
-    base = Settings(_env_file=None, refresh_cooldown_seconds=0, telegram_chat_burst=1_000_000)
+    # the 3Commas budget (15 requests/s) is not what this test is about: each example queued
+    # for it
+    base = Settings(
+        _env_file=None,
+        refresh_cooldown_seconds=0,
+        telegram_chat_burst=1_000_000,
+        threecommas_max_requests_per_second=0,
+    )
     async with running_standins(data, base) as sandbox:
         botapi = sandbox.botapi
         sandbox.threecommas.set_accounts(DEMO_API_KEY, accounts)

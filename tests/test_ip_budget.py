@@ -18,7 +18,7 @@ from bot.threecommas.errors import RateLimited
 from standins.demo import Sandbox
 from standins.threecommas_standin import Fault, ThreeCommasStandIn, demo_account
 from tests.support.bot import Chat, bot_running
-from tests.support.clock import ClockFromFirstCall
+from tests.support.clock import ManualClock
 from tests.support.threecommas import (
     HMAC_CREDENTIALS,
     OTHER_CREDENTIALS,
@@ -100,9 +100,11 @@ async def test_a_typed_command_goes_ahead_of_queued_scheduled_posts(sandbox: San
     await seed_users(sandbox.settings, subscriptions + 1)
     due = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
     seed_subscriptions(sandbox.settings.database_path, subscriptions, due)
-    clock = ClockFromFirstCall(due - timedelta(seconds=1))
-    # one call a second: the ten posts falling due together queue for ten seconds
-    async with bot_running(sandbox, clock=clock, threecommas_max_requests_per_second=1):
+    clock = ManualClock(due - timedelta(seconds=1))
+    # two calls a second: the ten posts falling due together queue for five seconds, and the
+    # command, asked once two went out, has seconds to get ahead of the four or more after it
+    async with bot_running(sandbox, clock=clock, threecommas_max_requests_per_second=2):
+        clock.advance(1)  # the ten fall due
         await botapi.wait_for(lambda: len(load_balances_calls(threecommas)) >= 2, timeout=20)
         summary = await Chat(botapi, user_id=user_id(person)).reply(
             f"/refresh {account_id(person)}", timeout=30

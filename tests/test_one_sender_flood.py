@@ -77,6 +77,7 @@ def assert_flood_answered_in_part_and_told_once(botapi: BotApiStandIn, chat_id: 
     assert botapi.flood_429s == 0
 
 
+@pytest.mark.realtime  # Telegram's pacing in real time is the point: starts first under xdist
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_another_user_is_answered_at_once_while_one_user_floods_a_private_chat(
@@ -92,6 +93,7 @@ async def test_another_user_is_answered_at_once_while_one_user_floods_a_private_
     assert_flood_answered_in_part_and_told_once(botapi, FLOODER)
 
 
+@pytest.mark.realtime  # Telegram's pacing in real time is the point: starts first under xdist
 @pytest.mark.timeout(180)
 async def test_another_user_is_answered_at_once_while_one_user_floods_a_group(
     limited: Sandbox,

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import bot_process, first_poll
+from bench.common import bot_env, bot_process, first_poll
 from bot.config import Settings
 from standins.botapi import BotApiStandIn
 from standins.demo import running_standins
 from standins.threecommas_standin import demo_account
+from tests.support.forked import fork_server
 
 ROUNDS = 20
 PER_ROUND = 8
@@ -65,7 +66,8 @@ def stored_users(database: Path) -> set[int]:
 async def test_sigkill_during_connects_loses_no_acknowledged_connect(tmp_path: Path) -> None:
     chooser = random.Random(SEED)
     base = Settings(_env_file=None, refresh_cooldown_seconds=0)
-    async with running_standins(tmp_path, base) as sandbox:
+    # the 20 killed runs are forked from one interpreter that imported the bot once
+    async with running_standins(tmp_path, base) as sandbox, fork_server(tmp_path) as server:
         botapi, threecommas = sandbox.botapi, sandbox.threecommas
         total = ROUNDS * PER_ROUND
         for index in range(total):
@@ -83,17 +85,16 @@ async def test_sigkill_during_connects_loses_no_acknowledged_connect(tmp_path: P
             first = chooser.randint(0, PER_ROUND)
             later = chooser.uniform(0.0, 0.1) if round_number % 2 else 0.0
             botapi.calls.clear()
-            async with bot_process(
-                sandbox.settings, tmp_path / f"run{round_number}", **UNCAPPED
-            ) as bot:
+            env = bot_env(sandbox.settings, **UNCAPPED)
+            async with server.bot(env, tmp_path / f"run{round_number}") as bot:
                 await first_poll(botapi)
                 send_connects(botapi, users[:first])
                 await acknowledged_count(botapi, users, first)
                 send_connects(botapi, users[first:])
                 if later:
                     await asyncio.sleep(later)
-                bot.process.kill()
-                await bot.process.wait()
+                bot.kill()
+                await bot.wait()
             await asyncio.sleep(0.05)  # a reply already on the wire still arrives
             done = acknowledged(botapi, users)
             killed_mid_way += 0 < len(done) < PER_ROUND

@@ -27,15 +27,15 @@ from bench.fanout import group_chat_id, seed_subscriptions
 from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox
 from tests.support.bot import Chat, bot_running
-from tests.support.clock import ClockFromFirstCall
+from tests.support.clock import ManualClock
 
 DUE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # 05:00 in New York (EDT)
 GROUP = -100990
 
 
-def due_soon() -> ClockFromFirstCall:
-    """Seeded subscriptions fall due 2 s after the bot plans them at start-up."""
-    return ClockFromFirstCall(DUE - timedelta(seconds=2))
+def before_due() -> ManualClock:
+    """Seeded subscriptions fall due when the test advances this clock by 2 s."""
+    return ManualClock(DUE - timedelta(seconds=2))
 
 
 def bench_summaries(botapi: BotApiStandIn, chat_id: int, index: int) -> list[SentMessage]:
@@ -58,11 +58,17 @@ async def test_start_up_plans_every_stored_subscription_once_in_its_chats_zone(
     await seed_users(sandbox.settings, plan.subscriptions, accounts_per_user=3)
     seed_scheduled(sandbox.settings.database_path, plan, DUE)
     due_chats = [scale_chat_id(i) for i in range(plan.due)]
-    async with bot_running(sandbox, clock=due_soon()) as application:
+    clock = before_due()
+    # the 3Commas budget (15 requests/s) is not what this test is about: the 60 due runs
+    # queued 4 s for it
+    async with bot_running(
+        sandbox, clock=clock, threecommas_max_requests_per_second=0
+    ) as application:
         next_runs = application.bot_data.services.subscriptions.next_runs
         assert sorted(next_runs) == list(range(1, plan.subscriptions + 1))
         # daily and hourly, across zones: all due within the plan's two seconds
         assert sum(DUE <= when < DUE + timedelta(seconds=2) for when in next_runs.values()) == 60
+        clock.advance(4)  # past those two seconds
         await botapi.wait_for(
             lambda: all(bench_summaries(botapi, due_chats[i], i) for i in range(plan.due)),
             timeout=20,
@@ -88,6 +94,7 @@ async def test_start_up_plans_every_stored_subscription_once_in_its_chats_zone(
     assert not any("Alert" in m.plain for m in botapi.all_messages())
 
 
+@pytest.mark.realtime  # runs outlasting a 1 s interval in real time: starts first under xdist
 async def test_a_run_never_overlaps_the_last_run_of_the_same_subscription(
     sandbox: Sandbox,
 ) -> None:
@@ -126,14 +133,17 @@ async def test_runs_waiting_for_a_free_slot_see_removals_pauses_and_new_subscrip
     await seed_users(sandbox.settings, count)
     seed_subscriptions(sandbox.settings.database_path, count, DUE)  # ids 1-6, chats 0-5
     newcomer = in_group(botapi, GROUP, user_id(0))
-    async with bot_running(sandbox, clock=due_soon(), subscription_min_interval_seconds=1):
+    clock = before_due()
+    async with bot_running(sandbox, clock=clock, subscription_min_interval_seconds=1):
         threecommas.latency = 1.0  # one run a second: five wait behind the first
+        clock.advance(2)  # all six fall due
         await botapi.wait_for(lambda: bool(bench_summaries(botapi, group_chat_id(0), 0)), 10)
         removed = await in_group(botapi, group_chat_id(5), user_id(5)).reply("/unsubscribe 6")
         assert "Subscription #6 (Bench 5) removed." in removed.plain
         botapi.remove_member_event(group_chat_id(4), user_id=user_id(4))
         await botapi.wait_for_text(user_id(4), "can no longer post")
         assert "Subscribed" in (await newcomer.reply(f"/subscribe {account_id(0)} every 1s")).plain
+        clock.advance(1)  # the newcomer falls due while the others still wait
         await botapi.wait_for(lambda: bool(bench_summaries(botapi, GROUP, 0)), timeout=15)
     for index in (1, 2, 3):
         assert len(bench_summaries(botapi, group_chat_id(index), index)) == 1

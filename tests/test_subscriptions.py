@@ -25,7 +25,7 @@ from standins.botapi import BotApiStandIn, SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import Fault, demo_account
 from tests.support.bot import Chat, ask, bot_running
-from tests.support.clock import OnManualClock, bot_on_manual_clock
+from tests.support.clock import ManualClock, OnManualClock, bot_on_manual_clock
 
 GROUP = -100700
 OTHER_GROUP = -100701
@@ -147,11 +147,13 @@ async def test_a_group_subscription_posts_the_refresh_summary_on_schedule(fast: 
 
 
 async def test_a_subscription_to_all_accounts_posts_every_account_and_the_total(
-    fast: Sandbox,
+    on_clock: OnManualClock,
 ) -> None:
+    fast = on_clock.sandbox
     group = in_group(fast)
     await subscribe(group, "all every 1s")
-    posted = await wait_for_summaries(fast.botapi, GROUP, 2, figure="Total")
+    await on_clock.advance_until(lambda: len(summaries(fast.botapi, GROUP, "Total")) >= 2)
+    posted = summaries(fast.botapi, GROUP, "Total")
     text = posted[0].plain
     for figure in ("My Binance US", "Binance Futures", "Kraken Main", "$25,312.45", "Total"):
         assert figure in text, (figure, text)
@@ -480,18 +482,22 @@ async def test_a_time_zone_after_a_daily_time_points_to_the_timezone_command(
 # --------------------------------------------------------------------------- migration
 
 
-async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(fast: Sandbox) -> None:
+async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     supergroup = -1001000700
     group = in_group(fast)
     await subscribe(group)
     botapi.set_admins(GROUP, set(), creator=DEMO_USER_ID)
     await group.reply("/timezone Europe/Berlin")
-    await wait_for_summaries(botapi, GROUP, 1)
+    await on_clock.advance_until(lambda: len(summaries(botapi, GROUP)) >= 1)
     botapi.migrate_group(GROUP, supergroup)
-    await wait_for_summaries(botapi, supergroup, 2)
+    await on_clock.advance_until(lambda: len(summaries(botapi, supergroup)) >= 2)
     left_behind = len(summaries(botapi, GROUP))
-    await asyncio.sleep(1.5)
+    for _ in range(2):  # two more runs, each done before the next
+        await on_clock.advance_one_period()
     assert len(summaries(botapi, GROUP)) == left_behind, "nothing goes to the old id any more"
     assert db_rows(fast, "SELECT chat_id FROM subscriptions") == [(supergroup,)]
     moved = Chat(botapi, chat_id=supergroup, chat_type="supergroup", first_name="Alice")
@@ -525,8 +531,9 @@ async def test_disconnect_ends_the_owners_subscriptions(on_clock: OnManualClock)
 
 async def test_a_daily_summary_at_nine_in_berlin(sandbox: Sandbox) -> None:
     nine = datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN)
-    clock = ShiftedClock(nine.astimezone(UTC) - timedelta(seconds=3))
-    async with bot_running(sandbox, clock=clock):
+    clock = ManualClock(nine.astimezone(UTC) - timedelta(seconds=3))
+    async with bot_running(sandbox, clock=clock) as application:
+        on_clock = OnManualClock(sandbox, application, clock)
         await Chat(sandbox.botapi).connect()
         group = in_group(sandbox)
         sandbox.botapi.set_admins(GROUP, set(), creator=DEMO_USER_ID)
@@ -536,14 +543,16 @@ async def test_a_daily_summary_at_nine_in_berlin(sandbox: Sandbox) -> None:
         assert "daily at 09:00" in answer.plain
         assert "Next summary: 2026-12-01 09:00 Europe/Berlin" in answer.plain
         assert clock.now() < nine - timedelta(seconds=1), "setting up took too long"
+        await on_clock.advance_one_period(2)  # a second before nine: nothing yet
         assert summaries(sandbox.botapi, GROUP, "Total") == []
+        await on_clock.advance_one_period(1)
         posted = await wait_for_summaries(sandbox.botapi, GROUP, 1, timeout=5, figure="Total")
         arrived = clock.now()
         assert nine <= arrived < nine + timedelta(seconds=1.5), arrived
         assert "Kraken Main" in posted[0].plain
         listing = await group.reply("/subscriptions")
         assert "next 2026-12-02 09:00 Europe/Berlin" in listing.plain, listing.plain
-        await asyncio.sleep(1)
+        await on_clock.advance_one_period(1)
         assert len(summaries(sandbox.botapi, GROUP, "Total")) == 1
 
 
@@ -586,6 +595,7 @@ async def limited(tmp_path: Path) -> AsyncIterator[Sandbox]:
         yield running
 
 
+@pytest.mark.realtime  # Telegram's pacing in real time is the point: starts first under xdist
 async def test_sixty_groups_due_at_once_all_get_their_summary_without_429s(
     limited: Sandbox,
 ) -> None:
@@ -846,13 +856,18 @@ async def test_unsubscribe_numbers_stay_with_their_entry(fast: Sandbox) -> None:
 # --------------------------------------------------------------------------- forum topics
 
 
-async def test_a_subscription_made_in_a_forum_topic_posts_into_that_topic(fast: Sandbox) -> None:
+async def test_a_subscription_made_in_a_forum_topic_posts_into_that_topic(
+    on_clock: OnManualClock,
+) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     answer = await ask(in_forum(fast), "/subscribe 12345678 every 1s", topic=7)
     assert "Subscribed" in answer.plain and answer.message_thread_id == 7
-    posted = await wait_for_summaries(botapi, FORUM, 2)
+    await on_clock.advance_until(lambda: len(summaries(botapi, FORUM)) >= 2)
+    posted = summaries(botapi, FORUM)
     assert {m.message_thread_id for m in posted} == {7}
     fast.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    await on_clock.advance_one_period()
     failed = await botapi.wait_for_text(FORUM, "failed")
     assert failed.message_thread_id == 7
 
@@ -869,11 +884,13 @@ async def test_replies_to_commands_stay_in_the_topic_they_came_from(fast: Sandbo
     assert (await ask_help(forum)).message_thread_id is None
 
 
-async def test_posts_go_to_general_once_their_topic_is_deleted(fast: Sandbox) -> None:
+async def test_posts_go_to_general_once_their_topic_is_deleted(on_clock: OnManualClock) -> None:
+    fast = on_clock.sandbox
     botapi = fast.botapi
     await ask(in_forum(fast), "/subscribe 12345678 every 1s", topic=7)
-    assert (await wait_for_summaries(botapi, FORUM, 1))[0].message_thread_id == 7
+    await on_clock.advance_until(lambda: len(summaries(botapi, FORUM)) >= 1)
+    assert summaries(botapi, FORUM)[0].message_thread_id == 7
     botapi.delete_topic(FORUM, 7)
-    await botapi.wait_for(
-        lambda: any(m.message_thread_id is None for m in summaries(botapi, FORUM)), timeout=5
+    await on_clock.advance_until(
+        lambda: any(m.message_thread_id is None for m in summaries(botapi, FORUM))
     )
