@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.logs import configure_logging
 from standins.botapi import BotApiStandIn
 from standins.chat_text import render_for_terminal
-from standins.demo import DEMO_USER_ID, Sandbox, demo_accounts, running_standins
+from standins.demo import DEMO_USER_ID, Sandbox, add_demo_key, running_standins
 from standins.handled import reporting_bot
 
 BANNER = (
@@ -30,6 +30,8 @@ TRY = (
 SANDBOX_RSA_API_KEY = "sandbox-rsa-key"
 PUBLIC_KEY = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 UPSTREAM_LATENCY = 0.2
+# The sandbox's 3Commas closes one deal per key this often, so a deal feed has news.
+DEAL_CLOSE_SECONDS = 30.0
 ANSWER_TIMEOUT = 60.0
 
 
@@ -72,7 +74,7 @@ class PublicKeyRegistrar:
             if public_key in self._registered:
                 continue
             self._registered.add(public_key)
-            self._sandbox.threecommas.add_key(SANDBOX_RSA_API_KEY, public_key, demo_accounts())
+            add_demo_key(self._sandbox.threecommas, SANDBOX_RSA_API_KEY, public_key)
             print(
                 f"(sandbox: the 3Commas stand-in registered that public key as API key "
                 f"{SANDBOX_RSA_API_KEY}, with the demo accounts: send {SANDBOX_RSA_API_KEY})\n",
@@ -92,6 +94,7 @@ async def _chat(settings: Settings) -> None:
             running_standins(Path(data), settings, latency=UPSTREAM_LATENCY) as sandbox,
             reporting_bot(sandbox.settings, sandbox.botapi),
         ):
+            sandbox.threecommas.close_deals_every(DEAL_CLOSE_SECONDS)
             await _converse(sandbox.botapi, PublicKeyRegistrar(sandbox))
 
 
