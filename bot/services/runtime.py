@@ -10,6 +10,7 @@ from bot.services.alerts import AlertService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
+from bot.services.deal_feed import DealFeedService
 from bot.services.display import DisplayCurrencies
 from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
@@ -31,6 +32,7 @@ class Services:
     alerts: AlertService
     chat_settings: ChatSettingsService
     subscriptions: SubscriptionService
+    deal_feed: DealFeedService
     holdings: HoldingsService
     history: HistoryService
     profit: ProfitService
@@ -68,6 +70,8 @@ class Services:
         )
         chat_settings = ChatSettingsService(db)
         chat_settings.add_zone_listener(subscriptions.reschedule_chat)
+        deal_feed = DealFeedService(db, accounts, client, clock, settings.deals_poll_seconds)
+        subscriptions.watch_feeds_with(deal_feed, settings.deals_poll_seconds)
         return cls(
             settings,
             db,
@@ -76,6 +80,7 @@ class Services:
             alerts,
             chat_settings,
             subscriptions,
+            deal_feed,
             holdings=HoldingsService(db, client, credentials),
             history=HistoryService(credentials, client, clock),
             profit=ProfitService(credentials, client, clock),

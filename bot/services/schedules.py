@@ -1,5 +1,6 @@
 """Schedules of `/subscribe`: `every <N><s|m|h|d>` or `daily HH:MM` in the chat's time zone,
-then optionally what to post (`summary`, the default, `holdings`, `chart` or `profit`)."""
+then optionally what to post (`summary`, the default, `holdings`, `chart` or `profit`); or
+`deals [quiet] [losses]`, a feed of the deals that close."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.services.errors import ServiceError
 from bot.storage.records import (
     DAILY_TIME,
+    FEED_CONTENTS,
     MAX_INTERVAL_SECONDS,
     SUBSCRIPTION_CONTENTS,
+    DealFeedOptions,
     Subscription,
     SubscriptionContent,
 )
@@ -29,6 +32,12 @@ _DAILY = re.compile(
     r"^(?P<account>.+?)\s+daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})" + _CONTENT + "$",
     re.I | re.ASCII,
 )
+# `/subscribe <account|all> deals [quiet] [losses]`; the options in any order, each once.
+FEED_OPTIONS = ("quiet", "losses")
+_FEED = re.compile(
+    r"^(?P<account>.+?)\s+deals(?P<options>(?:\s+(?:quiet|losses))*)$", re.I | re.ASCII
+)
+_FEED_WITH_OTHER_WORDS = re.compile(r"^(?P<account>.+?)\s+deals(?:\s+\S+)+$", re.I | re.ASCII)
 # More digits than this is longer than the longest interval in any unit.
 _COUNT_DIGITS = len(str(MAX_INTERVAL_SECONDS))
 
@@ -61,13 +70,14 @@ class ScheduleRequest:
     interval_seconds: int | None = None
     daily_time: str | None = None
     content: SubscriptionContent = SubscriptionContent.SUMMARY
+    feed: DealFeedOptions | None = None  # a deal feed's options; None: a scheduled post
 
 
 def parse_content(word: str | None) -> SubscriptionContent:
     """The optional last word of /subscribe: what to post (the summary when none)."""
     if word is None:
         return SubscriptionContent.SUMMARY
-    if word.lower() not in SUBSCRIPTION_CONTENTS:
+    if word.lower() not in SUBSCRIPTION_CONTENTS or word.lower() in FEED_CONTENTS:
         zone_name = _zone_named(word)
         if zone_name is not None:
             raise BadSchedule(
@@ -76,10 +86,35 @@ def parse_content(word: str | None) -> SubscriptionContent:
                 "/subscribe all daily 09:00."
             )
         raise BadSchedule(
-            f"A subscription posts one of: {', '.join(SUBSCRIPTION_CONTENTS)} "
-            "(the summary when none is given), like /subscribe all daily 09:00 chart."
+            f"A subscription posts one of: {', '.join(_SCHEDULED)} "
+            "(the summary when none is given), like /subscribe all daily 09:00 chart. "
+            "Closed deals come as they close: /subscribe all deals."
         )
     return SubscriptionContent(word.lower())
+
+
+_SCHEDULED = [content for content in SUBSCRIPTION_CONTENTS if content not in FEED_CONTENTS]
+
+
+def parse_feed(text: str) -> ScheduleRequest | None:
+    """`all deals quiet losses` -> a deal feed request; None when `text` names no feed."""
+    if _EVERY.match(text) or _DAILY.match(text):
+        return None  # a schedule (`all every 1h deals` is told that deals need no schedule)
+    feed = _FEED.match(text)
+    if feed is None:
+        if _FEED_WITH_OTHER_WORDS.match(text):
+            raise BadSchedule(
+                "A deal feed takes only the words quiet (no sound) and losses (only losing "
+                "closes), like /subscribe all deals quiet losses."
+            )
+        return None
+    words = feed["options"].lower().split()
+    if len(set(words)) != len(words):
+        raise BadSchedule("Give each of quiet and losses at most once.")
+    options = DealFeedOptions(quiet="quiet" in words, losses="losses" in words)
+    return ScheduleRequest(
+        feed["account"], "interval", content=SubscriptionContent.DEALS, feed=options
+    )
 
 
 def _zone_named(word: str) -> str | None:
@@ -94,6 +129,8 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
     """`binance every 15m`, `all daily 09:00 chart` -> what to subscribe to, when, and what
     to post."""
     text = " ".join(text.split())
+    if (feed := parse_feed(text)) is not None:
+        return feed
     if every := _EVERY.match(text):
         content = parse_content(every["content"])
         count = every["count"].lstrip("0") or "0"
@@ -118,7 +155,8 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
         return ScheduleRequest(daily["account"], "daily", daily_time=daily_time, content=content)
     raise BadSchedule(
         "Write it as /subscribe <account|all> every <N><s|m|h|d> or /subscribe <account|all> daily HH:MM, "
-        "then optionally what to post: holdings, chart or profit (the summary by default)."
+        "then optionally what to post: holdings, chart or profit (the summary by default); "
+        "or /subscribe <account|all> deals for each deal that closes."
     )
 
 

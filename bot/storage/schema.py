@@ -201,6 +201,24 @@ def _one_target_and_user_id(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE alerts RENAME COLUMN owner_user_id TO user_id")
 
 
+def _deal_feeds(db: sqlite_utils.Database) -> None:
+    """Deal feeds (`/subscribe … deals`): each one's options and high-water mark, beside its
+    row in subscriptions; the row goes when its subscription goes."""
+    db.execute(
+        """CREATE TABLE deal_feeds (
+            subscription_id INTEGER PRIMARY KEY,
+            quiet INTEGER NOT NULL DEFAULT 0,
+            losses INTEGER NOT NULL DEFAULT 0,
+            mark_at TEXT NOT NULL,
+            seen TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute(
+        "CREATE TRIGGER deal_feeds_end AFTER DELETE ON subscriptions BEGIN "
+        "DELETE FROM deal_feeds WHERE subscription_id = OLD.id; END"
+    )
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -210,6 +228,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _alert_currency,
     _subscription_content_checked_in_code,
     _one_target_and_user_id,
+    _deal_feeds,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

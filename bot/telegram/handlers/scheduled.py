@@ -34,6 +34,7 @@ class ScheduledPosts:
     async def produce(self, subscription: Subscription, account: KnownAccount | None) -> Reply:
         kind = SUBSCRIPTION_KINDS[subscription.content]
         command = kind.command
+        assert command is not None, "a feed is never scheduled"
         context = CallbackContext(self._application)
         request = Request(
             context,

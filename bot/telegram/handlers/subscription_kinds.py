@@ -1,4 +1,5 @@
-"""What each kind of subscription posts: the reply of one per-account command, run by the clock.
+"""What each kind of subscription posts: the reply of one per-account command, run by the clock,
+or (a feed) what the deal poller posts as deals close.
 
 A new kind is a value of `SubscriptionContent` and a line here.
 """
@@ -16,7 +17,9 @@ from bot.telegram.handlers.refresh import REFRESH_COMMAND
 
 @dataclass(frozen=True)
 class SubscriptionKind:
-    command: AccountCommand  # run with its default option for the subscription's account or all
+    # run with its default option for the subscription's account or all; None: a feed, posted
+    # as things happen by its poller (services/deal_feed.py)
+    command: AccountCommand | None
     noun: str  # what it posts, in sentences: "Next balance chart: …", "The scheduled … failed"
     buttons: bool = True  # False: posted without the command's buttons (a table as it is)
 
@@ -26,4 +29,5 @@ SUBSCRIPTION_KINDS: dict[SubscriptionContent, SubscriptionKind] = {
     SubscriptionContent.HOLDINGS: SubscriptionKind(HOLDINGS_COMMAND, "holdings", buttons=False),
     SubscriptionContent.CHART: SubscriptionKind(CHART_COMMAND, "balance chart", buttons=False),
     SubscriptionContent.PROFIT: SubscriptionKind(PROFIT_COMMAND, "profit table", buttons=False),
+    SubscriptionContent.DEALS: SubscriptionKind(None, "deal feed", buttons=False),
 }

@@ -8,6 +8,8 @@ from telegram import ChatMember, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
+from bot.services.records import FEED_CONTENTS, Subscription
+from bot.services.schedules import describe_seconds
 from bot.telegram.context import Context
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
 from bot.telegram.handlers.common import Asker
@@ -15,6 +17,7 @@ from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
 from bot.telegram.notifications import migrate, shut_out
 from bot.telegram.views.html import escape
 from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
+from bot.telegram.views.render_deal_feed import render_feed_subscribed
 
 ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 # An entry's number as /subscriptions shows it (`#12`) or bare; 18 digits fit any stored id.
@@ -33,11 +36,20 @@ async def subscribe(request: ChatRequest) -> None:
         who.chat_id, who.user_id, request.argument, _topic(who)
     )
     name = await subscriptions.account_name(who.user_id, subscription.target)
+    if subscription.content in FEED_CONTENTS:
+        await request.reply(await _feed_subscribed(request, subscription, name))
+        return
     next_run = subscriptions.next_runs[subscription.id]
     noun = SUBSCRIPTION_KINDS[subscription.content].noun
     await request.reply(
         render_subscribed(subscription, name, next_run, request.settings.zone, noun)
     )
+
+
+async def _feed_subscribed(request: ChatRequest, subscription: Subscription, name: str) -> str:
+    options = await request.services.subscriptions.feed_options(subscription.id)
+    period = describe_seconds(request.services.subscriptions.feed_poll_seconds)
+    return render_feed_subscribed(name, options, period)
 
 
 async def alert(request: ChatRequest) -> None:
@@ -111,7 +123,8 @@ async def timezone(request: ChatRequest) -> None:
 SUBSCRIBE_COMMAND = ChatCommand(
     "subscribe",
     "/subscribe <account|all> every 1h",
-    "post summaries here on a schedule (or daily 09:00; add holdings, chart or profit)",
+    "post summaries here on a schedule (or daily 09:00; add holdings, chart or profit); "
+    "or each deal that closes: /subscribe all deals",
     subscribe,
 )
 SUBSCRIPTIONS_COMMAND = ChatCommand(

@@ -9,7 +9,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
-from bot.services.records import Alert, KnownAccount, Subscription, SubscriptionContent
+from bot.services.records import (
+    FEED_CONTENTS,
+    Alert,
+    KnownAccount,
+    Subscription,
+    SubscriptionContent,
+)
 from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
@@ -23,9 +29,11 @@ from bot.telegram.views.numbers import (
     format_percentage,
     trend_arrow,
 )
+from bot.telegram.views.render_deal_feed import render_feed_schedule
 from bot.telegram.views.texts import (
     BALANCES_UPDATED,
     BALANCES_UPDATED_NOW,
+    FEED_WATCHING,
     TOTAL_UNAVAILABLE,
     error_sentence,
     unreadable_accounts,
@@ -297,6 +305,8 @@ def render_subscription_failed(name: str, error: Exception, noun: str) -> str:
 def _state(subscription: Subscription, next_runs: dict[int, datetime], zone: ZoneInfo) -> str:
     if subscription.paused:
         return "paused"
+    if subscription.content in FEED_CONTENTS:
+        return FEED_WATCHING
     if subscription.id in next_runs:
         return f"next {_when(next_runs[subscription.id], zone)}"
     if subscription.last_error == UNSCHEDULABLE:
@@ -321,8 +331,13 @@ def render_listing(
         name = escape(clean_name(entry.account_name))
         if entry.subscription is not None:
             subscription = entry.subscription
+            schedule = (
+                render_feed_schedule(entry.feed)
+                if subscription.content in FEED_CONTENTS
+                else render_schedule(subscription)
+            )
             lines.append(
-                f"<b>#{entry.number}</b> 🕘 {name} {render_schedule(subscription)} · by {owner} · "
+                f"<b>#{entry.number}</b> 🕘 {name} {schedule} · by {owner} · "
                 + _state(subscription, next_runs, zone)
             )
         elif entry.alert is not None:

@@ -71,6 +71,43 @@ BOTS_READ_MISSING = (
     "My profile → API keys and add Bots read to this key, or create a key with Accounts read "
     "and Bots read and send /connect."
 )
+# The deal feed (`/subscribe … deals`): how a deal closed, by its 3Commas status.
+DEAL_CLOSED_AS = {
+    "completed": "✅ Take profit",
+    "stop_loss_finished": "🛑 Stop-loss",
+    "panic_sold": "🚨 Panic sell",
+    "liquidated": "💥 Liquidated",
+    "failed": "⚠️ Deal failed",
+    "cancelled": "✖️ Cancelled",
+    "closed": "☑️ Closed",
+}
+DEAL_PROFIT = "Profit"
+DEAL_LOSS = "Loss"
+DEAL_RAN = "ran {duration}"
+DEAL_BOT = "Bot"
+DEAL_LATE = "⏰ Late: closed {when}, while I was stopped."
+DEALS_DIGEST = "<b>{count} deals closed</b> · {name}"
+DEALS_DIGEST_LATE = "⏰ Some closed while I was stopped."
+DEALS_DIGEST_PART = "(part {part})"
+DEALS_TOTAL = "Total"
+FEED_SUBSCRIBED = (
+    "✅ Deal feed: <b>{name}</b>. From now on I post here each deal that closes{which}{how}. "
+    "I check 3Commas every {period}. Send /subscriptions to see them all."
+)
+FEED_ONLY_LOSSES = " with a loss"
+FEED_QUIET = ", without sound"
+FEED_RESUMED = "▶️ The deal feed of <b>{name}</b> goes on from now (#{number})."
+FEED_WHAT = "deals as they close"  # in /subscriptions
+FEED_LOSSES_OPTION = "losses only"
+FEED_QUIET_OPTION = "quiet"
+FEED_WATCHING = "watching"
+FEED_PAUSED = (
+    "⏸ The deal feed of <b>{name}</b> is paused: {reason} "
+    "Then send /subscribe {account} deals here to start it again."
+)
+FEED_ENDED = "🗑 The deal feed of <b>{name}</b> ended: its owner disconnected their 3Commas key."
+FEED_KEY_REFUSED = "3Commas refused the API key of its owner (wrong, expired or deleted)."
+FEED_NOT_CONNECTED = "its owner has no 3Commas key connected any more."
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
 INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."
 
