@@ -464,3 +464,16 @@ def test_keys_are_spread_evenly_over_the_period() -> None:
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(offsets)]
         assert max(gaps) <= 3 * PERIOD / keys, keys
         assert (offsets[-1] - offsets[0]).total_seconds() < PERIOD
+
+
+@pytest.mark.realtime
+async def test_the_sandbox_timer_closes_deals_and_the_feed_shows_them(sandbox: Sandbox) -> None:
+    """As in `python -m bot sandbox`, on the real clock: the stand-in closes deals on a timer."""
+    async with bot_running(sandbox, deals_poll_seconds=1):
+        await Chat(sandbox.botapi, first_name="Alice").connect()
+        group = Chat(sandbox.botapi, chat_id=GROUP, chat_type="group", first_name="Alice")
+        answer = await group.reply("/subscribe all deals")
+        assert "every 1 s" in answer.plain
+        sandbox.threecommas.close_deals_every(0.2)
+        post = await sandbox.botapi.wait_for_text(GROUP, "Take profit", timeout=10)
+        assert "Bot: " in post.plain and "Profit: +$" in post.plain
