@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -121,17 +121,16 @@ def _close_of(status: str | None) -> DealClose:
         return DealClose.OTHER
 
 
-def closed_deal(deal: Deal, names: dict[int, str], started_at: datetime) -> ClosedDeal | None:
+def closed_deal(deal: Deal, started_at: datetime) -> ClosedDeal | None:
     """The feed's view of a deal of the list; None for one that has not closed."""
     if deal.closed_at is None or not deal.closed:
         return None
-    account_name = names.get(deal.account_id) if deal.account_id is not None else None
     return ClosedDeal(
         id=deal.id,
         pair=deal.pair,
         bot_name=deal.bot_name,
         account_id=deal.account_id,
-        account_name=account_name or deal.account_name,
+        account_name=deal.account_name,
         close=_close_of(deal.status),
         profit_usd=deal.usd_final_profit,
         profit_percentage=deal.final_profit_percentage,
@@ -272,11 +271,11 @@ class DealFeedService:
             # 5xx, 429, timeouts: the marks stay, a later poll catches up
             logger.info("deal poll of user %s failed: %s", user_id, error)
             return
-        names = {a.account_id: a.name for a in await self._db.accounts.list(user_id)}
         closed = sorted(
-            (c for d in deals if (c := closed_deal(d, names, self.started_at)) is not None),
+            (c for d in deals if (c := closed_deal(d, self.started_at)) is not None),
             key=lambda c: (c.closed_at, c.id),
         )
+        names = _Names(self._db, user_id)
         for feed in feeds:
             await self._post_news(feed, closed, now, names)
 
@@ -306,7 +305,7 @@ class DealFeedService:
         return deals
 
     async def _post_news(
-        self, feed: DealFeed, closed: list[ClosedDeal], now: datetime, names: dict[int, str]
+        self, feed: DealFeed, closed: list[ClosedDeal], now: datetime, names: _Names
     ) -> None:
         subscription = feed.subscription
         floor = max(feed.mark_at - MARGIN, subscription.created_at, now - LATE_LIMIT)
@@ -321,10 +320,12 @@ class DealFeedService:
         if not fresh:
             return
         shown = [deal for deal in fresh if deal.losing or not feed.options.losses]
+        known = await names.get() if shown else {}
+        shown = [_named(deal, known) for deal in shown]
         name = (
             "all accounts"
             if subscription.target == ALL_ACCOUNTS
-            else names.get(int(subscription.target), f"account {subscription.target}")
+            else known.get(int(subscription.target), f"account {subscription.target}")
         )
         assert self._posts is not None
         mark_at, seen = feed.mark_at, dict(feed.seen)
@@ -363,6 +364,28 @@ class DealFeedService:
 
     def idle(self) -> bool:
         return self.scheduler.idle()
+
+
+class _Names:
+    """The user's names of their accounts, read once per poll and only when something is
+    posted (most polls post nothing)."""
+
+    def __init__(self, db: Database, user_id: int) -> None:
+        self._db = db
+        self._user_id = user_id
+        self._names: dict[int, str] | None = None
+
+    async def get(self) -> dict[int, str]:
+        if self._names is None:
+            accounts = await self._db.accounts.list(self._user_id)
+            self._names = {account.account_id: account.name for account in accounts}
+        return self._names
+
+
+def _named(deal: ClosedDeal, names: dict[int, str]) -> ClosedDeal:
+    """The account as its owner named it here (3Commas' name when not known here)."""
+    known = names.get(deal.account_id) if deal.account_id is not None else None
+    return replace(deal, account_name=known) if known else deal
 
 
 def _posts_of(deals: list[ClosedDeal]) -> list[list[ClosedDeal]]:
