@@ -276,8 +276,11 @@ class DealFeedService:
             key=lambda c: (c.closed_at, c.id),
         )
         names = _Names(self._db, user_id)
+        # 3Commas has told every close of the key up to its newest: each feed's mark may move
+        # there once its own news is posted, so the next poll reads one short page again
+        newest = closed[-1].closed_at if closed else None
         for feed in feeds:
-            await self._post_news(feed, closed, now, names)
+            await self._post_news(feed, closed, now, names, newest)
 
     async def _closed_since(self, credentials: Credentials, since: datetime) -> list[Deal]:
         """The key's deals closed after `since`, newest first (a few older ones may come too)."""
@@ -305,7 +308,12 @@ class DealFeedService:
         return deals
 
     async def _post_news(
-        self, feed: DealFeed, closed: list[ClosedDeal], now: datetime, names: _Names
+        self,
+        feed: DealFeed,
+        closed: list[ClosedDeal],
+        now: datetime,
+        names: _Names,
+        newest: datetime | None,
     ) -> None:
         subscription = feed.subscription
         floor = max(feed.mark_at - MARGIN, subscription.created_at, now - LATE_LIMIT)
@@ -318,6 +326,8 @@ class DealFeedService:
             and (subscription.target == ALL_ACCOUNTS or deal.account_id == subscription.target)
         ]
         if not fresh:
+            if newest is not None and newest > feed.mark_at:
+                await self._store_mark(feed, newest, dict(feed.seen))
             return
         shown = [deal for deal in fresh if deal.losing or not feed.options.losses]
         known = await names.get() if shown else {}
@@ -339,6 +349,8 @@ class DealFeedService:
         for deal in fresh:  # the ones left out by choice are handled too
             mark_at = max(mark_at, deal.closed_at)
             seen[deal.id] = deal.closed_at.timestamp()
+        if newest is not None:
+            mark_at = max(mark_at, newest)
         await self._store_mark(feed, mark_at, seen)
 
     async def _store_mark(self, feed: DealFeed, mark_at: datetime, seen: dict[int, float]) -> None:
