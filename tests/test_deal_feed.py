@@ -10,7 +10,7 @@ import itertools
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ import pytest
 from bot.services.deal_feed import GOLDEN, next_poll
 from bot.telegram.context import BotApplication
 from standins.botapi import SentMessage
-from standins.bots_and_deals import DealClose, active_deal, dca_bot
+from standins.bots_and_deals import DealClose, active_deal, close, dca_bot
 from standins.demo import DEMO_API_KEY, DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault
 from tests.support.bot import Chat, bot_running
@@ -477,3 +477,37 @@ async def test_the_sandbox_timer_closes_deals_and_the_feed_shows_them(sandbox: S
         sandbox.threecommas.close_deals_every(0.2)
         post = await sandbox.botapi.wait_for_text(GROUP, "Take profit", timeout=10)
         assert "Bot: " in post.plain and "Profit: +$" in post.plain
+
+
+async def test_a_deal_3commas_lists_late_is_posted_once(feed: Feed) -> None:
+    """A deal that closed before one already posted, but listed only later (within minutes),
+    is posted once; the next polls do not post either again."""
+    await subscribe(feed, "12345678 deals")
+    feed.clock.advance(120)
+    feed.close(DealClose.TAKE_PROFIT)
+    await feed.poll()
+    assert len(feed.posts()) == 1
+    book = feed.sandbox.threecommas.book(DEMO_API_KEY, BINANCE)
+    bot = book.dca_bots[BINANCE][0]
+    late = active_deal(9_000_010, bot, "USDT_BTC", START, Decimal("100"), 0)
+    close(late, DealClose.STOP_LOSS, None, feed.clock.now() - timedelta(seconds=90))
+    book.deals[BINANCE].append(late)
+    await feed.poll()
+    posts = feed.posts()
+    assert len(posts) == 2 and "Stop-loss" in posts[1].plain
+    for _ in range(2):
+        await feed.poll()
+    assert len(feed.posts()) == 2
+
+
+async def test_feeds_count_toward_the_per_user_cap(sandbox: Sandbox) -> None:
+    clock = ManualClock(START)
+    sandbox.threecommas.now = clock.now
+    made = Feed(sandbox, clock)
+    async with running(made, max_subscriptions_per_user=2):
+        await Chat(sandbox.botapi, first_name="Alice").connect()
+        await subscribe(made, "12345678 deals")
+        await subscribe(made, "23456789 deals")
+        other = Chat(sandbox.botapi, user_id=DEMO_USER_ID, chat_id=-100803, chat_type="group")
+        refused = await other.reply("/subscribe all deals")
+        assert "the most allowed" in refused.plain, refused.plain
