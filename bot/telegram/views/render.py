@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
 from bot.services.portfolio import portfolio_total
-from bot.services.records import Alert, KnownAccount, Subscription, SubscriptionContent
+from bot.services.records import (
+    FEED_CONTENTS,
+    Alert,
+    DealFeedOptions,
+    KnownAccount,
+    Subscription,
+    SubscriptionContent,
+)
 from bot.services.schedules import UNSCHEDULABLE
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
@@ -248,6 +255,16 @@ def render_schedule(t: Translator, subscription: Subscription) -> str:
     return schedule
 
 
+def render_feed_schedule(t: Translator, options: DealFeedOptions | None) -> str:
+    """In /subscriptions: `deals as they close · losses only · quiet`."""
+    words = [t(texts.FEED_WHAT)]
+    if options is not None and options.losses:
+        words.append(t(texts.FEED_LOSSES_OPTION))
+    if options is not None and options.quiet:
+        words.append(t(texts.FEED_QUIET_OPTION))
+    return escape(" · ".join(words))
+
+
 def render_alert_rule(t: Translator, alert: Alert) -> str:
     if alert.metric == "balance":
         threshold = (
@@ -335,6 +352,8 @@ def _state(
 ) -> str:
     if subscription.paused:
         return t(texts.STATE_PAUSED)
+    if subscription.content in FEED_CONTENTS:
+        return t(texts.STATE_WATCHING)
     if subscription.id in next_runs:
         return t(texts.STATE_NEXT, when=_when(next_runs[subscription.id], zone))
     if subscription.last_error == UNSCHEDULABLE:
@@ -358,8 +377,13 @@ def render_listing(
         name = escape(clean_name(entry.account_name))
         if entry.subscription is not None:
             subscription = entry.subscription
+            schedule = (
+                render_feed_schedule(t, entry.feed)
+                if subscription.content in FEED_CONTENTS
+                else render_schedule(t, subscription)
+            )
             lines.append(
-                f"<b>#{entry.number}</b> 🕘 {name} {render_schedule(t, subscription)} · {by} · "
+                f"<b>#{entry.number}</b> 🕘 {name} {schedule} · {by} · "
                 + _state(t, subscription, next_runs, zone)
             )
         elif entry.alert is not None:
