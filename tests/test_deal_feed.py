@@ -26,6 +26,7 @@ from tests.support.bot import Chat, bot_running
 from tests.support.clock import ManualClock
 
 GROUP = -100800
+ADMIN_USER = 3003
 BINANCE = 12345678  # My Binance US
 FUTURES = 23456789  # Binance Futures
 PERIOD = 60
@@ -376,6 +377,51 @@ async def test_thirty_deals_closing_at_once_come_as_digests_each_listed_once(fee
     assert len(feed.posts()) == 2
 
 
+# --------------------------------------------------------------------------- the chat's language
+
+
+async def test_a_russian_groups_feed_reads_russian_with_the_same_numbers(feed: Feed) -> None:
+    """The group's language, set by an administrator with /language ru after subscribing, is
+    the one of each post when it is sent: the words Russian, every number as in English."""
+    feed.sandbox.botapi.set_admins(GROUP, {ADMIN_USER})
+    admin = Chat(feed.sandbox.botapi, user_id=ADMIN_USER, chat_id=GROUP, chat_type="group")
+    await subscribe(feed, "12345678 deals")  # English until an admin chooses
+    chosen = await admin.reply("/language ru")
+    assert chosen.plain == "🌐 Теперь я отвечаю здесь по-русски."
+
+    feed.clock.advance(1)
+    deal = feed.active_deal()
+    deal["created_at"] = "2026-06-01T09:45:01.000Z"
+    feed.sandbox.threecommas.close_deal(
+        DEMO_API_KEY, deal["id"], DealClose.STOP_LOSS, Decimal("-12.34")
+    )
+    await feed.poll()
+    post = feed.sandbox.botapi.messages(GROUP)[-1]
+    base, quote = deal["pair"].split("_")[1], deal["pair"].split("_")[0]
+    percent = (Decimal("-12.34") * 100 / Decimal(deal["bought_volume"])).quantize(Decimal("0.01"))
+    assert post.plain == (
+        f"🛑 Стоп-лосс · {base}/{quote}\n"
+        f"Бот: {deal['bot_name']}\n"
+        f"Убыток: -$12.34 ({percent}%) · длилась 2 ч 15 мин"
+    ), post.plain
+
+    # several at once: a digest, its count in Russian's plural form, its total as in English
+    feed.open(count=4)
+    feed.clock.advance(1)
+    closed = [feed.close() for _ in range(4)]
+    await feed.poll()
+    digest = feed.sandbox.botapi.messages(GROUP)[-1]
+    assert digest.plain.startswith("Закрыто 4 сделки · My Binance US"), digest.plain
+    assert digest.plain.count("✅ Тейк-профит · ") == 4
+    total = sum(Decimal(d["usd_final_profit"]) for d in closed)
+    assert digest.plain.endswith(f"Итого: +${total:,.2f}"), digest.plain
+    for english in ("Take profit", "Stop-loss", "Bot:", "Loss", "Profit", "ran ", "Total"):
+        assert english not in post.plain + digest.plain
+
+    listing = await admin.reply("/subscriptions")
+    assert "сделки по мере закрытия" in listing.plain and "отслеживается" in listing.plain
+
+
 # --------------------------------------------------------------------------- permission, key gone
 
 
@@ -476,7 +522,10 @@ async def test_the_sandbox_timer_closes_deals_and_the_feed_shows_them(sandbox: S
         assert "every 1 s" in answer.plain
         sandbox.threecommas.close_deals_every(0.2)
         post = await sandbox.botapi.wait_for_text(GROUP, "Take profit", timeout=10)
-        assert "Bot: " in post.plain and "Profit: +$" in post.plain
+        if "deals closed" in post.plain:  # several closed between two polls: a digest of them
+            assert "Total: " in post.plain and "+$" in post.plain, post.plain
+        else:
+            assert "Bot: " in post.plain and "Profit: +$" in post.plain, post.plain
 
 
 async def test_a_deal_3commas_lists_late_is_posted_once(feed: Feed) -> None:
