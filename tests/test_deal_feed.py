@@ -418,8 +418,12 @@ async def test_a_russian_groups_feed_reads_russian_with_the_same_numbers(feed: F
     for english in ("Take profit", "Stop-loss", "Bot:", "Loss", "Profit", "ran ", "Total"):
         assert english not in post.plain + digest.plain
 
+    every = await feed.group.reply("/subscribe all deals losses")
+    assert every.plain.startswith("✅ Лента сделок: все счета. "), every.plain
+    assert "закрытую с убытком" in every.plain and "каждые 1 мин" in every.plain
     listing = await admin.reply("/subscriptions")
-    assert "сделки по мере закрытия" in listing.plain and "отслеживается" in listing.plain
+    assert "сделки по мере закрытия · только убыточные" in listing.plain, listing.plain
+    assert "все счета" in listing.plain and "отслеживается" in listing.plain
 
 
 # --------------------------------------------------------------------------- permission, key gone

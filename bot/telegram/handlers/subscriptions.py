@@ -7,7 +7,7 @@ import re
 from telegram import ChatMember, Update
 from telegram.error import TelegramError
 
-from bot.services.records import FEED_CONTENTS, Subscription
+from bot.services.records import ALL_ACCOUNTS, FEED_CONTENTS, Subscription
 from bot.telegram.context import Context
 from bot.telegram.handlers.admins import is_admin
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
@@ -34,7 +34,11 @@ async def subscribe(request: ChatRequest) -> None:
     subscription = await subscriptions.subscribe(
         who.chat_id, who.user_id, request.argument, _topic(who)
     )
-    name = await subscriptions.account_name(who.user_id, subscription.target)
+    name = (
+        request.context.t(texts.ALL_ACCOUNTS_NAME)
+        if subscription.target == ALL_ACCOUNTS
+        else await subscriptions.account_name(who.user_id, subscription.target)
+    )
     if subscription.content in FEED_CONTENTS:
         await request.reply(await _feed_subscribed(request, subscription, name))
         return

@@ -4,7 +4,6 @@ chat's language (`t`); numbers, pairs, bot and account names as they are in ever
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from bot.services.records import DealFeedOptions
 from bot.telegram.views import texts
 from bot.telegram.views.html import clean_name, escape
 from bot.telegram.views.numbers import format_money, format_percentage
+from bot.telegram.views.render import date_time
 from bot.telegram.views.render_bots import pair_text
 from bot.telegram.views.texts import describe_interval, human_duration
 from bot.telegram.views.translator import Translator
@@ -34,19 +34,14 @@ def _ran(t: Translator, deal: ClosedDeal) -> str | None:
     return human_duration(t, (deal.closed_at - deal.opened_at).total_seconds())
 
 
-def _when(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {zone.key}"
-
-
 def render_closed_deal(
     t: Translator, deal: ClosedDeal, *, zone: ZoneInfo, show_account: bool
 ) -> str:
     closed_as = t(texts.DEAL_CLOSED_AS[deal.close.value])
     lines = []
     if deal.late:
-        lines.append(escape(t(texts.DEAL_LATE, when=_when(deal.closed_at, zone))))
-    lines.append(f"{escape(closed_as)} · <b>{escape(pair_text(deal.pair))}</b>")
+        lines.append(t(texts.DEAL_LATE, when=date_time(deal.closed_at, zone)))
+    lines.append(f"{closed_as} · <b>{escape(pair_text(deal.pair))}</b>")
     bot = t(texts.DEAL_BOT, bot=f"<b>{escape(clean_name(deal.bot_name))}</b>")
     if show_account and deal.account_name:
         bot += f" · {escape(clean_name(deal.account_name))}"
@@ -55,7 +50,7 @@ def render_closed_deal(
     result = t(word, result=escape(_result(t, deal)))
     ran = _ran(t, deal)
     if ran is not None:
-        result += " · " + escape(t(texts.DEAL_RAN, duration=ran))
+        result += " · " + t(texts.DEAL_RAN, duration=escape(ran))
     lines.append(result)
     return "\n".join(lines)
 
@@ -71,13 +66,13 @@ def render_deal_digest(
     """One line a deal (they fit one message: DIGEST_SIZE lines of bounded names)."""
     head = t.plural(texts.DEALS_DIGEST, len(deals), name=escape(clean_name(name)))
     if part is not None:
-        head += " " + escape(t(texts.DEALS_DIGEST_PART, part=part))
+        head += " " + t(texts.DEALS_DIGEST_PART, part=part)
     lines = [head]
     if any(deal.late for deal in deals):
-        lines.append(escape(t(texts.DEALS_DIGEST_LATE)))
+        lines.append(t(texts.DEALS_DIGEST_LATE))
     for deal in deals:
         parts = [
-            escape(t(texts.DEAL_CLOSED_AS[deal.close.value])),
+            t(texts.DEAL_CLOSED_AS[deal.close.value]),
             f"<b>{escape(pair_text(deal.pair))}</b>",
             escape(clean_name(deal.bot_name, limit=32)),
         ]
@@ -112,7 +107,7 @@ def render_feed_paused(t: Translator, name: str, account: str, reason: str) -> s
     return t(
         texts.FEED_PAUSED,
         name=escape(clean_name(name)),
-        reason=escape(t(sentence)),
+        reason=t(sentence),
         account=escape(account),
     )
 
