@@ -115,6 +115,20 @@ async def subscribe(feed: Feed, text: str = "all deals") -> SentMessage:
     return answer
 
 
+async def close_a_stop_loss(feed: Feed) -> tuple[dict[str, Any], Decimal]:
+    """A deal of My Binance US that ran 2 h 15 min closes at a stop-loss losing $12.34, and a
+    poll runs: the deal, and its loss in % of what it bought."""
+    feed.clock.advance(1)
+    deal = feed.active_deal()
+    deal["created_at"] = "2026-06-01T09:45:01.000Z"
+    feed.sandbox.threecommas.close_deal(
+        DEMO_API_KEY, deal["id"], DealClose.STOP_LOSS, Decimal("-12.34")
+    )
+    await feed.poll()
+    bought = Decimal(deal["bought_volume"])
+    return deal, (Decimal("-12.34") * 100 / bought).quantize(Decimal("0.01"))
+
+
 def db_rows(sandbox: Sandbox, query: str, *params: Any) -> list[tuple[Any, ...]]:
     path = sandbox.settings.database_path
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
@@ -156,16 +170,8 @@ async def test_each_way_a_deal_closes_is_posted_in_its_own_words(
 
 async def test_a_stop_loss_shows_the_loss_in_dollars_and_percent(feed: Feed) -> None:
     await subscribe(feed, "12345678 deals")
-    feed.clock.advance(1)
-    deal = feed.active_deal()
-    deal["created_at"] = "2026-06-01T09:45:01.000Z"
-    feed.sandbox.threecommas.close_deal(
-        DEMO_API_KEY, deal["id"], DealClose.STOP_LOSS, Decimal("-12.34")
-    )
-    await feed.poll()
+    _, percent = await close_a_stop_loss(feed)
     (post,) = feed.posts()
-    bought = Decimal(deal["bought_volume"])
-    percent = (Decimal("-12.34") * 100 / bought).quantize(Decimal("0.01"))
     assert f"Loss: -$12.34 ({percent}%)" in post.plain, post.plain
     assert "ran 2 h 15 min" in post.plain
 
@@ -389,16 +395,9 @@ async def test_a_russian_groups_feed_reads_russian_with_the_same_numbers(feed: F
     chosen = await admin.reply("/language ru")
     assert chosen.plain == "🌐 Теперь я отвечаю здесь по-русски."
 
-    feed.clock.advance(1)
-    deal = feed.active_deal()
-    deal["created_at"] = "2026-06-01T09:45:01.000Z"
-    feed.sandbox.threecommas.close_deal(
-        DEMO_API_KEY, deal["id"], DealClose.STOP_LOSS, Decimal("-12.34")
-    )
-    await feed.poll()
+    deal, percent = await close_a_stop_loss(feed)
     post = feed.sandbox.botapi.messages(GROUP)[-1]
-    base, quote = deal["pair"].split("_")[1], deal["pair"].split("_")[0]
-    percent = (Decimal("-12.34") * 100 / Decimal(deal["bought_volume"])).quantize(Decimal("0.01"))
+    quote, base = deal["pair"].split("_")
     assert post.plain == (
         f"🛑 Стоп-лосс · {base}/{quote}\n"
         f"Бот: {deal['bot_name']}\n"
