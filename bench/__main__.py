@@ -14,6 +14,9 @@
 9 capacity: refreshes a second on one core, CPU per refresh
 10 one user floods the bot (1,100 /help): how long other users wait meanwhile
 11 the Mini App: its data endpoint with 100 dashboards opening at once; idle RSS, PORT unset/set
+12 the deal feed at scale (20,000 deal subscriptions over 10,000 keys, DEALS_POLL_SECONDS=60):
+   polls spread over the period, CPU per poll, 1,000 deals closing in a minute, /refresh
+   meanwhile, idle RSS; the round at the default budget
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench import (
     capacity,
     chart,
     concurrency,
+    deal_feed,
     fanout,
     flood,
     miniapp,
@@ -49,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
     parser.add_argument(
-        "--only", type=int, action="append", choices=range(1, 12), help="run measurement N"
+        "--only", type=int, action="append", choices=range(1, 13), help="run measurement N"
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (for CI)"
@@ -96,13 +100,17 @@ async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
     if 11 in selected:
         for row in await miniapp.measure(data / "miniapp", 3 if quick else 10):
             done(row)
+    if 12 in selected:
+        keys, feeds, burst = (1_000, 2_000, 100) if quick else (10_000, 20_000, 1_000)
+        for row in await deal_feed.measure(data / "deal_feed", keys, feeds, burst):
+            done(row)
     return sorted(rows, key=lambda row: row.number)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    selected = set(args.only or range(1, 12))
+    selected = set(args.only or range(1, 13))
     command = "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:

@@ -56,7 +56,7 @@ from bot.telegram.handlers.scheduled import ScheduledPosts
 from bot.telegram.handlers.settings import resolve_chat_settings
 from bot.telegram.handlers.subscriptions import chat_migrated, membership_changed
 from bot.telegram.handlers.topics import remember_topic
-from bot.telegram.notifications import AlertPosts, TelegramPublisher
+from bot.telegram.notifications import AlertPosts, DealFeedPosts, TelegramPublisher
 from bot.telegram.transport.aiohttp_request import BotApiClients
 from bot.telegram.transport.flood import FloodLimiter
 from bot.telegram.transport.incoming import IncomingUpdates
@@ -128,6 +128,9 @@ def build_application(
     )
     services.accounts.add_refresh_listener(alert_posts.check_alerts)
     services.subscriptions.deliver_with(ScheduledPosts(application, publisher))
+    services.deal_feed.post_with(
+        DealFeedPosts(publisher=publisher, chat_settings=services.chat_settings)
+    )
     application.bot_data.attach(services, signer)
 
     private = filters.ChatType.PRIVATE
@@ -228,6 +231,7 @@ async def running_bot(
             await _take_updates(application, settings)
             await application.start()
             await services.subscriptions.start()
+            await services.deal_feed.start()
             yield application
         finally:
             await _stop(application, server, settings.shutdown_grace_seconds)
@@ -316,6 +320,7 @@ async def _interrupt_progress(application: BotApplication) -> None:
 
 async def _finish_in_flight(application: BotApplication) -> None:
     await application.bot_data.services.subscriptions.stop()
+    await application.bot_data.services.deal_feed.stop()
     await application.stop()
     await application.bot_data.services.accounts.drain()
 

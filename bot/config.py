@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     key_pair_cooldown_seconds: float = Field(default=20.0, ge=0)
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     subscription_min_interval_seconds: int = Field(default=900, ge=1)
+    # How often 3Commas is asked for each key's closed deals (the deal feed): one call per key.
+    deals_poll_seconds: int = Field(default=60, ge=1, le=86_400)
     max_subscriptions_per_chat: int = Field(default=20, ge=1)
     max_subscriptions_per_user: int = Field(default=50, ge=1)
     max_alerts_per_chat: int = Field(default=20, ge=1)

@@ -25,7 +25,8 @@ BANNER = (
 TRY = (
     "Type messages as the demo user. Try: /connect new (then send sandbox-rsa-key), "
     "/connect demo-key demo-secret, /accounts, /refresh 12345678, /refresh binance, "
-    "/refresh all, /bots all, /deals all, /help. End with Ctrl-D."
+    "/refresh all, /bots all, /deals all, /subscribe all deals (a closed deal appears within "
+    "a minute), /help. End with Ctrl-D."
 )
 DASHBOARD_HINT = (
     "Open the Dashboard line's address in a browser; it shows the demo accounts once you have "
@@ -37,7 +38,10 @@ PUBLIC_KEY = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----"
 UPSTREAM_LATENCY = 0.2
 # The sandbox's 3Commas closes one deal per key this often, so a deal feed has news.
 DEAL_CLOSE_SECONDS = 30.0
+# ... and the bot asks for closed deals this often, unless DEALS_POLL_SECONDS is set.
+SANDBOX_DEALS_POLL_SECONDS = 10
 ANSWER_TIMEOUT = 60.0
+POSTS_SHOWN_AFTER = 1.0  # seconds: how soon a post nobody asked for is printed
 
 
 class TerminalChat:
@@ -106,6 +110,8 @@ def dashboard_line(botapi: BotApiStandIn, port: int) -> str:
 async def _chat(settings: Settings) -> None:
     # The HTTP server serves the Mini App on PORT, or on a free port.
     port = settings.port or free_port()
+    if "deals_poll_seconds" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"deals_poll_seconds": SANDBOX_DEALS_POLL_SECONDS})
     with tempfile.TemporaryDirectory(prefix="bot-sandbox-") as data:
         async with running_standins(Path(data), settings, latency=UPSTREAM_LATENCY) as sandbox:
             served = sandbox.settings.model_copy(update={"port": port, "miniapp_url": None})
@@ -116,9 +122,32 @@ async def _chat(settings: Settings) -> None:
                 await _converse(sandbox.botapi, PublicKeyRegistrar(sandbox))
 
 
+async def _print_posts(chat: TerminalChat, answering: asyncio.Event) -> None:
+    """What the bot posts by itself (a closed deal, a scheduled summary) while nobody types:
+    printed within POSTS_SHOWN_AFTER seconds, never in the middle of an answer."""
+    while True:
+        await asyncio.sleep(POSTS_SHOWN_AFTER)
+        if not answering.is_set():
+            chat.print_changes()
+
+
 async def _converse(botapi: BotApiStandIn, registrar: PublicKeyRegistrar) -> None:
     chat = TerminalChat(botapi, DEMO_USER_ID)
     print(TRY, flush=True)
+    answering = asyncio.Event()
+    printer = asyncio.create_task(_print_posts(chat, answering))
+    try:
+        await _take_lines(botapi, registrar, chat, answering)
+    finally:
+        printer.cancel()
+
+
+async def _take_lines(
+    botapi: BotApiStandIn,
+    registrar: PublicKeyRegistrar,
+    chat: TerminalChat,
+    answering: asyncio.Event,
+) -> None:
     interactive = sys.stdin.isatty()
     while True:
         if interactive:
@@ -128,14 +157,18 @@ async def _converse(botapi: BotApiStandIn, registrar: PublicKeyRegistrar) -> Non
             break
         if not line.strip():
             continue
-        if not interactive:
-            print(f"you> {line.rstrip()}", flush=True)
-        incoming = botapi.send_text(line.rstrip("\n"), user_id=DEMO_USER_ID)
-        await botapi.wait_handled(botapi.last_update_id, timeout=ANSWER_TIMEOUT)
-        if (DEMO_USER_ID, incoming) in botapi.deleted_incoming:
-            print("(the bot deleted your message: it carried key material)", flush=True)
-        chat.print_changes()
-        registrar.register_new()
+        answering.set()
+        try:
+            if not interactive:
+                print(f"you> {line.rstrip()}", flush=True)
+            incoming = botapi.send_text(line.rstrip("\n"), user_id=DEMO_USER_ID)
+            await botapi.wait_handled(botapi.last_update_id, timeout=ANSWER_TIMEOUT)
+            if (DEMO_USER_ID, incoming) in botapi.deleted_incoming:
+                print("(the bot deleted your message: it carried key material)", flush=True)
+            chat.print_changes()
+            registrar.register_new()
+        finally:
+            answering.clear()
 
 
 def run_sandbox(settings: Settings) -> int:

@@ -432,6 +432,8 @@ class ThreeCommasStandIn:
         self.huge_body_bytes = 16 * 2**20  # the account name's length in a HUGE_BODY answer
         self.nesting_depth = 100_000  # how deep a DEEP_NESTING answer nests its arrays
         self.requests: list[RecordedRequest] = []
+        # Told of every request as it arrives (a benchmark counting calls past MAX_RECORDED).
+        self.on_request: Callable[[RecordedRequest], None] | None = None
         self._arrival = asyncio.Event()  # set and replaced on each request's arrival
         self.base_url = ""
         self._keys: dict[str, _Key] = {}
@@ -697,6 +699,8 @@ class ThreeCommasStandIn:
         return response
 
     def _record(self, entry: RecordedRequest) -> None:
+        if self.on_request is not None:
+            self.on_request(entry)
         self.requests.append(entry)
         self._arrival.set()
         self._arrival = asyncio.Event()

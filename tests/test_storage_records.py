@@ -15,9 +15,10 @@ import sqlite_utils
 
 from bot.storage.database import Database, backup_file
 from bot.storage.encryption import MasterKeys
-from bot.storage.records import KnownAccount, Snapshot
+from bot.storage.records import DealFeedOptions, KnownAccount, Snapshot
 from bot.storage.schema import MIGRATIONS, encrypt_key_check
 from bot.storage.snapshots import KEPT_PER_ACCOUNT
+from bot.targets import ALL_ACCOUNTS
 from tests.support.storage import new_keys, snapshot_for
 
 BIG_USER = 2**32 + 12345
@@ -533,7 +534,7 @@ async def test_the_languages_migration_comes_ninth_after_the_target_and_snapshot
 ) -> None:
     """A database of schema 8 (one target and user_id, the snapshot's today in USD) gains the
     chat languages' table as migration 9, its rows kept."""
-    assert [migration.__name__ for migration in MIGRATIONS[6:]] == [
+    assert [migration.__name__ for migration in MIGRATIONS[6:9]] == [
         "_one_target_and_user_id",
         "_snapshot_today_usd",
         "_chat_languages",
@@ -561,3 +562,43 @@ async def test_the_languages_migration_comes_ninth_after_the_target_and_snapshot
         assert (await reopened.chats.get_language(GROUP)).chosen == "ru"
     finally:
         await reopened.close()
+
+
+async def test_the_deal_feeds_migration_comes_tenth_after_the_languages_one(
+    tmp_path: Path, keys: MasterKeys
+) -> None:
+    """A database of schema 9 (chat languages) gains the deal feeds' table as migration 10, its
+    subscriptions and languages kept; a feed's row goes with its subscription."""
+    assert [migration.__name__ for migration in MIGRATIONS[8:]] == [
+        "_chat_languages",
+        "_deal_feeds",
+    ]
+    path = tmp_path / "nine.sqlite3"
+    with database_at_schema(path, keys, 9) as old:
+        old.execute(
+            "INSERT INTO subscriptions (id, chat_id, user_id, account_id, schedule_kind, "
+            "interval_seconds, created_at) VALUES (1, ?, 1, NULL, 'interval', 60, "
+            "'2026-01-01T00:00:00.000000+00:00')",
+            [GROUP],
+        )
+        old.execute("INSERT INTO chat_languages (chat_id, chosen) VALUES (?, 'ru')", [GROUP])
+        old.conn.commit()
+    database = await Database.open(path, keys)
+    try:
+        (kept,) = await database.subscriptions.list_for_chat(GROUP)
+        assert kept.id == 1 and kept.user_id == 1
+        assert (await database.chats.get_language(GROUP)).chosen == "ru"
+        feed = await database.deal_feeds.add(
+            GROUP,
+            1,
+            ALL_ACCOUNTS,
+            poll_seconds=60,
+            created_at=datetime(2026, 1, 2, tzinfo=UTC),
+            message_thread_id=None,
+            options=DealFeedOptions(quiet=True, losses=False),
+        )
+        assert await database.deal_feeds.options(feed.id) == DealFeedOptions(quiet=True)
+        await database.subscriptions.delete(feed.id)
+        assert await database.deal_feeds.options_in_chat(GROUP) == {}
+    finally:
+        await database.close()

@@ -6,8 +6,11 @@ The Telegram layer imports them from here, never from storage, so it depends on 
 from __future__ import annotations
 
 from bot.storage.records import (
+    FEED_CONTENTS,
     Alert,
     AlertMetric,
+    DealFeed,
+    DealFeedOptions,
     KnownAccount,
     ScheduleKind,
     Subscription,
@@ -17,8 +20,11 @@ from bot.targets import ALL_ACCOUNTS, Target
 
 __all__ = [
     "ALL_ACCOUNTS",
+    "FEED_CONTENTS",
     "Alert",
     "AlertMetric",
+    "DealFeed",
+    "DealFeedOptions",
     "KnownAccount",
     "ScheduleKind",
     "Subscription",

@@ -11,6 +11,7 @@ from bot.services.bots import BotsService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
+from bot.services.deal_feed import DealFeedService
 from bot.services.display import DisplayCurrencies
 from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
@@ -33,6 +34,7 @@ class Services:
     alerts: AlertService
     chat_settings: ChatSettingsService
     subscriptions: SubscriptionService
+    deal_feed: DealFeedService
     holdings: HoldingsService
     history: HistoryService
     profit: ProfitService
@@ -72,6 +74,8 @@ class Services:
         )
         chat_settings = ChatSettingsService(db)
         chat_settings.add_zone_listener(subscriptions.reschedule_chat)
+        deal_feed = DealFeedService(db, accounts, client, clock, settings.deals_poll_seconds)
+        subscriptions.watch_feeds_with(deal_feed, settings.deals_poll_seconds)
         return cls(
             settings,
             db,
@@ -80,6 +84,7 @@ class Services:
             alerts,
             chat_settings,
             subscriptions,
+            deal_feed,
             holdings=HoldingsService(db, client, credentials),
             history=HistoryService(credentials, client, clock),
             profit=ProfitService(credentials, client, clock),

@@ -1,5 +1,6 @@
 """Schedules of `/subscribe`: `every <N><s|m|h|d>` or `daily HH:MM` in the chat's time zone,
-then optionally what to post (`summary`, the default, `holdings`, `chart` or `profit`)."""
+then optionally what to post (`summary`, the default, `holdings`, `chart` or `profit`); or
+`deals [quiet] [losses]`, a feed of the deals that close."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.services.errors import ExplainedError, ServiceError
 from bot.storage.records import (
     DAILY_TIME,
+    FEED_CONTENTS,
     MAX_INTERVAL_SECONDS,
     SUBSCRIPTION_CONTENTS,
+    DealFeedOptions,
     Subscription,
     SubscriptionContent,
 )
@@ -29,6 +32,12 @@ _DAILY = re.compile(
     r"^(?P<account>.+?)\s+daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})" + _CONTENT + "$",
     re.I | re.ASCII,
 )
+# `/subscribe <account|all> deals [quiet] [losses]`; the options in any order, each once.
+FEED_OPTIONS = ("quiet", "losses")
+_FEED = re.compile(
+    r"^(?P<account>.+?)\s+deals(?P<options>(?:\s+(?:quiet|losses))*)$", re.I | re.ASCII
+)
+_FEED_WITH_OTHER_WORDS = re.compile(r"^(?P<account>.+?)\s+deals(?:\s+\S+)+$", re.I | re.ASCII)
 # More digits than this is longer than the longest interval in any unit.
 _COUNT_DIGITS = len(str(MAX_INTERVAL_SECONDS))
 
@@ -61,18 +70,40 @@ class ScheduleRequest:
     interval_seconds: int | None = None
     daily_time: str | None = None
     content: SubscriptionContent = SubscriptionContent.SUMMARY
+    feed: DealFeedOptions | None = None  # a deal feed's options; None: a scheduled post
 
 
 def parse_content(word: str | None) -> SubscriptionContent:
     """The optional last word of /subscribe: what to post (the summary when none)."""
     if word is None:
         return SubscriptionContent.SUMMARY
-    if word.lower() not in SUBSCRIPTION_CONTENTS:
+    if word.lower() not in SUBSCRIPTION_CONTENTS or word.lower() in FEED_CONTENTS:
         zone_name = _zone_named(word)
         if zone_name is not None:
             raise BadSchedule("schedule.no_zone", zone=zone_name)
-        raise BadSchedule("schedule.content", contents=", ".join(SUBSCRIPTION_CONTENTS))
+        raise BadSchedule("schedule.content", contents=", ".join(_SCHEDULED))
     return SubscriptionContent(word.lower())
+
+
+_SCHEDULED = [content for content in SUBSCRIPTION_CONTENTS if content not in FEED_CONTENTS]
+
+
+def parse_feed(text: str) -> ScheduleRequest | None:
+    """`all deals quiet losses` -> a deal feed request; None when `text` names no feed."""
+    if _EVERY.match(text) or _DAILY.match(text):
+        return None  # a schedule (`all every 1h deals` is told that deals need no schedule)
+    feed = _FEED.match(text)
+    if feed is None:
+        if _FEED_WITH_OTHER_WORDS.match(text):
+            raise BadSchedule("feed.words")
+        return None
+    words = feed["options"].lower().split()
+    if len(set(words)) != len(words):
+        raise BadSchedule("feed.twice")
+    options = DealFeedOptions(quiet="quiet" in words, losses="losses" in words)
+    return ScheduleRequest(
+        feed["account"], "interval", content=SubscriptionContent.DEALS, feed=options
+    )
 
 
 def _zone_named(word: str) -> str | None:
@@ -87,6 +118,8 @@ def parse_schedule(text: str, min_interval_seconds: int) -> ScheduleRequest:
     """`binance every 15m`, `all daily 09:00 chart` -> what to subscribe to, when, and what
     to post."""
     text = " ".join(text.split())
+    if (feed := parse_feed(text)) is not None:
+        return feed
     if every := _EVERY.match(text):
         content = parse_content(every["content"])
         count = every["count"].lstrip("0") or "0"

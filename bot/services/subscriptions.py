@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfoNotFoundError
@@ -32,7 +32,9 @@ from bot.services.schedules import (
 )
 from bot.storage.database import Database
 from bot.storage.records import (
+    FEED_CONTENTS,
     Alert,
+    DealFeedOptions,
     KnownAccount,
     Subscription,
 )
@@ -67,6 +69,7 @@ class ListedEntry:
     account_name: str
     subscription: Subscription | None = None
     alert: Alert | None = None
+    feed: DealFeedOptions | None = None  # a deal feed's options
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,16 @@ def _same_subscription(
     return (
         subscription.user_id == user_id
         and subscription.target == target
-        and subscription.schedule_kind == request.kind
-        and subscription.interval_seconds == request.interval_seconds
-        and subscription.daily_time == request.daily_time
         and subscription.message_thread_id == thread
         and subscription.content == request.content
+        and (
+            request.feed is not None  # one feed of an account per user and topic
+            or (
+                subscription.schedule_kind == request.kind
+                and subscription.interval_seconds == request.interval_seconds
+                and subscription.daily_time == request.daily_time
+            )
+        )
     )
 
 
@@ -123,6 +131,22 @@ class Delivery(Protocol):
         ...
 
     async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None: ...
+
+
+class FeedWatch(Protocol):
+    """Who watches the feeds (the deal poller): they post as things happen, not on a schedule."""
+
+    def watch(self, subscription: Subscription) -> None: ...
+
+    def unwatch(self, subscription: Subscription) -> None: ...
+
+    async def ended(self, subscription: Subscription, name: str) -> None:
+        """Its owner disconnected: tell its chat once."""
+        ...
+
+
+def is_feed(subscription: Subscription) -> bool:
+    return subscription.content in FEED_CONTENTS
 
 
 class SubscriptionService:
@@ -145,6 +169,8 @@ class SubscriptionService:
         self._adding = asyncio.Lock()
         self.scheduler = Scheduler(clock, _Jobs(self))
         self._delivery: Delivery | None = None
+        self._feeds: FeedWatch | None = None
+        self.feed_poll_seconds = 60  # stored with a feed: how often it is checked
 
     # ------------------------------------------------------------------ the schedule
 
@@ -152,6 +178,16 @@ class SubscriptionService:
     def next_runs(self) -> dict[int, datetime]:
         """When each scheduled subscription runs next, by id."""
         return self.scheduler.next_runs
+
+    def watch_feeds_with(self, feeds: FeedWatch, poll_seconds: int) -> None:
+        """Feeds (`deals`) are watched by `feeds`, not scheduled here."""
+        self._feeds = feeds
+        self.feed_poll_seconds = poll_seconds
+
+    def _drop(self, subscription: Subscription) -> None:
+        self.scheduler.drop(subscription.id)
+        if is_feed(subscription) and self._feeds is not None:
+            self._feeds.unwatch(subscription)
 
     def deliver_with(self, delivery: Delivery) -> None:
         """Scheduled runs are posted by `delivery` (the Telegram side)."""
@@ -176,9 +212,14 @@ class SubscriptionService:
                 await self.schedule(subscription)
 
     async def schedule(self, subscription: Subscription) -> None:
-        """(Re)schedule it from its stored row; a paused one is unscheduled."""
+        """(Re)schedule it from its stored row; a paused one is unscheduled. A feed is watched
+        by its poller instead."""
         if subscription.paused:
-            self.scheduler.drop(subscription.id)
+            self._drop(subscription)
+            return
+        if is_feed(subscription):
+            if self._feeds is not None:
+                self._feeds.watch(subscription)
             return
         try:
             when = await self.next_run(subscription)
@@ -239,9 +280,25 @@ class SubscriptionService:
             in_chat = await self._db.subscriptions.list_for_chat(chat_id)
             for existing in in_chat:
                 if _same_subscription(existing, user_id, target, request, message_thread_id):
+                    if existing.paused and is_feed(existing):
+                        resumed = await self._resume_feed(existing)
+                        await self.schedule(resumed)
+                        return resumed
                     raise DuplicateEntry("subscription", existing.id)
             of_user = await self._db.subscriptions.count_for_user(user_id)
             self._limits.ensure_room("subscriptions", len(in_chat), of_user)
+            if request.feed is not None:
+                subscription = await self._db.deal_feeds.add(
+                    chat_id,
+                    user_id,
+                    target,
+                    poll_seconds=self.feed_poll_seconds,
+                    created_at=self.clock.now(),
+                    message_thread_id=message_thread_id,
+                    options=request.feed,
+                )
+                await self.schedule(subscription)
+                return subscription
             subscription = await self._db.subscriptions.add(
                 chat_id,
                 user_id,
@@ -256,6 +313,17 @@ class SubscriptionService:
             )
         await self.schedule(subscription)
         return subscription
+
+    async def feed_options(self, subscription_id: int) -> DealFeedOptions:
+        return await self._db.deal_feeds.options(subscription_id)
+
+    async def _resume_feed(self, feed: Subscription) -> Subscription:
+        """A paused feed subscribed again (the key got its permission back): it goes on from
+        now; deals closed while it was paused are not posted."""
+        await self._db.deal_feeds.restart(feed.id, self.clock.now())
+        resumed = await self._db.subscriptions.get(feed.id)
+        assert resumed is not None
+        return resumed
 
     async def add_alert(
         self, chat_id: int, user_id: int, text: str, message_thread_id: int | None = None
@@ -282,6 +350,8 @@ class SubscriptionService:
         planned = PlannedRuns({}, [])
 
         def plan(subscription: Subscription, timezone_name: str | None) -> None:
+            if is_feed(subscription):
+                return  # watched by its poller
             try:
                 planned.next_runs[subscription.id] = _next_run(now, subscription, timezone_name)
             except Unschedulable as error:
@@ -353,8 +423,12 @@ class SubscriptionService:
 
     async def listing(self, chat_id: int) -> list[ListedEntry]:
         entries: list[ListedEntry] = []
+        feeds = await self._db.deal_feeds.options_in_chat(chat_id)
         for subscription in await self._db.subscriptions.list_for_chat(chat_id):
-            entries.append(await self._listed_subscription(subscription))
+            listed = await self._listed_subscription(subscription)
+            if subscription.id in feeds:
+                listed = replace(listed, feed=feeds[subscription.id])
+            entries.append(listed)
         for alert in await self._db.alerts.list_for_chat(chat_id):
             entries.append(await self._listed_alert(alert))
         return entries
@@ -375,7 +449,7 @@ class SubscriptionService:
             raise NotYours
         if entry.subscription is not None:
             await self._db.subscriptions.delete(entry.subscription.id)
-            self.scheduler.drop(entry.subscription.id)
+            self._drop(entry.subscription)
         elif entry.alert is not None:
             await self._db.alerts.delete(entry.alert.id)
         return entry
@@ -383,7 +457,7 @@ class SubscriptionService:
     async def pause_chat(self, chat_id: int) -> list[Subscription]:
         paused = await self._db.subscriptions.pause_chat(chat_id)
         for subscription in paused:
-            self.scheduler.drop(subscription.id)
+            self._drop(subscription)
         return paused
 
     async def resume_chat(self, chat_id: int) -> list[Subscription]:
@@ -403,9 +477,16 @@ class SubscriptionService:
         return moved
 
     async def end_for_user(self, user_id: int) -> list[Subscription]:
+        names = {}
+        for subscription in await self._db.subscriptions.list_for_user(user_id):
+            if is_feed(subscription):
+                names[subscription.id] = await self.account_name(user_id, subscription.target)
         ended = await self._db.subscriptions.delete_for_user(user_id)
         for subscription in ended:
-            self.scheduler.drop(subscription.id)
+            self._drop(subscription)
+            if is_feed(subscription) and not subscription.paused and self._feeds is not None:
+                name = names.get(subscription.id, "all accounts")
+                await self._feeds.ended(subscription, name)
         return ended
 
 

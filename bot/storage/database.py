@@ -18,6 +18,7 @@ from bot.storage.accounts import AccountStore
 from bot.storage.alerts import AlertStore
 from bot.storage.chats import ChatSettingsStore
 from bot.storage.credentials import CredentialStore
+from bot.storage.deal_feeds import DealFeedStore
 from bot.storage.encryption import DecryptionError, MasterKeys, stored_key_id
 from bot.storage.errors import StorageError, UserChanged
 from bot.storage.generations import UserGenerations
@@ -104,6 +105,7 @@ class Database:
         self.chats = ChatSettingsStore(worker)
         self.subscriptions = SubscriptionStore(worker, self.chats)
         self.alerts = AlertStore(worker)
+        self.deal_feeds = DealFeedStore(worker)
         self.generations = UserGenerations()
 
     @classmethod

@@ -28,6 +28,11 @@ class SubscriptionContent(StrEnum):
     HOLDINGS = "holdings"
     CHART = "chart"
     PROFIT = "profit"
+    DEALS = "deals"  # a feed: each deal that closes, posted by the deal poller
+
+
+# Kinds posted as things happen (a poller watches them), not on a schedule.
+FEED_CONTENTS = frozenset({SubscriptionContent.DEALS})
 
 
 class AlertMetric(StrEnum):
@@ -131,3 +136,23 @@ class Alert:
     created_at: datetime
     message_thread_id: int | None = None  # the forum topic it posts into; None: General
     currency: str | None = None  # of a balance threshold; None: set before currencies were kept
+
+
+@dataclass(frozen=True)
+class DealFeedOptions:
+    """`/subscribe … deals quiet losses`."""
+
+    quiet: bool = False  # posted without sound
+    losses: bool = False  # only the closes that lost money
+
+
+@dataclass(frozen=True)
+class DealFeed:
+    """A deal feed and its high-water mark: the deals up to `mark_at` were handled, and of those
+    that closed in the last moments before it (`seen`: id -> closing time, unix seconds) each is
+    remembered, so a deal 3Commas lists late is posted once and one listed again never twice."""
+
+    subscription: Subscription
+    options: DealFeedOptions
+    mark_at: datetime
+    seen: dict[int, float]

@@ -222,6 +222,24 @@ def _chat_languages(db: sqlite_utils.Database) -> None:
     )
 
 
+def _deal_feeds(db: sqlite_utils.Database) -> None:
+    """Deal feeds (`/subscribe … deals`): each one's options and high-water mark, beside its
+    row in subscriptions; the row goes when its subscription goes."""
+    db.execute(
+        """CREATE TABLE deal_feeds (
+            subscription_id INTEGER PRIMARY KEY,
+            quiet INTEGER NOT NULL DEFAULT 0,
+            losses INTEGER NOT NULL DEFAULT 0,
+            mark_at TEXT NOT NULL,
+            seen TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute(
+        "CREATE TRIGGER deal_feeds_end AFTER DELETE ON subscriptions BEGIN "
+        "DELETE FROM deal_feeds WHERE subscription_id = OLD.id; END"
+    )
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -233,6 +251,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _one_target_and_user_id,
     _snapshot_today_usd,
     _chat_languages,
+    _deal_feeds,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -45,7 +45,7 @@ def _subscription(row: dict[str, Any]) -> Subscription:
     )
 
 
-def _readable(row: dict[str, Any]) -> Subscription | None:
+def readable_subscription(row: dict[str, Any]) -> Subscription | None:
     """The row's subscription; one that cannot be read is logged and left out (None), so it
     never stops the rest."""
     try:
@@ -58,7 +58,7 @@ def _readable(row: dict[str, Any]) -> Subscription | None:
 def _select(db: sqlite_utils.Database, where: str, params: list[Any]) -> list[Subscription]:
     """Matching rows, the unreadable left out."""
     query = f"SELECT * FROM subscriptions WHERE {where} ORDER BY id"  # noqa: S608
-    found = (_readable(row) for row in db.query(query, params))
+    found = (readable_subscription(row) for row in db.query(query, params))
     return [subscription for subscription in found if subscription is not None]
 
 
@@ -81,6 +81,20 @@ def _check_schedule(
         raise ValueError(f"an interval needs 0 < interval_seconds <= {MAX_INTERVAL_SECONDS}")
     if schedule_kind == "daily" and (daily_time is None or not DAILY_TIME.fullmatch(daily_time)):
         raise ValueError("a daily subscription needs daily_time as HH:MM")
+
+
+def insert_subscription(db: sqlite_utils.Database, values: list[Any]) -> Subscription:
+    """A new row: (chat_id, user_id, account_id, schedule_kind, interval_seconds, daily_time,
+    created_at, message_thread_id, content), under a new entry id."""
+    entry_id = next_entry_id(db)
+    db.execute(
+        "INSERT INTO subscriptions (id, chat_id, user_id, account_id, "
+        "schedule_kind, interval_seconds, daily_time, created_at, "
+        "message_thread_id, content, paused, last_error) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)",
+        [entry_id, *values],
+    )
+    return _select(db, "id = ?", [entry_id])[0]
 
 
 class SubscriptionStore:
@@ -109,13 +123,9 @@ class SubscriptionStore:
         account_id = target_column(target)
 
         def write(db: sqlite_utils.Database) -> Subscription:
-            entry_id = next_entry_id(db)
-            db.execute(
-                "INSERT INTO subscriptions (id, chat_id, user_id, account_id, "
-                "schedule_kind, interval_seconds, daily_time, paused, last_error, created_at, "
-                "message_thread_id, content) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)",
+            return insert_subscription(
+                db,
                 [
-                    entry_id,
                     chat_id,
                     user_id,
                     account_id,
@@ -127,7 +137,6 @@ class SubscriptionStore:
                     content,
                 ],
             )
-            return _select(db, "id = ?", [entry_id])[0]
 
         return await self._worker.write(write)
 
@@ -137,6 +146,9 @@ class SubscriptionStore:
 
     async def list_for_chat(self, chat_id: int) -> list[Subscription]:
         return await self._worker.read(lambda db: _select(db, "chat_id = ?", [chat_id]))
+
+    async def list_for_user(self, user_id: int) -> list[Subscription]:
+        return await self._worker.read(lambda db: _select(db, "user_id = ?", [user_id]))
 
     async def list_active(self) -> list[Subscription]:
         return await self._worker.read(lambda db: _select(db, "paused = 0", []))
@@ -150,7 +162,7 @@ class SubscriptionStore:
 
         def read(db: sqlite_utils.Database) -> None:
             for row in db.query(_ACTIVE_WITH_TIMEZONE):
-                subscription = _readable(row)
+                subscription = readable_subscription(row)
                 if subscription is not None:
                     visit(subscription, row["chat_timezone"])
 

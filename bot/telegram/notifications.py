@@ -8,7 +8,7 @@ pauses a chat's subscriptions when the bot was removed or blocked there.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram.error import (
@@ -23,12 +23,20 @@ from telegram.ext import ExtBot
 
 from bot.services.alerts import AlertService
 from bot.services.chat_settings import ChatSettingsService
+from bot.services.deal_feed import ENDED_DISCONNECTED, ClosedDeal
 from bot.services.publisher import Publisher
+from bot.services.records import ALL_ACCOUNTS, DealFeed, Subscription
 from bot.services.subscriptions import SubscriptionService
 from bot.services.summary import AccountSummary
 from bot.telegram.transport.replies import send_html, send_reply
 from bot.telegram.views import texts
 from bot.telegram.views.render import render_alert_fired, render_chat
+from bot.telegram.views.render_deal_feed import (
+    render_closed_deal,
+    render_deal_digest,
+    render_feed_ended,
+    render_feed_paused,
+)
 from bot.telegram.views.reply import Reply, TextReply
 from bot.telegram.views.translator import translator
 
@@ -126,6 +134,54 @@ class AlertPosts:
             finally:
                 # fired only once Telegram has it; else the next refresh that finds it true tries again
                 await self._alerts.settle(alert, fired=posted)
+
+
+class DealFeedPosts:
+    """The deal poller's `DealPosts`: a closed deal, or a digest of several, into the feed's
+    chat or topic (through the publisher: moved chats, gone topics and kicked bots as for
+    every post), without sound for a quiet feed."""
+
+    def __init__(self, *, publisher: Publisher[Reply], chat_settings: ChatSettingsService) -> None:
+        self._publisher = publisher
+        self._chat_settings = chat_settings
+
+    async def post_deals(self, feed: DealFeed, deals: Sequence[ClosedDeal], name: str) -> bool:
+        subscription = feed.subscription
+        show_account = subscription.target == ALL_ACCOUNTS
+        # the chat's settings as they are now: its language when the post is sent
+        settings = await self._chat_settings.settings(subscription.chat_id)
+        t = translator(settings.language)
+        if len(deals) == 1:
+            text = render_closed_deal(t, deals[0], zone=settings.zone, show_account=show_account)
+        else:
+            shown = t(texts.ALL_ACCOUNTS_NAME) if show_account else name
+            text = render_deal_digest(t, deals, shown, show_account=show_account)
+        return await self._publisher.publish(
+            subscription.chat_id,
+            TextReply(text, quiet=feed.options.quiet),
+            topic=subscription.message_thread_id,
+        )
+
+    async def tell_paused(self, subscription: Subscription, name: str, reason: str) -> None:
+        """In the chat's language, and privately to the owner in the owner's."""
+        every = subscription.target == ALL_ACCOUNTS
+
+        async def text(chat_id: int) -> str:
+            t = translator((await self._chat_settings.settings(chat_id)).language)
+            shown = t(texts.ALL_ACCOUNTS_NAME) if every else name
+            if reason == ENDED_DISCONNECTED:
+                return render_feed_ended(t, shown)
+            return render_feed_paused(
+                t, shown, "all" if every else str(subscription.target), reason
+            )
+
+        posted = await self._publisher.publish(
+            subscription.chat_id,
+            TextReply(await text(subscription.chat_id)),
+            topic=subscription.message_thread_id,
+        )
+        if posted and subscription.chat_id != subscription.user_id:
+            await self._publisher.tell_user(subscription.user_id, await text(subscription.user_id))
 
 
 # ---------------------------------------------------------------------- chat changes

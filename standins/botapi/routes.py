@@ -258,6 +258,7 @@ class Routes:
             date=int(time.time()),
             message_thread_id=thread,
             sent_at=time.monotonic(),
+            disable_notification=_bool(params, "disable_notification"),
             _plain=parsed.plain,
         )
         self._state.record_sent(message)

@@ -32,6 +32,7 @@ class SentMessage:
     message_thread_id: int | None = None  # the forum topic it was posted in; None: General
     sent_at: float = 0.0  # time.monotonic() when the stand-in accepted it
     edited_at: float | None = None  # time.monotonic() of its last edit
+    disable_notification: bool = False  # sent without sound
     _plain: str = ""
 
     def __post_init__(self) -> None:

@@ -33,6 +33,7 @@ class ScheduledPosts:
     async def produce(self, subscription: Subscription, account: KnownAccount | None) -> Reply:
         kind = SUBSCRIPTION_KINDS[subscription.content]
         command = kind.command
+        assert command is not None, "a feed is never scheduled"
         context = Context(self._application)
         chat_settings = self._application.bot_data.services.chat_settings
         context.chat_settings = await chat_settings.settings(subscription.chat_id)

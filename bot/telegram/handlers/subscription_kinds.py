@@ -1,4 +1,5 @@
-"""What each kind of subscription posts: the reply of one per-account command, run by the clock.
+"""What each kind of subscription posts: the reply of one per-account command, run by the clock,
+or (a feed) what the deal poller posts as deals close.
 
 A new kind is a value of `SubscriptionContent` and a line here.
 """
@@ -17,7 +18,9 @@ from bot.telegram.views import texts
 
 @dataclass(frozen=True)
 class SubscriptionKind:
-    command: AccountCommand  # run with its default option for the subscription's account or all
+    # run with its default option for the subscription's account or all; None: a feed, posted
+    # as things happen by its poller (services/deal_feed.py)
+    command: AccountCommand | None
     next_post: str  # the sentence after subscribing: "Next balance chart: {when}. …"
     failed: str  # the sentence when a run failed: "The scheduled balance chart of … failed"
     buttons: bool = True  # False: posted without the command's buttons (a table as it is)
@@ -35,5 +38,9 @@ SUBSCRIPTION_KINDS: dict[SubscriptionContent, SubscriptionKind] = {
     ),
     SubscriptionContent.PROFIT: SubscriptionKind(
         PROFIT_COMMAND, texts.NEXT_PROFIT, texts.PROFIT_FAILED, buttons=False
+    ),
+    # a feed's own sentences: subscribed (its options and period), paused (3Commas refused)
+    SubscriptionContent.DEALS: SubscriptionKind(
+        None, texts.FEED_SUBSCRIBED, texts.FEED_PAUSED, buttons=False
     ),
 }

@@ -7,6 +7,7 @@ import re
 from telegram import ChatMember, Update
 from telegram.error import TelegramError
 
+from bot.services.records import ALL_ACCOUNTS, FEED_CONTENTS, Subscription
 from bot.telegram.context import Context
 from bot.telegram.handlers.admins import is_admin
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
@@ -16,6 +17,7 @@ from bot.telegram.notifications import migrate, shut_out
 from bot.telegram.views import texts
 from bot.telegram.views.html import escape
 from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
+from bot.telegram.views.render_deal_feed import render_feed_subscribed
 
 # An entry's number as /subscriptions shows it (`#12`) or bare; 18 digits fit any stored id.
 _ENTRY_NUMBER = re.compile(r"#?(\d{1,18})", re.ASCII)
@@ -32,7 +34,14 @@ async def subscribe(request: ChatRequest) -> None:
     subscription = await subscriptions.subscribe(
         who.chat_id, who.user_id, request.argument, _topic(who)
     )
-    name = await subscriptions.account_name(who.user_id, subscription.target)
+    name = (
+        request.context.t(texts.ALL_ACCOUNTS_NAME)
+        if subscription.target == ALL_ACCOUNTS
+        else await subscriptions.account_name(who.user_id, subscription.target)
+    )
+    if subscription.content in FEED_CONTENTS:
+        await request.reply(await _feed_subscribed(request, subscription, name))
+        return
     next_run = subscriptions.next_runs[subscription.id]
     next_post = SUBSCRIPTION_KINDS[subscription.content].next_post
     await request.reply(
@@ -40,6 +49,12 @@ async def subscribe(request: ChatRequest) -> None:
             request.context.t, subscription, name, next_run, request.settings.zone, next_post
         )
     )
+
+
+async def _feed_subscribed(request: ChatRequest, subscription: Subscription, name: str) -> str:
+    subscriptions = request.services.subscriptions
+    options = await subscriptions.feed_options(subscription.id)
+    return render_feed_subscribed(request.context.t, name, options, subscriptions.feed_poll_seconds)
 
 
 async def alert(request: ChatRequest) -> None:

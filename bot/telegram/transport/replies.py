@@ -92,6 +92,7 @@ async def _send_chunk(
     reply_to: int | None,
     thread_id: int | None,
     broadcast: bool,
+    quiet: bool = False,
 ) -> Message:
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
     traffic = BROADCAST if broadcast else None
@@ -105,6 +106,7 @@ async def _send_chunk(
                 reply_parameters=reply,
                 rate_limit_args=traffic,
                 message_thread_id=thread_id,
+                disable_notification=quiet or None,
             )
         )
     except BadRequest as error:
@@ -119,6 +121,7 @@ async def _send_chunk(
                 reply_parameters=reply,
                 rate_limit_args=traffic,
                 message_thread_id=thread_id,
+                disable_notification=quiet or None,
             )
         )
 
@@ -132,6 +135,7 @@ async def send_html(
     reply_to: int | None = None,
     topic: int | Topic | None = Topic.OF_UPDATE,
     broadcast: bool = False,
+    quiet: bool = False,
 ) -> Message:
     """Send `text`, split on line boundaries; the keyboard goes on the last part.
 
@@ -150,6 +154,7 @@ async def send_html(
             reply_to if index == 0 else None,
             thread_id,
             broadcast,
+            quiet,
         )
     assert message is not None
     return message
@@ -266,4 +271,5 @@ async def send_reply(
         reply_to=reply_to,
         topic=topic,
         broadcast=broadcast,
+        quiet=reply.quiet,
     )

@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
 from bot.services.portfolio import portfolio_total
-from bot.services.records import Alert, KnownAccount, Subscription, SubscriptionContent
+from bot.services.records import (
+    ALL_ACCOUNTS,
+    FEED_CONTENTS,
+    Alert,
+    DealFeedOptions,
+    KnownAccount,
+    Subscription,
+    SubscriptionContent,
+)
 from bot.services.schedules import UNSCHEDULABLE
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
@@ -66,7 +74,7 @@ def _updated(t: Translator, moment: datetime | None, zone: ZoneInfo) -> str:
     if moment is None:
         return escape(t(texts.UPDATED_NOW))
     try:
-        return t(texts.UPDATED, when=_when(moment, zone))
+        return t(texts.UPDATED, when=date_time(moment, zone))
     except (OverflowError, ValueError):  # a date at the edge of the calendar
         return t(texts.UPDATED, when=escape(moment.isoformat(timespec="minutes")))
 
@@ -206,7 +214,8 @@ def render_unknown_command(t: Translator, name: str, commands: Sequence[str]) ->
     return t(texts.UNKNOWN_COMMAND, command=shown)
 
 
-def _when(moment: datetime, zone: ZoneInfo) -> str:
+def date_time(moment: datetime, zone: ZoneInfo) -> str:
+    """`2026-12-04 14:02 Europe/Berlin` in the chat's zone (escaped)."""
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {escape(zone.key)}"
 
 
@@ -248,6 +257,16 @@ def render_schedule(t: Translator, subscription: Subscription) -> str:
     return schedule
 
 
+def render_feed_schedule(t: Translator, options: DealFeedOptions | None) -> str:
+    """In /subscriptions: `deals as they close · losses only · quiet`."""
+    words = [t(texts.FEED_WHAT)]
+    if options is not None and options.losses:
+        words.append(t(texts.FEED_LOSSES_OPTION))
+    if options is not None and options.quiet:
+        words.append(t(texts.FEED_QUIET_OPTION))
+    return " · ".join(words)
+
+
 def render_alert_rule(t: Translator, alert: Alert) -> str:
     if alert.metric == "balance":
         threshold = (
@@ -279,7 +298,7 @@ def render_subscribed(
         account=escape(clean_name(name)),
         schedule=render_schedule(t, subscription),
     )
-    return subscribed + "\n" + t(next_post, when=_when(next_run, zone))
+    return subscribed + "\n" + t(next_post, when=date_time(next_run, zone))
 
 
 def render_alert_added(t: Translator, alert: Alert, name: str) -> str:
@@ -335,8 +354,10 @@ def _state(
 ) -> str:
     if subscription.paused:
         return t(texts.STATE_PAUSED)
+    if subscription.content in FEED_CONTENTS:
+        return t(texts.STATE_WATCHING)
     if subscription.id in next_runs:
-        return t(texts.STATE_NEXT, when=_when(next_runs[subscription.id], zone))
+        return t(texts.STATE_NEXT, when=date_time(next_runs[subscription.id], zone))
     if subscription.last_error == UNSCHEDULABLE:
         return t(texts.STATE_UNSCHEDULABLE)
     return t(texts.STATE_RUNNING)
@@ -355,11 +376,17 @@ def render_listing(
     for entry in entries:
         owner = escape(clean_name(owners.get(entry.user_id), fallback=str(entry.user_id)))
         by = t(texts.ENTRY_BY, owner=owner)
-        name = escape(clean_name(entry.account_name))
+        every = entry.subscription is not None and entry.subscription.target == ALL_ACCOUNTS
+        name = escape(t(texts.ALL_ACCOUNTS_NAME) if every else clean_name(entry.account_name))
         if entry.subscription is not None:
             subscription = entry.subscription
+            schedule = (
+                render_feed_schedule(t, entry.feed)
+                if subscription.content in FEED_CONTENTS
+                else render_schedule(t, subscription)
+            )
             lines.append(
-                f"<b>#{entry.number}</b> 🕘 {name} {render_schedule(t, subscription)} · {by} · "
+                f"<b>#{entry.number}</b> 🕘 {name} {schedule} · {by} · "
                 + _state(t, subscription, next_runs, zone)
             )
         elif entry.alert is not None:

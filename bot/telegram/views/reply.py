@@ -11,6 +11,7 @@ from telegram import InlineKeyboardMarkup
 class TextReply:
     text: str
     markup: InlineKeyboardMarkup | None = None
+    quiet: bool = False  # posted without sound (disable_notification)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ DOES_HOLDINGS = N_("the coins held, largest first")
 DOES_CHART = N_("a chart of the balance, deposits marked")
 DOES_PROFIT = N_("profit by period, net of deposits")
 DOES_SUBSCRIBE = N_(
-    "post summaries here on a schedule (or daily 09:00; add holdings, chart or profit)"
+    "post summaries here on a schedule (or daily 09:00; add holdings, chart or profit); "
+    "or each deal that closes: /subscribe all deals"
 )
 DOES_SUBSCRIPTIONS = N_("this chat's subscriptions and alerts")
 DOES_UNSUBSCRIBE = N_("remove a subscription or alert (its creator or a group admin)")
@@ -582,7 +583,7 @@ REASONS = {
     ),
     "schedule.content": N_(
         "A subscription posts one of: {contents} (the summary when none is given), like "
-        "/subscribe all daily 09:00 chart."
+        "/subscribe all daily 09:00 chart. Closed deals come as they close: /subscribe all deals."
     ),
     "schedule.longest": N_("The longest interval is {interval}."),
     "schedule.shortest": N_("The shortest interval is {interval}."),
@@ -590,8 +591,14 @@ REASONS = {
     "schedule.usage": N_(
         "Write it as /subscribe &lt;account|all&gt; every &lt;N&gt;&lt;s|m|h|d&gt; or /subscribe "
         "&lt;account|all&gt; daily HH:MM, then optionally what to post: holdings, chart or "
-        "profit (the summary by default)."
+        "profit (the summary by default); or /subscribe &lt;account|all&gt; deals for each deal "
+        "that closes."
     ),
+    "feed.words": N_(
+        "A deal feed takes only the words quiet (no sound) and losses (only losing closes), "
+        "like /subscribe all deals quiet losses."
+    ),
+    "feed.twice": N_("Give each of quiet and losses at most once."),
     # /chart and /profit
     "period.chart": N_("The period must be one of {periods} (30d by default)."),
     "period.profit": N_("Group the profit by days, weeks or months (days by default)."),
@@ -691,6 +698,62 @@ DASHBOARD_LABELS: dict[str, str] = {
     "back": N_("Back"),
     "no_accounts": N_("No accounts yet."),
 }
+
+# ---------------------------------------------------------------------- the deal feed
+
+# How a deal closed, by its 3Commas status (`/subscribe … deals`).
+DEAL_CLOSED_AS = {
+    "completed": N_("✅ Take profit"),
+    "stop_loss_finished": N_("🛑 Stop-loss"),
+    "panic_sold": N_("🚨 Panic sell"),
+    "liquidated": N_("💥 Liquidated"),
+    "failed": N_("⚠️ Deal failed"),
+    "cancelled": N_("✖️ Cancelled"),
+    "closed": N_("☑️ Closed"),
+}
+DEAL_BOT = N_("Bot: {bot}")
+DEAL_PROFIT = N_("Profit: {result}")
+DEAL_LOSS = N_("Loss: {result}")
+DEAL_RAN = N_("ran {duration}")
+DEAL_LATE = N_("⏰ Late: closed {when}, while I was stopped.")
+DEALS_DIGEST = NP_("<b>{count} deal closed</b> · {name}", "<b>{count} deals closed</b> · {name}")
+DEALS_DIGEST_PART = N_("(part {part})")
+DEALS_DIGEST_LATE = N_("⏰ Some closed while I was stopped.")
+DEALS_DIGEST_TOTAL = N_("Total: {total}")
+# After /subscribe … deals, by its options: (losses, quiet).
+FEED_SUBSCRIBED = N_(
+    "✅ Deal feed: <b>{name}</b>. From now on I post here each deal that closes. "
+    "I check 3Commas every {period}. Send /subscriptions to see them all."
+)
+FEED_SUBSCRIBED_AS = {
+    (False, False): FEED_SUBSCRIBED,
+    (True, False): N_(
+        "✅ Deal feed: <b>{name}</b>. From now on I post here each deal that closes with a "
+        "loss. I check 3Commas every {period}. Send /subscriptions to see them all."
+    ),
+    (False, True): N_(
+        "✅ Deal feed: <b>{name}</b>. From now on I post here each deal that closes, without "
+        "sound. I check 3Commas every {period}. Send /subscriptions to see them all."
+    ),
+    (True, True): N_(
+        "✅ Deal feed: <b>{name}</b>. From now on I post here each deal that closes with a "
+        "loss, without sound. I check 3Commas every {period}. Send /subscriptions to see them "
+        "all."
+    ),
+}
+# A feed in /subscriptions: `deals as they close · losses only · quiet · watching`.
+FEED_WHAT = N_("deals as they close")
+FEED_LOSSES_OPTION = N_("losses only")
+FEED_QUIET_OPTION = N_("quiet")
+STATE_WATCHING = N_("watching")
+# Told once to the feed's chat (and its owner) when 3Commas stops answering for its key.
+FEED_PAUSED = N_(
+    "⏸ The deal feed of <b>{name}</b> is paused: {reason} "
+    "Then send /subscribe {account} deals here to start it again."
+)
+FEED_ENDED = N_("🗑 The deal feed of <b>{name}</b> ended: its owner disconnected their 3Commas key.")
+FEED_KEY_REFUSED = N_("3Commas refused the API key of its owner (wrong, expired or deleted).")
+FEED_NOT_CONNECTED = N_("Its owner has no 3Commas key connected any more.")
 
 
 def updated_ago(t: Translator, moment: datetime | None, now: datetime) -> str:
