@@ -12,9 +12,11 @@ import pytest
 from bot.services.languages import LANGUAGES
 from bot.telegram.views import texts
 from bot.telegram.views.html import html_to_plain
+from bot.telegram.views.render import target_name
 from bot.telegram.views.translator import Translator, translator
 from standins.botapi import SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox
+from standins.threecommas_standin import Fault
 from tests.support.bot import Chat
 from tests.support.clock import OnManualClock, bot_on_manual_clock
 
@@ -189,3 +191,32 @@ async def test_the_command_menus_are_set_once_per_language(running: Sandbox) -> 
         assert groups["language"] == translator(code)(texts.DOES_LANGUAGE)
         assert "connect" in private and "connect" not in groups
     assert len(menus) == 2 * len(LANGUAGES)
+
+
+async def test_an_all_accounts_subscription_is_named_in_russian_when_it_fails_and_is_removed(
+    on_clock: OnManualClock,
+) -> None:
+    sandbox, t = on_clock.sandbox, translator("ru")
+    chat = Chat(sandbox.botapi, language="ru")
+    await chat.reply("/language ru")
+    subscribed = await chat.reply("/subscribe all every 1s")
+    assert "все счета" in subscribed.plain, subscribed.plain
+    await on_clock.advance_until(lambda: bool(posts(sandbox, DEMO_USER_ID, "Итого")))
+
+    sandbox.threecommas.inject(Fault.SERVER_ERROR, times=10_000)
+    headline = plain(t, texts.SUMMARY_FAILED, account="все счета", reason="").rstrip()
+    await on_clock.advance_until(lambda: bool(posts(sandbox, DEMO_USER_ID, headline)))
+    assert not posts(sandbox, DEMO_USER_ID, "all accounts")
+    sandbox.threecommas.clear_faults()
+
+    removed = await chat.reply("/unsubscribe 1")
+    assert removed.plain == plain(t, texts.SUBSCRIPTION_REMOVED, number=1, account="все счета")
+
+
+def test_an_account_no_longer_stored_is_named_by_its_id_in_the_readers_language() -> None:
+    assert target_name(translator("ru"), 12345678, None) == plain(
+        translator("ru"), texts.ACCOUNT_BY_ID, id=12345678
+    )
+    assert target_name(translator("ru"), 12345678, None) != "account 12345678"
+    assert target_name(translator("ru"), "all", None) == "все счета"
+    assert target_name(translator("ru"), 12345678, "Kraken") == "Kraken"

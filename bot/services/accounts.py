@@ -24,6 +24,7 @@ from bot.storage.cache import ReadCache
 from bot.storage.database import Database
 from bot.storage.errors import CredentialsUnreadable, StorageError, UserChanged
 from bot.storage.records import KnownAccount, Snapshot, account_order
+from bot.targets import ALL_ACCOUNTS, Target
 from bot.threecommas.client import ThreeCommasClient
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import RateLimited, ThreeCommasError
@@ -197,6 +198,16 @@ class AccountService:
         known = [_known(account) for account in accounts]
         await self._db.accounts.replace(user_id, known, self._db.unchanged(user_id, stamp))
         return await self._db.accounts.list(user_id)
+
+    async def stored_name(self, user_id: int, target: Target) -> str | None:
+        """The account's stored name; None for all accounts or one no longer stored (the
+        Telegram side words those in the reader's language)."""
+        if target == ALL_ACCOUNTS:
+            return None
+        known = {
+            account.account_id: account.name for account in await self._db.accounts.list(user_id)
+        }
+        return known.get(target)
 
     async def resolve(self, user_id: int, query: str) -> Resolution:
         resolution = resolve_account(await self.accounts(user_id), query)

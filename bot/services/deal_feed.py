@@ -107,11 +107,15 @@ class ClosedDeal:
 class DealPosts(Protocol):
     """The Telegram side of the feed: post deals (one, or a digest), tell a paused feed."""
 
-    async def post_deals(self, feed: DealFeed, deals: Sequence[ClosedDeal], name: str) -> bool:
+    async def post_deals(
+        self, feed: DealFeed, deals: Sequence[ClosedDeal], name: str | None
+    ) -> bool:
         """True once Telegram accepted the post."""
         ...
 
-    async def tell_paused(self, subscription: Subscription, name: str, reason: str) -> None: ...
+    async def tell_paused(
+        self, subscription: Subscription, name: str | None, reason: str
+    ) -> None: ...
 
 
 def _close_of(status: str | None) -> DealClose:
@@ -216,7 +220,7 @@ class DealFeedService:
             del self._keys[subscription.user_id]
             self.scheduler.drop(subscription.user_id)
 
-    async def ended(self, subscription: Subscription, name: str) -> None:
+    async def ended(self, subscription: Subscription, name: str | None) -> None:
         """Its owner disconnected: the feed ends; its chat is told once."""
         self.unwatch(subscription)
         if self._posts is not None:
@@ -332,11 +336,7 @@ class DealFeedService:
         shown = [deal for deal in fresh if deal.losing or not feed.options.losses]
         known = await names.get() if shown else {}
         shown = [_named(deal, known) for deal in shown]
-        name = (
-            "all accounts"
-            if subscription.target == ALL_ACCOUNTS
-            else known.get(int(subscription.target), f"account {subscription.target}")
-        )
+        name = None if subscription.target == ALL_ACCOUNTS else known.get(subscription.target)
         assert self._posts is not None
         mark_at, seen = feed.mark_at, dict(feed.seen)
         for post in _posts_of(shown):
@@ -365,14 +365,8 @@ class DealFeedService:
             subscription = feed.subscription
             self.unwatch(subscription)
             if await self._db.deal_feeds.pause(subscription.id, reason) and self._posts:
-                name = await self._account_name(subscription)
+                name = await self._accounts.stored_name(subscription.user_id, subscription.target)
                 await self._posts.tell_paused(subscription, name, reason)
-
-    async def _account_name(self, subscription: Subscription) -> str:
-        if subscription.target == ALL_ACCOUNTS:
-            return "all accounts"
-        known = {a.account_id: a.name for a in await self._db.accounts.list(subscription.user_id)}
-        return known.get(int(subscription.target), f"account {subscription.target}")
 
     def idle(self) -> bool:
         return self.scheduler.idle()

@@ -52,7 +52,7 @@ class RunOutcome:
     is news or the run works again."""
 
     subscription: Subscription
-    account_name: str
+    account_name: str | None  # None: all accounts, or one no longer stored
     reply: object = None
     error: ServiceError | ThreeCommasError | None = None
     first_failure: bool = False
@@ -66,10 +66,17 @@ class ListedEntry:
 
     number: int
     user_id: int  # who made it
-    account_name: str
+    account_name: str | None  # None: all accounts, or one no longer stored
     subscription: Subscription | None = None
     alert: Alert | None = None
     feed: DealFeedOptions | None = None  # a deal feed's options
+
+    @property
+    def target(self) -> Target:
+        if self.subscription is not None:
+            return self.subscription.target
+        assert self.alert is not None
+        return self.alert.account_id
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,9 @@ class Delivery(Protocol):
         """True once Telegram accepted the post (or there was nothing to post)."""
         ...
 
-    async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None: ...
+    async def tell_unschedulable(
+        self, subscription: Subscription, account_name: str | None
+    ) -> None: ...
 
 
 class FeedWatch(Protocol):
@@ -140,7 +149,7 @@ class FeedWatch(Protocol):
 
     def unwatch(self, subscription: Subscription) -> None: ...
 
-    async def ended(self, subscription: Subscription, name: str) -> None:
+    async def ended(self, subscription: Subscription, name: str | None) -> None:
         """Its owner disconnected: tell its chat once."""
         ...
 
@@ -364,11 +373,9 @@ class SubscriptionService:
         """Remember that its user was told it cannot run; True only the first time."""
         return await self._db.subscriptions.set_last_error(subscription.id, UNSCHEDULABLE)
 
-    async def account_name(self, user_id: int, target: Target) -> str:
-        if target == ALL_ACCOUNTS:
-            return "all accounts"
-        known = {a.account_id: a.name for a in await self._db.accounts.list(user_id)}
-        return known.get(target, f"account {target}")
+    async def account_name(self, user_id: int, target: Target) -> str | None:
+        """The stored name; None for all accounts or one no longer stored."""
+        return await self._accounts.stored_name(user_id, target)
 
     async def get(self, subscription_id: int) -> Subscription | None:
         return await self._db.subscriptions.get(subscription_id)
@@ -477,7 +484,7 @@ class SubscriptionService:
         return moved
 
     async def end_for_user(self, user_id: int) -> list[Subscription]:
-        names = {}
+        names: dict[int, str | None] = {}
         for subscription in await self._db.subscriptions.list_for_user(user_id):
             if is_feed(subscription):
                 names[subscription.id] = await self.account_name(user_id, subscription.target)
@@ -485,7 +492,7 @@ class SubscriptionService:
         for subscription in ended:
             self._drop(subscription)
             if is_feed(subscription) and not subscription.paused and self._feeds is not None:
-                name = names.get(subscription.id, "all accounts")
+                name = names.get(subscription.id)
                 await self._feeds.ended(subscription, name)
         return ended
 

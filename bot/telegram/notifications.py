@@ -30,7 +30,7 @@ from bot.services.subscriptions import SubscriptionService
 from bot.services.summary import AccountSummary
 from bot.telegram.transport.replies import send_html, send_reply
 from bot.telegram.views import texts
-from bot.telegram.views.render import render_alert_fired, render_chat
+from bot.telegram.views.render import render_alert_fired, render_chat, target_name
 from bot.telegram.views.render_deal_feed import (
     render_closed_deal,
     render_deal_digest,
@@ -145,7 +145,9 @@ class DealFeedPosts:
         self._publisher = publisher
         self._chat_settings = chat_settings
 
-    async def post_deals(self, feed: DealFeed, deals: Sequence[ClosedDeal], name: str) -> bool:
+    async def post_deals(
+        self, feed: DealFeed, deals: Sequence[ClosedDeal], name: str | None
+    ) -> bool:
         subscription = feed.subscription
         show_account = subscription.target == ALL_ACCOUNTS
         # the chat's settings as they are now: its language when the post is sent
@@ -154,7 +156,7 @@ class DealFeedPosts:
         if len(deals) == 1:
             text = render_closed_deal(t, deals[0], zone=settings.zone, show_account=show_account)
         else:
-            shown = t(texts.ALL_ACCOUNTS_NAME) if show_account else name
+            shown = target_name(t, subscription.target, name)
             text = render_deal_digest(t, deals, shown, show_account=show_account)
         return await self._publisher.publish(
             subscription.chat_id,
@@ -162,13 +164,13 @@ class DealFeedPosts:
             topic=subscription.message_thread_id,
         )
 
-    async def tell_paused(self, subscription: Subscription, name: str, reason: str) -> None:
+    async def tell_paused(self, subscription: Subscription, name: str | None, reason: str) -> None:
         """In the chat's language, and privately to the owner in the owner's."""
         every = subscription.target == ALL_ACCOUNTS
 
         async def text(chat_id: int) -> str:
             t = translator((await self._chat_settings.settings(chat_id)).language)
-            shown = t(texts.ALL_ACCOUNTS_NAME) if every else name
+            shown = target_name(t, subscription.target, name)
             if reason == ENDED_DISCONNECTED:
                 return render_feed_ended(t, shown)
             return render_feed_paused(

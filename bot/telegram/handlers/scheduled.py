@@ -58,7 +58,9 @@ class ScheduledPosts:
             error = outcome.error
 
             def text(t: Translator) -> str:
-                return render_subscription_failed(t, outcome.account_name, error, failed)
+                return render_subscription_failed(
+                    t, subscription, outcome.account_name, error, failed
+                )
 
             chat_t = await self._translator(subscription.chat_id)
             posted = await self._publisher.publish(
@@ -75,7 +77,9 @@ class ScheduledPosts:
             reply = _working_again(await self._translator(subscription.chat_id), reply)
         return await self._publisher.publish(subscription.chat_id, reply, topic=topic)
 
-    async def tell_unschedulable(self, subscription: Subscription, account_name: str) -> None:
+    async def tell_unschedulable(
+        self, subscription: Subscription, account_name: str | None
+    ) -> None:
         t = await self._translator(subscription.user_id)
         text = render_subscription_unschedulable(t, subscription, account_name)
         await self._publisher.tell_user(subscription.user_id, text)

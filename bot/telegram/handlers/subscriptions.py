@@ -7,7 +7,7 @@ import re
 from telegram import ChatMember, Update
 from telegram.error import TelegramError
 
-from bot.services.records import ALL_ACCOUNTS, FEED_CONTENTS, Subscription
+from bot.services.records import FEED_CONTENTS, Subscription
 from bot.telegram.context import Context
 from bot.telegram.handlers.admins import is_admin
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
@@ -15,8 +15,13 @@ from bot.telegram.handlers.common import Asker
 from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
 from bot.telegram.notifications import migrate, shut_out
 from bot.telegram.views import texts
-from bot.telegram.views.html import escape
-from bot.telegram.views.render import render_alert_added, render_listing, render_subscribed
+from bot.telegram.views.html import clean_name, escape
+from bot.telegram.views.render import (
+    render_alert_added,
+    render_listing,
+    render_subscribed,
+    target_name,
+)
 from bot.telegram.views.render_deal_feed import render_feed_subscribed
 
 # An entry's number as /subscriptions shows it (`#12`) or bare; 18 digits fit any stored id.
@@ -34,11 +39,8 @@ async def subscribe(request: ChatRequest) -> None:
     subscription = await subscriptions.subscribe(
         who.chat_id, who.user_id, request.argument, _topic(who)
     )
-    name = (
-        request.context.t(texts.ALL_ACCOUNTS_NAME)
-        if subscription.target == ALL_ACCOUNTS
-        else await subscriptions.account_name(who.user_id, subscription.target)
-    )
+    stored = await subscriptions.account_name(who.user_id, subscription.target)
+    name = target_name(request.context.t, subscription.target, stored)
     if subscription.content in FEED_CONTENTS:
         await request.reply(await _feed_subscribed(request, subscription, name))
         return
@@ -96,7 +98,8 @@ async def unsubscribe(request: ChatRequest) -> None:
         who.chat_id, int(given[1]), who.user_id, await is_admin(context, who)
     )
     removed = texts.SUBSCRIPTION_REMOVED if entry.subscription is not None else texts.ALERT_REMOVED
-    await request.reply(context.t(removed, number=entry.number, account=escape(entry.account_name)))
+    name = target_name(context.t, entry.target, entry.account_name)
+    await request.reply(context.t(removed, number=entry.number, account=escape(clean_name(name))))
 
 
 async def timezone(request: ChatRequest) -> None:

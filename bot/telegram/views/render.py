@@ -22,6 +22,7 @@ from bot.services.records import (
 from bot.services.schedules import UNSCHEDULABLE
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
+from bot.targets import Target
 from bot.telegram.views import texts
 from bot.telegram.views.html import clean_name, echo, escape
 from bot.telegram.views.numbers import (
@@ -36,6 +37,15 @@ from bot.telegram.views.texts import describe_interval, error_sentence, unreadab
 from bot.telegram.views.translator import Translator
 
 KEY_STATES = {"expired": texts.KEYS_EXPIRED, "expire_soon": texts.KEYS_EXPIRE_SOON}
+
+
+def target_name(t: Translator, target: Target, name: str | None) -> str:
+    """Which account a subscription, alert or feed is about, as plain text in the reader's
+    language: all accounts, the stored name, or (no longer stored) the account's id. The
+    services hand the target and the stored name; the words are chosen here."""
+    if target == ALL_ACCOUNTS:
+        return t(texts.ALL_ACCOUNTS_NAME)
+    return name if name is not None else t(texts.ACCOUNT_BY_ID, id=target)
 
 
 def account_title(name: str | None, exchange: str | None) -> str:
@@ -331,21 +341,26 @@ def render_chat(t: Translator, chat_id: int, title: str | None) -> str:
     return t(texts.CHAT_BY_ID, id=chat_id)
 
 
-def render_subscription_unschedulable(t: Translator, subscription: Subscription, name: str) -> str:
+def render_subscription_unschedulable(
+    t: Translator, subscription: Subscription, name: str | None
+) -> str:
     """Told once to the owner of a stored subscription that cannot be scheduled."""
     here = subscription.chat_id == subscription.user_id
     return t(
         texts.UNSCHEDULABLE_HERE if here else texts.UNSCHEDULABLE_IN_CHAT,
         number=subscription.id,
-        account=escape(clean_name(name)),
+        account=escape(clean_name(target_name(t, subscription.target, name))),
         schedule=render_schedule(t, subscription),
         chat=subscription.chat_id,
     )
 
 
-def render_subscription_failed(t: Translator, name: str, error: Exception, failed: str) -> str:
+def render_subscription_failed(
+    t: Translator, subscription: Subscription, name: str | None, error: Exception, failed: str
+) -> str:
     """`failed`: the kind's sentence naming what failed (`The scheduled balance chart …`)."""
-    headline = t(failed, account=escape(clean_name(name)), reason=escape(error_sentence(t, error)))
+    account = escape(clean_name(target_name(t, subscription.target, name)))
+    headline = t(failed, account=account, reason=escape(error_sentence(t, error)))
     return f"{headline}\n{t(texts.KEEP_TRYING)}"
 
 
@@ -376,8 +391,7 @@ def render_listing(
     for entry in entries:
         owner = escape(clean_name(owners.get(entry.user_id), fallback=str(entry.user_id)))
         by = t(texts.ENTRY_BY, owner=owner)
-        every = entry.subscription is not None and entry.subscription.target == ALL_ACCOUNTS
-        name = escape(t(texts.ALL_ACCOUNTS_NAME) if every else clean_name(entry.account_name))
+        name = escape(clean_name(target_name(t, entry.target, entry.account_name)))
         if entry.subscription is not None:
             subscription = entry.subscription
             schedule = (

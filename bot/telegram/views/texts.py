@@ -122,6 +122,8 @@ BALANCES_UPDATED = N_("balances updated {when}")  # after the total of /refresh 
 BALANCES_UPDATED_NOW = N_("balances updated just now")  # 3Commas gave no update time
 ALL_ACCOUNTS_TITLE = N_("All accounts")  # the title of an answer about every account
 ALL_ACCOUNTS_NAME = N_("all accounts")  # in a sentence: "Refreshing all accounts…"
+# in a sentence, an account that is no longer stored (its name unknown): "account 12345"
+ACCOUNT_BY_ID = N_("account {id}")
 SOMETHING_WENT_WRONG = N_("Something went wrong on our side. Please try again in a minute.")
 INTERRUPTED_BY_RESTART = N_("Interrupted by a restart. Try again.")
 NOT_AVAILABLE = N_("n/a")
