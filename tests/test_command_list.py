@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.telegram.commands import COMMANDS, GROUP_COMMANDS, help_text
+from bot.telegram.commands import ACCOUNT_COMMANDS, COMMANDS, GROUP_COMMANDS, help_text
+from bot.telegram.views import keyboards
 from bot.telegram.views.translator import ENGLISH
 from standins.demo import Sandbox
 from tests.support.bot import Chat
@@ -47,3 +48,18 @@ async def test_the_menus_are_set_from_the_same_list(running: Sandbox) -> None:
     assert groups == [command.name for command in GROUP_COMMANDS]
     answer = await Chat(running.botapi).reply("/help")
     assert "/holdings" in answer.plain and "/profit" in answer.plain
+
+
+def test_no_two_kinds_of_button_share_their_two_letters() -> None:
+    """A per-account command writes its buttons' letters in its object, the others are in
+    views/keyboards.py: a button pressed must reach the one handler it was made for."""
+    own = [command.action for command in ACCOUNT_COMMANDS]
+    shared = {
+        value
+        for name, value in vars(keyboards).items()
+        if name.isupper() and isinstance(value, str) and len(value) == 2
+    }
+    assert len(own) == len(set(own)), own
+    assert shared >= {"rf", "ho", "ch", "pr", "kp", "hk", "lg"}
+    taken_elsewhere = shared - {"rf", "ho", "ch", "pr"}  # these four are commands' own
+    assert not set(own) & taken_elsewhere, set(own) & taken_elsewhere

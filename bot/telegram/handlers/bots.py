@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.telegram.handlers.account_command import AccountCommand, Request
 from bot.telegram.views import texts
-from bot.telegram.views.keyboards import BOTS, DEALS
 from bot.telegram.views.render_bots import render_bots, render_deals
 from bot.telegram.views.reply import Reply, TextReply
 
@@ -23,7 +22,7 @@ async def deals(request: Request) -> Reply:
 
 BOTS_COMMAND = AccountCommand(
     name="bots",
-    action=BOTS,
+    action="bo",
     run=bots,
     usage="/bots <account|all>",
     does=texts.DOES_BOTS,
@@ -33,7 +32,7 @@ BOTS_COMMAND = AccountCommand(
 
 DEALS_COMMAND = AccountCommand(
     name="deals",
-    action=DEALS,
+    action="de",
     run=deals,
     usage="/deals <account|all>",
     does=texts.DOES_DEALS,

@@ -17,12 +17,13 @@ from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.html import clean_name
 from bot.telegram.views.translator import Translator
 
+# Buttons' two letters, here when another view's buttons point to them; a per-account command
+# that only its own answers point to writes its letters in its object (`action="bo"`).
+# tests/test_command_list.py checks that no two are the same.
 REFRESH = "rf"
 HOLDINGS = "ho"
 CHART = "ch"
 PROFIT = "pr"
-BOTS = "bo"
-DEALS = "de"
 MAKE_KEY_PAIR = "kp"
 HAVE_A_KEY = "hk"
 LANGUAGE = "lg"
