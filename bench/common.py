@@ -9,7 +9,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +79,16 @@ def add_keys(threecommas: ThreeCommasStandIn, count: int) -> None:
         threecommas.add_key(
             api_key(index), api_secret(index), [demo_account(account_id(index), f"Bench {index}")]
         )
+
+
+def insert_rows(
+    database: Path, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Rows put straight into the bot's database (seeding a benchmark), in one transaction."""
+    # the table and columns are the benchmark's own names, the values go in as parameters
+    query = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.executemany(query, rows)
 
 
 async def seed_users(

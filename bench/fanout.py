@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from bench.common import (
     add_keys,
     bot_process,
     first_poll,
+    insert_rows,
     seed_users,
     user_id,
 )
@@ -36,16 +36,21 @@ def seed_subscriptions(database: Path, count: int, due: datetime) -> None:
     """Interval subscriptions whose grid puts the next run of all of them at `due`."""
     created = time_text(due - timedelta(seconds=INTERVAL))
     rows = [
-        (group_chat_id(i), user_id(i), account_id(i), "interval", INTERVAL, created)
+        (group_chat_id(i), user_id(i), account_id(i), "interval", INTERVAL, None, 0, None, created)
         for i in range(count)
     ]
-    with contextlib.closing(sqlite3.connect(database)) as db, db:
-        db.executemany(
-            "INSERT INTO subscriptions (chat_id, user_id, account_id, schedule_kind, "
-            "interval_seconds, daily_time, paused, last_error, created_at) "
-            "VALUES (?, ?, ?, ?, ?, NULL, 0, NULL, ?)",
-            rows,
-        )
+    columns = [
+        "chat_id",
+        "user_id",
+        "account_id",
+        "schedule_kind",
+        "interval_seconds",
+        "daily_time",
+        "paused",
+        "last_error",
+        "created_at",
+    ]
+    insert_rows(database, "subscriptions", columns, rows)
 
 
 async def measure(data: Path, count: int) -> Row:

@@ -5,9 +5,7 @@ and set."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +17,7 @@ from bench.common import (
     account_id,
     bot_process,
     first_poll,
+    insert_rows,
     median,
     percentile,
     seed_users,
@@ -58,13 +57,22 @@ def seed_snapshots(database: Path, users: int, accounts_per_user: int) -> None:
         for index in range(users)
         for nth in range(accounts_per_user)
     ]
-    with contextlib.closing(sqlite3.connect(database)) as db, db:
-        db.executemany(
-            "INSERT INTO snapshots (user_id, account_id, taken_at, currency, amount, usd_amount, "
-            "btc_amount, profit, profit_percentage, day_profit, day_profit_percentage, "
-            "day_profit_usd, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    columns = [
+        "user_id",
+        "account_id",
+        "taken_at",
+        "currency",
+        "amount",
+        "usd_amount",
+        "btc_amount",
+        "profit",
+        "profit_percentage",
+        "day_profit",
+        "day_profit_percentage",
+        "day_profit_usd",
+        "updated_at",
+    ]
+    insert_rows(database, "snapshots", columns, rows)
 
 
 async def _open(session: aiohttp.ClientSession, url: str, authorization: str) -> tuple[float, int]:

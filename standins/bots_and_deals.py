@@ -27,7 +27,9 @@ DEAL_ORDERS = ("created_at", "updated_at", "closed_at", "profit", "profit_percen
 
 
 class DealClose(StrEnum):
-    """How a deal ends: its `status` at 3Commas once closed."""
+    """How a deal ends: its `status` at 3Commas once closed. The stand-in's own list, as
+    DEAL_SCOPES is, and not the bot's (bot.services.deal_feed.DealClose): it plays 3Commas from
+    its documentation, so a status the bot reads wrong shows in a test instead of agreeing."""
 
     TAKE_PROFIT = "completed"
     STOP_LOSS = "stop_loss_finished"

@@ -41,6 +41,13 @@ class Feed:
     clock: ManualClock
     app: BotApplication | None = None
 
+    @classmethod
+    def at_start(cls, sandbox: Sandbox) -> Feed:
+        """At START, the 3Commas stand-in reading the same clock."""
+        clock = ManualClock(START)
+        sandbox.threecommas.now = clock.now
+        return cls(sandbox, clock)
+
     @property
     def group(self) -> Chat:
         return Chat(
@@ -101,9 +108,7 @@ async def running(feed: Feed, **settings: Any) -> AsyncIterator[BotApplication]:
 
 @pytest.fixture
 async def feed(sandbox: Sandbox) -> AsyncIterator[Feed]:
-    clock = ManualClock(START)
-    sandbox.threecommas.now = clock.now
-    made = Feed(sandbox, clock)
+    made = Feed.at_start(sandbox)
     async with running(made):
         await Chat(sandbox.botapi, first_name="Alice").connect()
         yield made
@@ -263,9 +268,7 @@ async def test_the_same_feed_twice_is_a_duplicate_and_unsubscribe_ends_it(feed: 
 
 
 async def test_feeds_count_toward_the_subscription_caps(sandbox: Sandbox) -> None:
-    clock = ManualClock(START)
-    sandbox.threecommas.now = clock.now
-    made = Feed(sandbox, clock)
+    made = Feed.at_start(sandbox)
     async with running(made, max_subscriptions_per_chat=1):
         await Chat(sandbox.botapi, first_name="Alice").connect()
         await subscribe(made, "12345678 deals")
@@ -303,9 +306,8 @@ async def test_a_feed_in_a_forum_topic_posts_into_that_topic(feed: Feed) -> None
 async def test_exactly_once_across_a_restart_with_late_deals_of_the_downtime(
     sandbox: Sandbox,
 ) -> None:
-    clock = ManualClock(START)
-    sandbox.threecommas.now = clock.now
-    made = Feed(sandbox, clock)
+    made = Feed.at_start(sandbox)
+    clock = made.clock
     async with running(made):
         await Chat(sandbox.botapi, first_name="Alice").connect()
         await subscribe(made)
@@ -553,9 +555,7 @@ async def test_a_deal_3commas_lists_late_is_posted_once(feed: Feed) -> None:
 
 
 async def test_feeds_count_toward_the_per_user_cap(sandbox: Sandbox) -> None:
-    clock = ManualClock(START)
-    sandbox.threecommas.now = clock.now
-    made = Feed(sandbox, clock)
+    made = Feed.at_start(sandbox)
     async with running(made, max_subscriptions_per_user=2):
         await Chat(sandbox.botapi, first_name="Alice").connect()
         await subscribe(made, "12345678 deals")

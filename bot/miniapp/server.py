@@ -194,16 +194,22 @@ class MiniApp:
 
     # -- the data -----------------------------------------------------------------------------
 
-    async def _portfolio(
-        self, request: web.Request, user: WebAppUser, chat: ChatSettings
-    ) -> web.Response:
-        t = translator(chat.language)
+    async def _last_known(self, user: WebAppUser, t: Translator) -> list[LastKnown] | web.Response:
+        """The user's last known figures, or the answer saying why there are none."""
         try:
-            known = await self._services.portfolio.last_known(user.id)
+            return await self._services.portfolio.last_known(user.id)
         except NotConnected:
             return _not_connected(t)
         except FAILURES as error:
             return error_response(error_sentence(t, error), 502)
+
+    async def _portfolio(
+        self, request: web.Request, user: WebAppUser, chat: ChatSettings
+    ) -> web.Response:
+        t = translator(chat.language)
+        known = await self._last_known(user, t)
+        if isinstance(known, web.Response):
+            return known
         figures = [AccountFigures(k.account, k.summary, k.taken_at) for k in known]
         return json_response(
             portfolio_json(t, _user(user), figures, [_as_result(k) for k in known], _now())
@@ -215,12 +221,9 @@ class MiniApp:
         """As /refresh all: under the same cooldown and per-key limiter, then the portfolio;
         an account that did not answer keeps its last known figures, and a notice says why."""
         t = translator(chat.language)
-        try:
-            known = await self._services.portfolio.last_known(user.id)
-        except NotConnected:
-            return _not_connected(t)
-        except FAILURES as error:
-            return error_response(error_sentence(t, error), 502)
+        known = await self._last_known(user, t)
+        if isinstance(known, web.Response):
+            return known
         now = _now()
         try:
             results = await self._services.accounts.refresh_all(user.id)

@@ -36,7 +36,7 @@ from typing import Protocol
 from bot.services.accounts import AccountService
 from bot.services.clock import Clock
 from bot.services.errors import ConnectAgain, NotConnected
-from bot.services.scheduler import Scheduler
+from bot.services.scheduler import JobCalls, Scheduler
 from bot.storage.database import Database
 from bot.storage.records import DealFeed, Subscription
 from bot.targets import ALL_ACCOUNTS
@@ -174,7 +174,9 @@ class DealFeedService:
         self._client = client
         self.clock = clock
         self.period = float(min(max(1, poll_seconds), MAX_POLL_SECONDS))
-        self.scheduler = Scheduler(clock, _Polls(self))  # one job per user's key: the user id
+        self.scheduler = Scheduler(
+            clock, JobCalls(self.poll, self._rearm)
+        )  # one job per user's key: the user id
         self._keys: dict[int, _Key] = {}
         self._slots = 0
         self._posts: DealPosts | None = None
@@ -399,16 +401,3 @@ def _posts_of(deals: list[ClosedDeal]) -> list[list[ClosedDeal]]:
     if len(deals) <= SINGLE_POSTS_AT_MOST:
         return [[deal] for deal in deals]
     return [deals[i : i + DIGEST_SIZE] for i in range(0, len(deals), DIGEST_SIZE)]
-
-
-class _Polls:
-    """The scheduler's view of the service: poll a due key, then re-arm it."""
-
-    def __init__(self, service: DealFeedService) -> None:
-        self._service = service
-
-    async def run(self, job_id: int) -> None:
-        await self._service.poll(job_id)
-
-    async def rearm(self, job_id: int) -> None:
-        await self._service._rearm(job_id)

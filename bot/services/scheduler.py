@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import heapq
 import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.services.clock import Advancing, Clock
 
@@ -34,6 +36,14 @@ class Jobs(Protocol):
     async def run(self, job_id: int) -> None: ...
 
     async def rearm(self, job_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class JobCalls:
+    """`Jobs` made of its owner's two functions (each service hands its own)."""
+
+    run: Callable[[int], Coroutine[Any, Any, None]]
+    rearm: Callable[[int], Coroutine[Any, Any, None]]
 
 
 class Scheduler:

@@ -21,7 +21,7 @@ from bot.services.errors import (
     ServiceError,
 )
 from bot.services.limits import EntryLimits
-from bot.services.scheduler import Scheduler
+from bot.services.scheduler import JobCalls, Scheduler
 from bot.services.schedules import (
     UNSCHEDULABLE,
     ScheduleRequest,
@@ -176,7 +176,7 @@ class SubscriptionService:
         self._limits = limits
         # Two quick /subscribe commands must not both pass the duplicate and limit checks.
         self._adding = asyncio.Lock()
-        self.scheduler = Scheduler(clock, _Jobs(self))
+        self.scheduler = Scheduler(clock, JobCalls(self._run_and_deliver, self._rearm))
         self._delivery: Delivery | None = None
         self._feeds: FeedWatch | None = None
         self.feed_poll_seconds = 60  # stored with a feed: how often it is checked
@@ -495,16 +495,3 @@ class SubscriptionService:
                 name = names.get(subscription.id)
                 await self._feeds.ended(subscription, name)
         return ended
-
-
-class _Jobs:
-    """The scheduler's view of the service: run a due subscription, then re-arm it."""
-
-    def __init__(self, service: SubscriptionService) -> None:
-        self._service = service
-
-    async def run(self, job_id: int) -> None:
-        await self._service._run_and_deliver(job_id)
-
-    async def rearm(self, job_id: int) -> None:
-        await self._service._rearm(job_id)

@@ -207,12 +207,9 @@ class ThreeCommasClient:
                 credentials, "GET", "/ver1/accounts", {"page": page, "per_page": PAGE_SIZE}
             )
             rows = _expect_list(data)
-            for row in rows:
-                try:
-                    accounts.append(_validate(Account, row))
-                except UnexpectedResponse as error:
-                    logger.warning("left out an account 3Commas listed: %s", error)
-                    accounts.unreadable += 1
+            read = _lenient(Account, rows)
+            accounts.extend(read)
+            accounts.unreadable += read.unreadable
             if len(rows) < PAGE_SIZE:
                 break
         return accounts

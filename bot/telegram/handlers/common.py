@@ -8,12 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import Context, OpenProgress
 from bot.telegram.transport.replies import edit_html, send_html
+from bot.telegram.views.callback_data import TamperedCallback
 from bot.telegram.views.html import escape
 from bot.telegram.views.keyboards import dashboard_button
 from bot.telegram.views.texts import INTERRUPTED_BY_RESTART, SOMETHING_WENT_WRONG, error_sentence
@@ -36,6 +37,23 @@ def asker(update: Update) -> Asker | None:
     if message is None or user is None or chat is None:
         return None
     return Asker(user.id, chat.id, chat.type == ChatType.PRIVATE, message)
+
+
+async def own_private_button(
+    context: Context, query: CallbackQuery, who: Asker, refused: str, *, arguments: int = 0
+) -> tuple[str, list[str]] | None:
+    """A signed button offered to one user in their private chat (its first argument is their
+    id): its action and its `arguments` further arguments; None once whoever pressed a forged,
+    malformed or someone else's button was told `refused` (a texts.py sentence)."""
+    try:
+        action, args = context.bot_data.signer.unpack(query.data, chat_id=who.chat_id)
+        user_id = int(args[0]) if len(args) > arguments else None
+    except (TamperedCallback, ValueError):
+        user_id = None
+    if user_id is None or user_id != who.user_id or not who.is_private:
+        await query.answer(context.t(refused), show_alert=True)
+        return None
+    return action, args[1:]
 
 
 def dashboard(context: Context, *, private: bool) -> InlineKeyboardButton | None:

@@ -20,12 +20,12 @@ from bot.telegram.handlers.common import (
     Asker,
     asker,
     delete_quietly,
+    own_private_button,
     progress_settles,
     typed_text,
 )
 from bot.telegram.transport.replies import edit_html, send_html, with_retries
 from bot.telegram.views import texts
-from bot.telegram.views.callback_data import TamperedCallback
 from bot.telegram.views.html import escape
 from bot.telegram.views.keyboards import MAKE_KEY_PAIR, REFRESH, account_buttons, connect_choices
 from bot.telegram.views.render import render_connected
@@ -270,17 +270,11 @@ async def connect_choice_pressed(update: Update, context: Context) -> None:
     who = asker(update)
     if query is None or who is None:
         return
-    try:
-        action, args = context.bot_data.signer.unpack(query.data, chat_id=who.chat_id)
-        user_id = int(args[0])
-    except (TamperedCallback, ValueError, IndexError):
-        await query.answer(context.t(texts.CONNECT_BUTTON_NOT_VALID), show_alert=True)
-        return
-    if user_id != who.user_id or not who.is_private:
-        await query.answer(context.t(texts.CONNECT_BUTTON_NOT_VALID), show_alert=True)
+    pressed = await own_private_button(context, query, who, texts.CONNECT_BUTTON_NOT_VALID)
+    if pressed is None:
         return
     await query.answer()
-    if action == MAKE_KEY_PAIR:
+    if pressed[0] == MAKE_KEY_PAIR:
         await _make_key_pair(context, who)
         return
     _start_session(context, who, ConnectSession())

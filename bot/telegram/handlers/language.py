@@ -11,10 +11,9 @@ from bot.services.languages import LANGUAGES
 from bot.telegram.context import Context
 from bot.telegram.handlers.admins import is_admin
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
-from bot.telegram.handlers.common import asker, reply_error
+from bot.telegram.handlers.common import asker, own_private_button, reply_error
 from bot.telegram.transport.replies import edit_html
 from bot.telegram.views import texts
-from bot.telegram.views.callback_data import TamperedCallback
 from bot.telegram.views.keyboards import language_choices
 from bot.telegram.views.translator import translator
 
@@ -46,15 +45,12 @@ async def language_pressed(update: Update, context: Context) -> None:
     who = asker(update)
     if query is None or who is None or query.message is None:
         return
-    try:
-        _, args = context.bot_data.signer.unpack(query.data, chat_id=who.chat_id)
-        owner_id, code = int(args[0]), args[1]
-    except (TamperedCallback, ValueError, IndexError):
-        await query.answer(context.t(texts.LANGUAGE_BUTTON_NOT_VALID), show_alert=True)
+    pressed = await own_private_button(
+        context, query, who, texts.LANGUAGE_BUTTON_NOT_VALID, arguments=1
+    )
+    if pressed is None:
         return
-    if owner_id != who.user_id or not who.is_private:
-        await query.answer(context.t(texts.LANGUAGE_BUTTON_NOT_VALID), show_alert=True)
-        return
+    code = pressed[1][0]
     try:
         settings = await context.bot_data.services.chat_settings.set_language(
             who.chat_id, code, may_change=True

@@ -165,7 +165,9 @@ def _deal_lines(t: Translator, deal: DealLine, every: bool) -> list[str]:
 
 
 def _age(t: Translator, age: timedelta) -> str:
-    """How long a deal runs, short: `45m`, `10h`, `4d`."""
+    """How long a deal runs, short: `45m`, `10h`, `4d`: one whole unit, rounded down, to fit a
+    table column. Not texts.human_duration, which rounds up and pairs units (`2 h 5 min`) for
+    a wait told in a sentence; an age shown rounded up would claim time not yet passed."""
     minutes = int(age.total_seconds() // 60)
     if minutes < 60:
         return t(texts.DEAL_AGE_MINUTES, count=minutes)
