@@ -5,7 +5,9 @@ and set."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,6 @@ from bench.common import (
     account_id,
     bot_process,
     first_poll,
-    insert_rows,
     median,
     percentile,
     seed_users,
@@ -26,6 +27,7 @@ from bench.common import (
 from bench.process import ABOVE_FLOOR_MB, idle_bot_rss, libraries_rss
 from bot.config import Settings
 from bot.storage.columns import time_text
+from bot.storage.snapshots import INSERT_SNAPSHOT
 from standins.demo import running_standins
 from standins.miniapp import free_port, init_data
 
@@ -57,22 +59,8 @@ def seed_snapshots(database: Path, users: int, accounts_per_user: int) -> None:
         for index in range(users)
         for nth in range(accounts_per_user)
     ]
-    columns = [
-        "user_id",
-        "account_id",
-        "taken_at",
-        "currency",
-        "amount",
-        "usd_amount",
-        "btc_amount",
-        "profit",
-        "profit_percentage",
-        "day_profit",
-        "day_profit_percentage",
-        "day_profit_usd",
-        "updated_at",
-    ]
-    insert_rows(database, "snapshots", columns, rows)
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.executemany(INSERT_SNAPSHOT, rows)
 
 
 async def _open(session: aiohttp.ClientSession, url: str, authorization: str) -> tuple[float, int]:

@@ -32,7 +32,8 @@ _MONEY_COLUMNS = (
     "day_profit_usd",
 )
 
-_INSERT = (
+# One row of a refresh, in this order (the benchmarks seed with it too).
+INSERT_SNAPSHOT = (
     "INSERT INTO snapshots (user_id, account_id, taken_at, currency, amount, usd_amount, "
     "btc_amount, profit, profit_percentage, day_profit, day_profit_percentage, day_profit_usd, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -100,7 +101,7 @@ class SnapshotStore:
                 return False
             if account is not None:
                 db.execute(UPSERT_ACCOUNT, account_values(snapshot.user_id, account))
-            db.execute(_INSERT, values)
+            db.execute(INSERT_SNAPSHOT, values)
             owner = [snapshot.user_id, snapshot.account_id]
             db.execute(_PRUNE, [*owner, *owner, KEPT_PER_ACCOUNT])
             return True
