@@ -220,3 +220,29 @@ def test_an_account_no_longer_stored_is_named_by_its_id_in_the_readers_language(
     assert target_name(translator("ru"), 12345678, None) != "account 12345678"
     assert target_name(translator("ru"), "all", None) == "все счета"
     assert target_name(translator("ru"), 12345678, "Kraken") == "Kraken"
+
+
+async def test_an_account_no_longer_stored_is_named_by_its_id_in_russian(
+    on_clock: OnManualClock,
+) -> None:
+    """3Commas still answers for an account the key no longer lists: its scheduled holdings and
+    /subscriptions name it by its id in the chat's language."""
+    sandbox, t = on_clock.sandbox, translator("ru")
+    chat = Chat(sandbox.botapi, language="ru")
+    await chat.reply("/language ru")
+    await chat.reply(f"/subscribe {ACCOUNT} every 1s holdings")
+    await on_clock.advance_until(lambda: bool(posts(sandbox, DEMO_USER_ID, f"{ACCOUNT} ·")))
+    db = on_clock.application.bot_data.services.db
+    known = await db.accounts.list(DEMO_USER_ID)
+    await db.accounts.replace(DEMO_USER_ID, [a for a in known if a.account_id != 12345678])
+
+    by_id = plain(t, texts.ACCOUNT_BY_ID, id=12345678)
+    assert by_id == "счёт 12345678"
+    before = len(sandbox.botapi.messages(DEMO_USER_ID))
+    await on_clock.advance_until(
+        lambda: any(by_id in m.plain for m in sandbox.botapi.messages(DEMO_USER_ID)[before:])
+    )
+    latest = sandbox.botapi.messages(DEMO_USER_ID)[-1]
+    assert f"· {by_id}\n" in latest.plain and "BTC" in latest.plain, latest.plain
+    listing = await chat.reply("/subscriptions")
+    assert by_id in listing.plain and "account 12345678" not in listing.plain, listing.plain

@@ -129,8 +129,9 @@ class Delivery(Protocol):
     owner that a stored subscription cannot run."""
 
     async def produce(self, subscription: Subscription, account: KnownAccount | None) -> object:
-        """The command's reply for `account` (None: all of them); raises what the command
-        raises (ServiceError, ThreeCommasError)."""
+        """The command's reply for the subscription's target; `account` is the stored one
+        (None: all accounts, or one no longer stored, to be named by its id). Raises what the
+        command raises (ServiceError, ThreeCommasError)."""
         ...
 
     async def deliver(self, outcome: RunOutcome) -> bool:
@@ -403,12 +404,12 @@ class SubscriptionService:
         recovered = subscription.last_error is not None
         return RunOutcome(subscription, name, reply=reply, recovered=recovered)
 
-    async def _account(self, user_id: int, account_id: int) -> KnownAccount:
-        """The stored account (name and exchange), or one known by its id alone."""
+    async def _account(self, user_id: int, account_id: int) -> KnownAccount | None:
+        """The stored account (name and exchange); None when it is no longer stored."""
         for known in await self._db.accounts.list(user_id):
             if known.account_id == account_id:
                 return known
-        return KnownAccount(account_id, f"account {account_id}")
+        return None
 
     async def _listed_subscription(self, subscription: Subscription) -> ListedEntry:
         user_id = subscription.user_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.services.publisher import Publisher
-from bot.services.records import KnownAccount, Subscription
+from bot.services.records import ALL_ACCOUNTS, KnownAccount, Subscription
 from bot.services.subscriptions import RunOutcome
 from bot.telegram.context import BotApplication, Context
 from bot.telegram.handlers.account_command import Request
@@ -16,6 +16,7 @@ from bot.telegram.handlers.subscription_kinds import SUBSCRIPTION_KINDS
 from bot.telegram.views.render import (
     render_subscription_failed,
     render_subscription_unschedulable,
+    target_name,
 )
 from bot.telegram.views.render_history import CAPTION_LIMIT
 from bot.telegram.views.reply import PhotoReply, Reply, TextReply
@@ -37,6 +38,9 @@ class ScheduledPosts:
         context = Context(self._application)
         chat_settings = self._application.bot_data.services.chat_settings
         context.chat_settings = await chat_settings.settings(subscription.chat_id)
+        if account is None and subscription.target != ALL_ACCOUNTS:  # no longer stored
+            named = target_name(context.t, subscription.target, None)
+            account = KnownAccount(subscription.target, named)
         request = Request(
             context,
             command,
