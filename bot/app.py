@@ -208,10 +208,14 @@ def _http_server(
     services: Services,
     last_update: LastUpdate,
 ) -> BotHttpServer | None:
-    """The webhook and /healthz in webhook mode; in polling mode /healthz only if PORT is set."""
+    """The webhook, /healthz and the Mini App in webhook mode; in polling mode /healthz and the
+    Mini App only if PORT is set."""
     if settings.webhook_url is None and settings.port is None:
         return None
     webhook = settings.webhook_url is not None
+    # Imported only when the server runs: a polling worker without PORT never loads it.
+    from bot.miniapp.server import MiniApp
+
     return BotHttpServer(
         application,
         mode="webhook" if webhook else "polling",
@@ -219,6 +223,7 @@ def _http_server(
         last_update=last_update,
         webhook_path=settings.webhook_path if webhook else None,
         secret=webhook_secret(settings) if webhook else None,
+        more_routes=MiniApp(settings, services).add_to,
     )
 
 

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HEALTH_PATH = "/healthz"
+MINIAPP_PATH = "/app"  # the Mini App's page; its files and data are under it
 DEFAULT_PORT = 8080
 TELEGRAM_API_URL = "https://api.telegram.org"
 # The only per-IP figure 3Commas has published (3commas-official-api-docs #75): every user's
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
+    # The public address of the Mini App (MINIAPP_PATH); unset: WEBHOOK_URL's origin + /app.
+    miniapp_url: str | None = None
+    # A day, as Telegram's own clients keep a Mini App open at most that long.
+    miniapp_auth_max_age_seconds: int = Field(default=86_400, ge=1, le=366 * 86_400)
     bot_public_ip: str | None = None
     # Outgoing proxies, read like every setting (environment, then .env), any letter case.
     https_proxy: str | None = None
@@ -77,6 +82,7 @@ class Settings(BaseSettings):
         "webhook_url",
         "webhook_secret",
         "port",
+        "miniapp_url",
         "bot_public_ip",
         "https_proxy",
         "http_proxy",
@@ -126,6 +132,19 @@ class Settings(BaseSettings):
             )
         if (parts.path or "/") == HEALTH_PATH:
             raise ValueError(f"{HEALTH_PATH} is the health check; give the webhook another path")
+        if _under(parts.path, MINIAPP_PATH):
+            raise ValueError(f"{MINIAPP_PATH} is the Mini App's; give the webhook another path")
+        return value
+
+    @field_validator("miniapp_url")
+    @classmethod
+    def _miniapp_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected the public https:// URL of the Mini App, ending in /app")
         return value
 
     @field_validator("webhook_secret")
@@ -185,8 +204,28 @@ class Settings(BaseSettings):
         return {scheme: value.strip() for scheme, value in named.items() if value}
 
     @property
+    def miniapp_address(self) -> str | None:
+        """MINIAPP_URL, else WEBHOOK_URL's origin + /app; None when neither is set."""
+        if self.miniapp_url is not None:
+            return self.miniapp_url
+        if self.webhook_url is None:
+            return None
+        parts = urlsplit(self.webhook_url)
+        return f"{parts.scheme}://{parts.netloc}{MINIAPP_PATH}"
+
+    @property
+    def miniapp_button_url(self) -> str | None:
+        """The Mini App's address when Telegram may open it (https only), else None."""
+        address = self.miniapp_address
+        return address if address is not None and address.startswith("https://") else None
+
+    @property
     def listen_port(self) -> int:
         return DEFAULT_PORT if self.port is None else self.port
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -82,7 +82,14 @@ def _snapshot(user_id: int, summary: AccountSummary, taken_at: datetime) -> Snap
         profit_percentage=summary.profit_percentage,
         day_profit=summary.day_profit,
         day_profit_percentage=summary.day_profit_percentage,
+        day_profit_usd=None if summary.today_usd is None else summary.today_usd.amount,
+        updated_at=_aware(summary.updated_at),
     )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """3Commas' times without a zone are UTC (as /refresh all reads them)."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def load_credentials(db: Database, user_id: int) -> Credentials:

@@ -15,6 +15,7 @@ from bot.services.history import HistoryService
 from bot.services.holdings import HoldingsService
 from bot.services.keypairs import KeyPairService
 from bot.services.limits import EntryLimits
+from bot.services.portfolio import PortfolioService
 from bot.services.profit import ProfitService
 from bot.services.subscriptions import SubscriptionService
 from bot.storage.database import Database
@@ -35,6 +36,7 @@ class Services:
     history: HistoryService
     profit: ProfitService
     keypairs: KeyPairService
+    portfolio: PortfolioService
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -82,6 +84,7 @@ class Services:
             keypairs=KeyPairService(
                 db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
             ),
+            portfolio=PortfolioService(db, accounts),
         )
 
     async def close(self) -> None:

@@ -98,6 +98,8 @@ class Snapshot:
     profit_percentage: Decimal | None
     day_profit: Decimal | None
     day_profit_percentage: Decimal | None
+    day_profit_usd: Decimal | None = None  # today in USD, for totals (None before schema 7)
+    updated_at: datetime | None = None  # when 3Commas last updated the balance (idem)
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,13 @@ def _subscription_content_checked_in_code(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX subscriptions_by_owner ON subscriptions (owner_user_id)")
 
 
+def _snapshot_today_usd(db: sqlite_utils.Database) -> None:
+    """A snapshot keeps the day's profit in USD and 3Commas' update time too, so the Mini App
+    shows the last known total and today as /refresh all does, without asking 3Commas."""
+    db.execute("ALTER TABLE snapshots ADD COLUMN day_profit_usd TEXT")
+    db.execute("ALTER TABLE snapshots ADD COLUMN updated_at TEXT")
+
+
 # Migration n (1-based) brings the schema from version n - 1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_tables,
@@ -169,6 +176,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscription_content,
     _alert_currency,
     _subscription_content_checked_in_code,
+    _snapshot_today_usd,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,7 +9,14 @@ from typing import Any
 import sqlite_utils
 
 from bot.storage.accounts import UPSERT_ACCOUNT, AccountStore, account_values
-from bot.storage.columns import decimal_text, parse_decimal, parse_time, time_text
+from bot.storage.columns import (
+    decimal_text,
+    optional_time_text,
+    parse_decimal,
+    parse_optional_time,
+    parse_time,
+    time_text,
+)
 from bot.storage.records import KnownAccount, Snapshot
 from bot.storage.worker import SqlWorker
 
@@ -21,12 +28,13 @@ _MONEY_COLUMNS = (
     "profit_percentage",
     "day_profit",
     "day_profit_percentage",
+    "day_profit_usd",
 )
 
 _INSERT = (
     "INSERT INTO snapshots (user_id, account_id, taken_at, currency, amount, usd_amount, "
-    "btc_amount, profit, profit_percentage, day_profit, day_profit_percentage) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "btc_amount, profit, profit_percentage, day_profit, day_profit_percentage, day_profit_usd, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -37,6 +45,7 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
         account_id=row["account_id"],
         taken_at=parse_time(row["taken_at"]),
         currency=row["currency"],
+        updated_at=parse_optional_time(row["updated_at"]),
         **money,
     )
 
@@ -71,6 +80,7 @@ class SnapshotStore:
             time_text(snapshot.taken_at),
             snapshot.currency,
             *(decimal_text(getattr(snapshot, column)) for column in _MONEY_COLUMNS),
+            optional_time_text(snapshot.updated_at),
         ]
 
         def write(db: sqlite_utils.Database) -> bool:
@@ -100,6 +110,20 @@ class SnapshotStore:
             )
             row = next(iter(rows), None)
             return None if row is None else _snapshot(row)
+
+        return await self._worker.read(read)
+
+    async def latest_of_user(self, user_id: int) -> dict[int, Snapshot]:
+        """The latest snapshot of each of the user's accounts, by account id (one query)."""
+
+        def read(db: sqlite_utils.Database) -> dict[int, Snapshot]:
+            rows = db.query(
+                "SELECT * FROM snapshots AS s WHERE s.user_id = ? AND s.id = "
+                "(SELECT id FROM snapshots WHERE user_id = s.user_id "
+                "AND account_id = s.account_id ORDER BY taken_at DESC, id DESC LIMIT 1)",
+                [user_id],
+            )
+            return {row["account_id"]: _snapshot(row) for row in rows}
 
         return await self._worker.read(read)
 

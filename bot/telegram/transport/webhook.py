@@ -1,4 +1,5 @@
-"""The bot's HTTP server: Telegram's webhook POSTs (webhook mode) and `GET /healthz`.
+"""The bot's HTTP server: Telegram's webhook POSTs (webhook mode), `GET /healthz`, and the
+routes of other front ends served beside them (the Mini App's, added by bot.app).
 
 aiohttp serves it (already a dependency) and updates go into the application's update queue,
 as in python-telegram-bot's custom webhook examples; PTB's own webhook server would need the
@@ -116,6 +117,7 @@ class BotHttpServer:
         last_update: LastUpdate,
         webhook_path: str | None = None,
         secret: str | None = None,
+        more_routes: Callable[[web.Application], None] | None = None,
     ) -> None:
         self._application = application
         self._mode = mode
@@ -123,6 +125,7 @@ class BotHttpServer:
         self._last_update = last_update
         self._webhook_path = webhook_path
         self._secret = (secret or "").encode()
+        self._more_routes = more_routes
         self._runner: web.AppRunner | None = None
         self._guard: ConnectionGuard | None = None
         self._restore_accept_errors: Callable[[], None] | None = None
@@ -148,6 +151,8 @@ class BotHttpServer:
         app.router.add_get(HEALTH_PATH, self._health)
         if self._webhook_path is not None:
             app.router.add_post(self._webhook_path, self._receive)
+        if self._more_routes is not None:
+            self._more_routes(app)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, keepalive_timeout=IDLE_SECONDS
         )

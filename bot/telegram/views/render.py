@@ -9,11 +9,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.services.accounts import RefreshResult
+from bot.services.portfolio import portfolio_total
 from bot.services.records import Alert, KnownAccount, Subscription, SubscriptionContent
 from bot.services.schedules import UNSCHEDULABLE, describe_seconds
 from bot.services.subscriptions import ListedEntry
 from bot.services.summary import AccountSummary
-from bot.services.today import today_of
 from bot.telegram.views.html import clean_name, echo, escape
 from bot.telegram.views.numbers import (
     currency_code,
@@ -42,16 +42,24 @@ def account_title(name: str | None, exchange: str | None) -> str:
     return f"{title} · {escape(clean_name(exchange))}" if exchange else title
 
 
-def _change(label: str, amount: Decimal | None, percentage: Decimal | None, currency: str) -> str:
+def change_text(amount: Decimal | None, percentage: Decimal | None, currency: str) -> str:
+    """`+$312.09 (+1.19%)`, `-2.12%`, or `n/a`: a change as every view shows it."""
     if amount is None and percentage is None:
-        return f"{label}: n/a"
-    parts = [trend_arrow(amount if amount is not None else percentage)]
+        return "n/a"
+    parts = []
     if amount is not None:
-        parts.append(escape(format_money(amount, currency, signed=True)))
+        parts.append(format_money(amount, currency, signed=True))
     if percentage is not None:
         shown = format_percentage(percentage)
         parts.append(f"({shown})" if amount is not None else shown)
-    return f"{label}: " + " ".join(parts)
+    return " ".join(parts)
+
+
+def _change(label: str, amount: Decimal | None, percentage: Decimal | None, currency: str) -> str:
+    if amount is None and percentage is None:
+        return f"{label}: n/a"
+    arrow = trend_arrow(amount if amount is not None else percentage)
+    return f"{label}: {arrow} {escape(change_text(amount, percentage, currency))}"
 
 
 def _updated(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -63,15 +71,22 @@ def _updated(moment: datetime | None, zone: ZoneInfo) -> str:
         return f"Updated {escape(moment.isoformat(timespec='minutes'))}"
 
 
+def balance_text(summary: AccountSummary, *, with_usd: bool) -> str:
+    """`€1,204.10`, with `(≈ $1,301.63)` after it when `with_usd` and not in USD; `n/a`."""
+    if summary.balance is None:
+        return "n/a"
+    balance = format_money(summary.balance, summary.currency)
+    if with_usd and summary.currency != "USD" and summary.balance_usd is not None:
+        balance += f" (≈ {format_money(summary.balance_usd, 'USD')})"
+    return balance
+
+
 def render_account_summary(
     summary: AccountSummary, *, zone: ZoneInfo, with_usd: bool = False
 ) -> str:
     """One account; `with_usd` adds the USD value a total in USD counts (when not shown)."""
     lines = [account_title(summary.name, summary.exchange)]
-    balance = "n/a" if summary.balance is None else format_money(summary.balance, summary.currency)
-    shown_in_usd = summary.currency == "USD" or summary.balance is None
-    if with_usd and not shown_in_usd and summary.balance_usd is not None:
-        balance += f" (≈ {format_money(summary.balance_usd, 'USD')})"
+    balance = balance_text(summary, with_usd=with_usd)
     if summary.balance_btc is not None and summary.currency != "BTC":
         balance += f" · {format_btc(summary.balance_btc)}"
     lines.append(f"Balance: <b>{escape(balance)}</b>")
@@ -100,7 +115,7 @@ def render_error(name: str | None, error: Exception) -> str:
     return f"{account_title(name, None)}\n❌ {escape(error_sentence(error))}"
 
 
-def _counted(answered: int, total: int) -> str:
+def counted_accounts(answered: int, total: int) -> str:
     """`3 accounts`, `1 account`, or `2 of 3 accounts` when some did not answer."""
     accounts = f"{total} account" + ("" if total == 1 else "s")
     return accounts if answered == total else f"{answered} of {accounts}"
@@ -108,29 +123,24 @@ def _counted(answered: int, total: int) -> str:
 
 def render_refresh_all(results: Sequence[RefreshResult], *, zone: ZoneInfo) -> str:
     """Every account's summary, then the total in USD and BTC of those that answered, and
-    their today added up."""
+    their today added up (bot.services.portfolio)."""
     blocks: list[str] = []
-    total_usd = Decimal(0)
-    total_btc = Decimal(0)
-    answered = 0
     for result in results:
         if result.summary is None:
             blocks.append(render_error(result.account.name, result.error or Exception()))
             continue
         blocks.append(render_account_summary(result.summary, zone=zone, with_usd=True))
-        answered += 1
-        total_usd += result.summary.balance_usd or 0
-        total_btc += result.summary.balance_btc or 0
     if not results:
         return "You have no exchange accounts in 3Commas."
-    if not answered:
+    sum_up = portfolio_total(results)
+    if not sum_up.answered:
         return "\n\n".join([*blocks, escape(TOTAL_UNAVAILABLE)])
-    total = f"<b>Total</b> ({_counted(answered, len(results))}): "
-    total += f"<b>{escape(format_money(total_usd, 'USD'))}</b> · {escape(format_btc(total_btc))}"
-    updated = [r.summary.updated_at for r in results if r.summary and r.summary.updated_at]
-    total += f" ({_balances_updated(updated, zone)})"
-    day = today_of(r.summary.today_usd for r in results if r.summary is not None)
-    if day is not None:
+    total = f"<b>Total</b> ({counted_accounts(sum_up.answered, sum_up.accounts)}): "
+    total += f"<b>{escape(format_money(sum_up.balance_usd, 'USD'))}</b> · "
+    total += escape(format_btc(sum_up.balance_btc))
+    total += f" ({_balances_updated(sum_up.updated, zone)})"
+    if sum_up.today is not None:
+        day = sum_up.today
         total += "\n" + _change("Today", day.amount, day.percent, day.currency)
     return "\n\n".join([*blocks, total])
 

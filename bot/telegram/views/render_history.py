@@ -71,7 +71,7 @@ def render_profit(table: ProfitTable, name: str | None, exchange: str | None = N
     """One row per period (newest first) and the total, in a table that fits a phone."""
     unit = UNITS[table.grouping]
     note = "Weeks (Monday to Sunday)" if table.grouping == "weeks" else f"{unit.title()}s"
-    rows = [(_label(row, table.grouping), row.result) for row in table.rows]
+    rows = [(period_label(row, table.grouping), row.result) for row in table.rows]
     lines = [
         f"📊 Profit by {unit} · {account_title(name, exchange)}",
         f"Net of deposits and withdrawals, in USD. {note} in {escape(table.zone.key)}.",
@@ -110,7 +110,8 @@ def _transfers(history: BalanceHistory) -> str:
     return text[0].upper() + text[1:] + " (marked on the chart)."
 
 
-def _label(row: PeriodProfit, grouping: str) -> str:
+def period_label(row: PeriodProfit, grouping: str) -> str:
+    """`Today`, `Mon 30 Nov`, `23–29 Nov`, `Oct 2026`: a row of /profit."""
     if row.current:
         return CURRENT[grouping]
     first, last = row.first_day, row.last_day
@@ -132,7 +133,7 @@ def _table(
     """Label, profit and % columns; the money made compact if the full one does not fit."""
     everything = [*rows, ("Total", total)]
     for money in (_full_money, _compact_money):
-        cells = [(label, *_cells(result, money)) for label, result in everything]
+        cells = [(label, *profit_cells(result, money)) for label, result in everything]
         widths = [
             max(len(cell[i]) for cell in [(heading, "Profit", "%"), *cells]) for i in range(3)
         ]
@@ -142,7 +143,11 @@ def _table(
     return [_line(cells, widths) for cells in [header, *cells]]
 
 
-def _cells(result: NetChange | None, money: Callable[[Decimal], str]) -> tuple[str, str]:
+def profit_cells(
+    result: NetChange | None, money: Callable[[Decimal], str] | None = None
+) -> tuple[str, str]:
+    """The profit and % of a /profit row (`no data` and empty without a result)."""
+    money = money or _full_money
     if result is None:
         return NO_DATA, ""
     percent = "" if result.percent is None else format_percentage(result.percent)

@@ -83,7 +83,7 @@ def _fold_line(holdings: Holdings) -> list[str]:
 def _coin_lines(coin: CoinHolding, display_currency: str | None) -> list[str]:
     code = clean_name(coin.code, fallback="?", limit=CODE_LIMIT)
     label = code if not coin.name else f"{code} {clean_name(coin.name, fallback='')}"
-    share = _share(coin.share)
+    share = share_text(coin.share)
     change = "" if coin.day_change is None else format_percentage(coin.day_change, 1)
     return [
         _spread(label, share),
@@ -91,7 +91,8 @@ def _coin_lines(coin: CoinHolding, display_currency: str | None) -> list[str]:
     ]
 
 
-def _share(share: Decimal | None) -> str:
+def share_text(share: Decimal | None) -> str:
+    """`64.6%`, `<0.1%`, or empty: a coin's share of the account."""
     if share is None:
         return ""
     return "<0.1%" if Decimal(0) < share < SMALLEST_SHARE else format_share(share)

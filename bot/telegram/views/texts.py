@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from bot.services.alerts import BadAlert
 from bot.services.errors import (
@@ -66,6 +67,40 @@ COINS_TOTAL = "Total of {coins} at {when} prices"  # the headline of /holdings
 ALL_ACCOUNTS_TITLE = "All accounts"  # the title of an answer about every account
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
 INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."
+
+# The Mini App (the dashboard): its button, and what its data answers say.
+DASHBOARD_BUTTON = "📊 Dashboard"
+DASHBOARD_OPEN = "Your dashboard: every account at a glance. Tap the button to open it."
+DASHBOARD_NOT_CONNECTED = (
+    "Connect your 3Commas account first: send /connect in a private chat with the bot."
+)
+DASHBOARD_NO_INIT_DATA = "Open the dashboard from the bot's button in Telegram."
+DASHBOARD_BAD_INIT_DATA = (
+    "This dashboard link is not valid for this bot. Open it again from the bot's button."
+)
+DASHBOARD_EXPIRED = "This dashboard was opened too long ago. Close it and open it again."
+DASHBOARD_PRIVATE = "This bot is private."
+DASHBOARD_NO_SUCH_ACCOUNT = "You have no such account. Pull to refresh the list."
+DASHBOARD_NOT_FOUND = "There is nothing here."
+DASHBOARD_BAD_PERIOD = "The period must be one of 7d, 30d, 90d or 1y."
+DASHBOARD_TOTAL = "Total of {accounts}"
+DASHBOARD_NO_FIGURES = "No figures yet: refresh to load them from 3Commas."
+DASHBOARD_DEPOSIT = "Deposit {amount}"
+DASHBOARD_WITHDRAWAL = "Withdrawal {amount}"
+
+
+def updated_ago(moment: datetime | None, now: datetime) -> str:
+    """`just now`, `2 min ago`, `3 h ago`, `5 days ago`, or `never`: when figures were taken."""
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
 
 
 def human_duration(seconds: float) -> str:

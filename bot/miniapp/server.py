@@ -1,0 +1,297 @@
+"""The Mini App on the bot's HTTP server: the page at /app, its files, and its data under /app/api.
+
+Every data request carries Telegram's init data (`Authorization: tma <initData>`); the user is
+the one inside it, and nobody else: there is no other login and no cookie. The page holds no
+user data. Imported only when the HTTP server runs (PORT or WEBHOOK_URL set).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import MINIAPP_PATH, Settings
+from bot.logs import EveryInterval
+from bot.miniapp.initdata import InitDataRefused, WebAppUser, secret_key, validated_user
+from bot.miniapp.views import (
+    JSON,
+    PROFIT_KEYS,
+    AccountFigures,
+    account_json,
+    empty_history_json,
+    history_json,
+    holdings_json,
+    portfolio_json,
+    profit_rows,
+)
+from bot.services.accounts import RefreshResult
+from bot.services.errors import FAILURES, NotConnected
+from bot.services.history import PERIOD_DAYS
+from bot.services.portfolio import LastKnown
+from bot.services.runtime import Services
+from bot.telegram.views.texts import (
+    DASHBOARD_BAD_INIT_DATA,
+    DASHBOARD_BAD_PERIOD,
+    DASHBOARD_EXPIRED,
+    DASHBOARD_NO_INIT_DATA,
+    DASHBOARD_NO_SUCH_ACCOUNT,
+    DASHBOARD_NOT_CONNECTED,
+    DASHBOARD_NOT_FOUND,
+    DASHBOARD_PRIVATE,
+    error_sentence,
+)
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+API = f"{MINIAPP_PATH}/api"
+AUTH_SCHEME = "tma "
+MAX_ACCOUNT_ID = 2**63 - 1
+# Telegram's web clients embed the Mini App in a frame; nobody else may.
+FRAME_ANCESTORS = "https://web.telegram.org https://*.telegram.org"
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        f"frame-ancestors {FRAME_ANCESTORS}",
+    ]
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+UserHandler = Callable[[web.Request, WebAppUser], Awaitable[web.Response]]
+
+
+def json_response(body: JSON, status: int = 200) -> web.Response:
+    response = web.Response(
+        text=json.dumps(body, ensure_ascii=False), status=status, content_type="application/json"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_response(sentence: str, status: int) -> web.Response:
+    return json_response({"error": sentence}, status)
+
+
+@web.middleware
+async def page_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The Mini App's own headers on everything under /app (the page, its files, its data)."""
+    if not (request.path == MINIAPP_PATH or request.path.startswith(MINIAPP_PATH + "/")):
+        return await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        response = error
+        if error.status == 404 and request.path.startswith(API + "/"):
+            response = error_response(DASHBOARD_NOT_FOUND, 404)
+    response.headers.update(PAGE_HEADERS)
+    if request.path.startswith(API + "/"):
+        response.headers["Cache-Control"] = "no-store"
+    elif "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-cache"  # revalidated: a new version shows at once
+    if isinstance(response, web.HTTPException) and response is not None:
+        raise response
+    return response
+
+
+class MiniApp:
+    def __init__(self, settings: Settings, services: Services, static_dir: Path = STATIC_DIR):
+        assert settings.telegram_bot_token is not None
+        self._settings = settings
+        self._services = services
+        self._static_dir = static_dir
+        self._key = secret_key(settings.telegram_bot_token.get_secret_value())
+        self._refused = EveryInterval(
+            logger, logging.INFO, "miniapp: refused a data request without valid init data"
+        )
+
+    def add_to(self, app: web.Application) -> None:
+        app.middlewares.append(page_headers)
+        app.router.add_get(MINIAPP_PATH, self._page)
+        app.router.add_get(MINIAPP_PATH + "/", self._page)
+        app.router.add_static(MINIAPP_PATH + "/static", self._static_dir, append_version=False)
+        app.router.add_get(f"{API}/portfolio", self._authorized(self._portfolio))
+        app.router.add_post(f"{API}/refresh", self._authorized(self._refresh))
+        app.router.add_get(f"{API}/accounts/{{account_id}}", self._authorized(self._account))
+        app.router.add_get(
+            f"{API}/accounts/{{account_id}}/history", self._authorized(self._history)
+        )
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        index = self._static_dir / "index.html"
+        if not index.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(index)
+
+    # -- who is asking ------------------------------------------------------------------------
+
+    def _authorized(self, handler: UserHandler) -> Handler:
+        async def checked(request: web.Request) -> web.StreamResponse:
+            header = request.headers.get("Authorization", "")
+            if not header.startswith(AUTH_SCHEME):
+                return error_response(DASHBOARD_NO_INIT_DATA, 401)
+            try:
+                user = validated_user(
+                    header[len(AUTH_SCHEME) :],
+                    self._key,
+                    now=time.time(),
+                    max_age=self._settings.miniapp_auth_max_age_seconds,
+                )
+            except InitDataRefused as refused:
+                self._refused.note()
+                sentence = DASHBOARD_EXPIRED if refused.expired else DASHBOARD_BAD_INIT_DATA
+                return error_response(sentence, 401)
+            allowed = self._settings.allowed_user_ids
+            if allowed and user.id not in allowed:
+                return error_response(DASHBOARD_PRIVATE, 403)
+            return await handler(request, user)
+
+        return checked
+
+    # -- the data -----------------------------------------------------------------------------
+
+    async def _portfolio(self, request: web.Request, user: WebAppUser) -> web.Response:
+        try:
+            known = await self._services.portfolio.last_known(user.id)
+        except NotConnected:
+            return _not_connected()
+        except FAILURES as error:
+            return error_response(error_sentence(error), 502)
+        figures = [AccountFigures(k.account, k.summary, k.taken_at) for k in known]
+        return json_response(
+            portfolio_json(_user(user), figures, [_as_result(k) for k in known], _now())
+        )
+
+    async def _refresh(self, request: web.Request, user: WebAppUser) -> web.Response:
+        """As /refresh all: under the same cooldown and per-key limiter, then the portfolio;
+        an account that did not answer keeps its last known figures, and a notice says why."""
+        try:
+            known = await self._services.portfolio.last_known(user.id)
+        except NotConnected:
+            return _not_connected()
+        except FAILURES as error:
+            return error_response(error_sentence(error), 502)
+        now = _now()
+        try:
+            results = await self._services.accounts.refresh_all(user.id)
+        except NotConnected:
+            return _not_connected()
+        except FAILURES as error:
+            figures = [AccountFigures(k.account, k.summary, k.taken_at, failed=True) for k in known]
+            body = portfolio_json(
+                _user(user), figures, [_as_result(k) for k in known], now, error_sentence(error)
+            )
+            return json_response(body)
+        last = {k.account.account_id: k for k in known}
+        figures = []
+        notice = None
+        for result in results:
+            if result.summary is not None:
+                figures.append(AccountFigures(result.account, result.summary, now))
+                continue
+            notice = notice or error_sentence(result.error or Exception())
+            before = last.get(result.account.account_id)
+            figures.append(
+                AccountFigures(
+                    result.account,
+                    None if before is None else before.summary,
+                    None if before is None else before.taken_at,
+                    failed=True,
+                )
+            )
+        return json_response(portfolio_json(_user(user), figures, results, now, notice))
+
+    async def _owned(self, request: web.Request, user: WebAppUser) -> LastKnown | web.Response:
+        """The user's account named in the path, with its last known figures; or the answer."""
+        text = request.match_info["account_id"]
+        account_id = int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+        try:
+            known = await self._services.portfolio.last_known(user.id)
+        except NotConnected:
+            return error_response(DASHBOARD_NOT_CONNECTED, 404)
+        except FAILURES as error:
+            return error_response(error_sentence(error), 502)
+        for entry in known:
+            if entry.account.account_id == account_id:
+                return entry
+        return error_response(DASHBOARD_NO_SUCH_ACCOUNT, 404)
+
+    async def _account(self, request: web.Request, user: WebAppUser) -> web.Response:
+        owned = await self._owned(request, user)
+        if isinstance(owned, web.Response):
+            return owned
+        account_id = owned.account.account_id
+        zone = (await self._services.chat_settings.settings(user.id)).zone
+        body = account_json(AccountFigures(owned.account, owned.summary, owned.taken_at), _now())
+        body.pop("updated_text")
+        body.pop("stale")
+        notices = []
+        try:
+            body.update(holdings_json(await self._services.holdings.holdings(user.id, account_id)))
+        except FAILURES as error:
+            body.update({"holdings": [], "holdings_total_text": "n/a"})
+            notices.append(error_sentence(error))
+        profit: dict[str, list[JSON]] = {}
+        for grouping, key in PROFIT_KEYS.items():
+            try:
+                table = await self._services.profit.profit(user.id, account_id, grouping, zone)
+            except FAILURES as error:
+                profit[key] = []
+                notices.append(error_sentence(error))
+            else:
+                profit[key] = profit_rows(table)
+        body["profit"] = profit
+        body["bots"] = None
+        if notices:
+            body["notice"] = notices[0]
+        return json_response(body)
+
+    async def _history(self, request: web.Request, user: WebAppUser) -> web.Response:
+        period = request.query.get("period", "30d")
+        if period not in PERIOD_DAYS:
+            return error_response(DASHBOARD_BAD_PERIOD, 400)
+        owned = await self._owned(request, user)
+        if isinstance(owned, web.Response):
+            return owned
+        zone = (await self._services.chat_settings.settings(user.id)).zone
+        try:
+            history = await self._services.history.balance_history(
+                user.id, owned.account.account_id, period, zone
+            )
+        except FAILURES as error:
+            return json_response(empty_history_json(period, error_sentence(error)))
+        return json_response(history_json(history))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _user(user: WebAppUser) -> dict[str, Any]:
+    return {"id": user.id, "first_name": user.first_name}
+
+
+def _not_connected() -> web.Response:
+    return json_response({"connected": False, "message": DASHBOARD_NOT_CONNECTED})
+
+
+def _as_result(known: LastKnown) -> RefreshResult:
+    return RefreshResult(account=known.account, summary=known.summary)
