@@ -91,8 +91,7 @@ class Browser:
     def __init__(self, driver: Any) -> None:
         self.driver = driver
 
-    def phone(self) -> None:
-        width, height = PHONE
+    def phone(self, width: int = PHONE[0], height: int = PHONE[1]) -> None:
         self.driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
@@ -131,12 +130,29 @@ class Browser:
 
         return list(self.driver.find_elements(By.CSS_SELECTOR, css))
 
+    def texts(self, css: str) -> list[str]:
+        """The rendered text of every element matching `css`, read at one moment (the page
+        replaces its rows when fresh figures come, so no element is held across calls)."""
+        found = self.driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText.trim())",
+            css,
+        )
+        return [str(text) for text in found]
+
     def text(self, css: str) -> str:
-        return str(self.element(css).text)
+        found = self.texts(css)
+        assert found, f"nothing on the page matches {css}"
+        return found[0]
 
     def visible_text(self, css: str) -> str:
-        found = self.elements(css)
-        return str(found[0].text) if found and found[0].is_displayed() else ""
+        """The text of the first `css` when it is shown, else ""."""
+        return str(
+            self.driver.execute_script(
+                """const e = document.querySelector(arguments[0]);
+                return e && e.getClientRects().length ? e.innerText.trim() : "";""",
+                css,
+            )
+        )
 
     def wait_attribute(self, css: str, name: str, wanted: str | None = None) -> str:
         """Wait until `css` has attribute `name` (equal to `wanted` when given); its value."""
@@ -158,7 +174,17 @@ class Browser:
         return str(self.wait(there, f"{fragment!r} in {css}"))
 
     def click(self, css: str) -> None:
-        self.element(css).click()
+        """Click `css`; again if the page replaced it meanwhile (fresh figures came)."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def clicked(_: Any) -> bool:
+            try:
+                self.element(css).click()
+            except StaleElementReferenceException:
+                return False
+            return True
+
+        self.wait(clicked, f"a click on {css}")
 
     def requests(self) -> list[str]:
         """The URLs the browser asked for since the last call (the performance log)."""
@@ -178,6 +204,7 @@ class Browser:
 
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.driver.execute_script("window.scrollTo(0, 0)")
         self.driver.save_screenshot(str(path))
 
 

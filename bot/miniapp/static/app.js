@@ -12,7 +12,6 @@
   var PERIODS = ["7d", "30d", "90d", "1y"];
   // The page's own sentences: only for when the bot could not be asked or gave none.
   var TEXT = {
-    noInitData: "Open this dashboard from the bot in Telegram: the 📊 Dashboard button or the menu button.",
     denied: "This dashboard link is not valid any more. Open it again from the bot in Telegram.",
     offline: "The bot could not be reached. Try again in a moment.",
     failed: "Something went wrong on the bot's side. Try again in a moment.",
@@ -133,9 +132,12 @@
   function Problem(sentence, status) { this.sentence = sentence; this.status = status; }
 
   function ask(method, path) {
+    var headers = { Accept: "application/json" };
+    // Without init data the bot answers with its own sentence (opened outside Telegram).
+    if (initData) headers.Authorization = "tma " + initData;
     return fetch(API + path, {
       method: method,
-      headers: { Authorization: "tma " + initData, Accept: "application/json" },
+      headers: headers,
       cache: "no-store",
       credentials: "omit",
     }).then(function (response) {
@@ -304,6 +306,7 @@
     setText("account-balance", data.balance_text);
     setText("account-today", data.today_text, data.today_sign);
     setText("account-exchange", data.exchange);
+    if (data.notice) showNotice("account-notice", data.notice);
 
     var body = $("holdings").tBodies[0];
     var holdings = data.holdings || [];
@@ -452,7 +455,7 @@
     var readout = $("chart-readout");
     readout.textContent = "\u00a0";
     if (points.length < 2 || typeof window.uPlot !== "function") {
-      box.appendChild(el("p", "message", TEXT.noHistory));
+      box.appendChild(el("p", "message", data.notice || TEXT.noHistory));
       return;
     }
     // each deposit at its nearest point, for the readout
@@ -568,18 +571,40 @@
       var span = event.target.getAttribute && event.target.getAttribute("data-span");
       if (span) { state.span = span; renderProfit(); }
     });
+    pullToRefresh();
     var resizeTimer = null;
     window.addEventListener("resize", function () {
       clearTimeout(resizeTimer);
       resizeTimer = setTimeout(rerenderChart, 150);
     });
 
-    if (!initData) { showOnly(null, TEXT.noInitData); return; }
     // The last known figures at once, then fresh ones from 3Commas, in place.
     ask("GET", "portfolio").then(function (data) {
       renderPortfolio(data);
       if (data.connected) return refresh();
     }, stop);
+  }
+
+  // Pulling the page down from its top refreshes, as the refresh button does.
+  function pullToRefresh() {
+    var startY = null, pulled = 0, PULL = 70;
+    var hintNode = el("div", "pull", TEXT.refresh);
+    hintNode.hidden = true;
+    main.insertBefore(hintNode, main.firstChild);
+    document.addEventListener("touchstart", function (event) {
+      startY = window.scrollY <= 0 && event.touches.length === 1 ? event.touches[0].clientY : null;
+      pulled = 0;
+    }, { passive: true });
+    document.addEventListener("touchmove", function (event) {
+      if (startY === null) return;
+      pulled = event.touches[0].clientY - startY;
+      hintNode.hidden = pulled < PULL / 2 || refreshing;
+    }, { passive: true });
+    document.addEventListener("touchend", function () {
+      hintNode.hidden = true;
+      if (startY !== null && pulled >= PULL && initData) refresh();
+      startY = null;
+    }, { passive: true });
   }
 
   function rerenderChart() {
