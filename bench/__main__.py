@@ -13,6 +13,8 @@
 8 at scale: a minute in which 1,800 subscriptions fall due, with /refresh meanwhile
 9 capacity: refreshes a second on one core, CPU per refresh
 10 one user floods the bot (1,100 /help): how long other users wait meanwhile
+11 the dashboard page's transfer size (headless Chromium, Debian's chromium + chromium-driver)
+12 the dashboard: time until the accounts are shown (headless Chromium on loopback)
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import capacity, chart, concurrency, fanout, flood, overhead, process, report, scale
+from bench import (
+    capacity,
+    chart,
+    concurrency,
+    fanout,
+    flood,
+    miniapp_page,
+    overhead,
+    process,
+    report,
+    scale,
+)
 from bench.common import REPO, Row, ScalePlan
 
 # --quick: a tenth of the scale, 180 due in the minute (6 s of posts at 30/s)
@@ -37,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
     parser.add_argument(
-        "--only", type=int, action="append", choices=range(1, 11), help="run measurement N"
+        "--only", type=int, action="append", choices=range(1, 15), help="run measurement N"
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (for CI)"
@@ -81,13 +94,17 @@ async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
         done(await capacity.measure(data / "capacity", 5.0 if quick else 15.0))
     if 10 in selected:
         done(await flood.measure(data / "flood", 3 if quick else 5))
+    if 11 in selected or 12 in selected:
+        for row in await miniapp_page.measure(data / "miniapp", 3 if quick else 10):
+            if row.number in selected:
+                done(row)
     return sorted(rows, key=lambda row: row.number)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    selected = set(args.only or range(1, 11))
+    selected = set(args.only or range(1, 15))
     command = "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:
