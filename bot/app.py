@@ -14,7 +14,9 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    MenuButtonWebApp,
     Update,
+    WebAppInfo,
 )
 from telegram.ext import (
     ApplicationBuilder,
@@ -65,6 +67,7 @@ from bot.telegram.transport.webhook import BotHttpServer, LastUpdate, webhook_se
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.keyboards import HAVE_A_KEY, MAKE_KEY_PAIR
 from bot.telegram.views.reply import Reply
+from bot.telegram.views.texts import DASHBOARD_BUTTON
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +169,14 @@ async def set_command_menus(application: BotApplication) -> None:
     )
 
 
+async def set_dashboard_menu_button(application: BotApplication, miniapp_url: str) -> None:
+    """The menu button of every private chat opens the Mini App (an operator's own menu button,
+    set with @BotFather, is replaced only when MINIAPP_URL or WEBHOOK_URL gives an https one)."""
+    await application.bot.set_chat_menu_button(
+        menu_button=MenuButtonWebApp(DASHBOARD_BUTTON, WebAppInfo(miniapp_url))
+    )
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings,
@@ -188,6 +199,9 @@ async def running_bot(
         try:
             with telegram_step("setMyCommands", settings.telegram_api_url):
                 await set_command_menus(application)
+            if settings.miniapp_button_url is not None:
+                with telegram_step("setChatMenuButton", settings.telegram_api_url):
+                    await set_dashboard_menu_button(application, settings.miniapp_button_url)
             # Updates wait in the queue until the application starts (PTB's run_polling order).
             if server is not None:
                 await _listen(server, settings.listen_port)

@@ -16,6 +16,7 @@ from standins.botapi import BotApiStandIn
 from standins.chat_text import render_for_terminal
 from standins.demo import DEMO_USER_ID, Sandbox, demo_accounts, running_standins
 from standins.handled import reporting_bot
+from standins.miniapp import dashboard_url, free_port
 
 BANNER = (
     "Sandbox mode: no TELEGRAM_BOT_TOKEN is set, so the bot runs against local stand-ins of "
@@ -25,6 +26,10 @@ TRY = (
     "Type messages as the demo user. Try: /connect new (then send sandbox-rsa-key), "
     "/connect demo-key demo-secret, /accounts, /refresh 12345678, /refresh binance, "
     "/refresh all, /help. End with Ctrl-D."
+)
+DASHBOARD_HINT = (
+    "Open the Dashboard line's address in a browser; it shows the demo accounts once you have "
+    "connected (/connect demo-key demo-secret)."
 )
 # The API key the sandbox's 3Commas gives for a public key the bot sends (`/connect new`).
 SANDBOX_RSA_API_KEY = "sandbox-rsa-key"
@@ -86,13 +91,26 @@ class PublicKeyRegistrar:
         return [match.strip() for text in texts for match in PUBLIC_KEY.findall(text)]
 
 
+DEMO_FIRST_NAME = "Demo"
+
+
+def dashboard_line(botapi: BotApiStandIn, port: int) -> str:
+    """The Mini App for the demo user, with init data signed as Telegram signs it."""
+    user = {"id": DEMO_USER_ID, "first_name": DEMO_FIRST_NAME}
+    url = dashboard_url(f"http://127.0.0.1:{port}", botapi.token, user)
+    return f"Dashboard: {url}"
+
+
 async def _chat(settings: Settings) -> None:
+    # The HTTP server serves the Mini App on PORT, or on a free port.
+    port = settings.port or free_port()
     with tempfile.TemporaryDirectory(prefix="bot-sandbox-") as data:
-        async with (
-            running_standins(Path(data), settings, latency=UPSTREAM_LATENCY) as sandbox,
-            reporting_bot(sandbox.settings, sandbox.botapi),
-        ):
-            await _converse(sandbox.botapi, PublicKeyRegistrar(sandbox))
+        async with running_standins(Path(data), settings, latency=UPSTREAM_LATENCY) as sandbox:
+            served = sandbox.settings.model_copy(update={"port": port, "miniapp_url": None})
+            async with reporting_bot(served, sandbox.botapi):
+                print(dashboard_line(sandbox.botapi, port), flush=True)
+                print(DASHBOARD_HINT, flush=True)
+                await _converse(sandbox.botapi, PublicKeyRegistrar(sandbox))
 
 
 async def _converse(botapi: BotApiStandIn, registrar: PublicKeyRegistrar) -> None:

@@ -217,7 +217,10 @@ class MiniApp:
                     failed=True,
                 )
             )
-        return json_response(portfolio_json(_user(user), figures, results, now, notice))
+        # The total of what is shown: the fresh figures, and the last known of the accounts
+        # that did not answer (all fresh: the total of /refresh all).
+        shown = [RefreshResult(f.account, summary=f.summary) for f in figures]
+        return json_response(portfolio_json(_user(user), figures, shown, now, notice))
 
     async def _owned(self, request: web.Request, user: WebAppUser) -> LastKnown | web.Response:
         """The user's account named in the path, with its last known figures; or the answer."""

@@ -17,7 +17,7 @@ from bot.telegram.context import Context
 from bot.telegram.handlers.account_command import AccountCommand
 from bot.telegram.handlers.accounts import ACCOUNTS_COMMAND, DISCONNECT_COMMAND
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
-from bot.telegram.handlers.common import asker
+from bot.telegram.handlers.common import asker, dashboard
 from bot.telegram.handlers.connect import CANCEL_COMMAND, CONNECT_COMMAND, begin_connect
 from bot.telegram.handlers.history import CHART_COMMAND, PROFIT_COMMAND
 from bot.telegram.handlers.holdings import HOLDINGS_COMMAND
@@ -31,8 +31,9 @@ from bot.telegram.handlers.subscriptions import (
 )
 from bot.telegram.transport.replies import send_html
 from bot.telegram.views.html import escape
+from bot.telegram.views.keyboards import DASHBOARD_START, with_row
 from bot.telegram.views.render import render_unknown_command
-from bot.telegram.views.texts import CONNECT_HELP, IN_GROUPS, INTRO
+from bot.telegram.views.texts import CONNECT_HELP, DASHBOARD_OPEN, IN_GROUPS, INTRO
 
 
 class Command(Protocol):
@@ -51,11 +52,17 @@ class Command(Protocol):
 
 
 async def start(request: ChatRequest) -> None:
+    """/start, and the deep links `/start connect` and `/start dashboard` (private chat)."""
     who = request.who
     if who.is_private and request.argument == "connect":
         await begin_connect(request.context, who)
         return
-    await send_html(request.context.bot, who.chat_id, HELP)
+    button = dashboard(request.context, private=who.is_private)
+    markup = with_row(None, button)
+    if who.is_private and request.argument == DASHBOARD_START and button is not None:
+        await send_html(request.context.bot, who.chat_id, DASHBOARD_OPEN, reply_markup=markup)
+        return
+    await send_html(request.context.bot, who.chat_id, HELP, reply_markup=markup)
 
 
 async def help_text(request: ChatRequest) -> None:

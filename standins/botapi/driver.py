@@ -98,6 +98,11 @@ class BotApiStandIn:
         return self._routes.commands
 
     @property
+    def menu_buttons(self) -> dict[int | None, JSONDict]:
+        """setChatMenuButton's buttons by chat id; None: the default of every private chat."""
+        return self._routes.menu_buttons
+
+    @property
     def answered_callbacks(self) -> dict[str, str | None]:
         return self._routes.answered_callbacks
 

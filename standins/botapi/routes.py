@@ -78,6 +78,8 @@ class Routes:
         self.root_url = ""
         self.answered_callbacks: dict[str, str | None] = {}
         self.commands: dict[str, list[JSONDict]] = {}
+        # setChatMenuButton: by chat id, None for the default of every private chat
+        self.menu_buttons: dict[int | None, JSONDict] = {}
         self.refused: list[tuple[str, str]] = []  # (method, description) of every 400 answered
         self.calls: collections.Counter[str] = collections.Counter()
         self._state = state
@@ -102,6 +104,8 @@ class Routes:
                 "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
                 "setMyCommands": self._set_my_commands,
+                "setChatMenuButton": self._set_chat_menu_button,
+                "getChatMenuButton": self._get_chat_menu_button,
                 "deleteMyCommands": self._delete_my_commands,
                 "getMyCommands": self._get_my_commands,
                 "getChatMember": self._get_chat_member,
@@ -237,7 +241,7 @@ class Routes:
         text = _str(params, "text")
         parse_mode = _str_or_none(params, "parse_mode")
         parsed = _parse_text(text, parse_mode)
-        markup = _reply_markup(params)
+        markup = _reply_markup(params, self._chat_type(chat_id))
         reply_to = _reply_to_message_id(params)
         if reply_to is not None and not self._reply_target_exists(chat_id, reply_to, params):
             raise _bad_request("message to be replied not found")
@@ -266,7 +270,7 @@ class Routes:
         text = _str(params, "text")
         parse_mode = _str_or_none(params, "parse_mode")
         parsed = _parse_text(text, parse_mode)
-        markup = _reply_markup(params)
+        markup = _reply_markup(params, self._chat_type(message.chat_id))
         if (
             parsed.plain == message.plain
             and parsed.entities == message.entities
@@ -286,7 +290,7 @@ class Routes:
 
     async def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict:
         message = self._message_to_edit(params)
-        markup = _reply_markup(params)
+        markup = _reply_markup(params, self._chat_type(message.chat_id))
         if markup == message.reply_markup:
             raise _not_modified()
         message.reply_markup = markup
@@ -331,6 +335,33 @@ class Routes:
                 raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         self.commands[_scope_key(params)] = list(commands)
         return True
+
+    async def _set_chat_menu_button(self, params: JSONDict) -> bool:
+        button = _json(params, "menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+            "commands",
+            "web_app",
+            "default",
+        ):
+            raise _bad_request("can't parse menu button")
+        if button["type"] == "web_app":
+            web_app = button.get("web_app")
+            if not isinstance(web_app, dict) or not button.get("text"):
+                raise _bad_request("can't parse menu button")
+            _check_web_app_url(web_app.get("url"))
+        chat_id = _int(params, "chat_id")
+        if chat_id is not None and self._chat_type(chat_id) != "private":
+            raise _bad_request("chat not found")
+        self.menu_buttons[chat_id] = button
+        return True
+
+    async def _get_chat_menu_button(self, params: JSONDict) -> JSONDict:
+        chat_id = _int(params, "chat_id")
+        return self.menu_buttons.get(chat_id, self.menu_buttons.get(None, {"type": "commands"}))
+
+    def _chat_type(self, chat_id: int) -> str | None:
+        chat = self._state.chats.get(chat_id)
+        return None if chat is None else str(chat["type"])
 
     async def _delete_my_commands(self, params: JSONDict) -> bool:
         self.commands.pop(_scope_key(params), None)
@@ -542,7 +573,7 @@ class Routes:
         caption = _str_or_none(params, "caption") or ""
         parse_mode = _str_or_none(params, "parse_mode")
         parsed = _parse_caption(caption, parse_mode)
-        markup = _reply_markup(params)
+        markup = _reply_markup(params, self._chat_type(chat_id))
         reply_to = _reply_to_message_id(params)
         if reply_to is not None and not self._reply_target_exists(chat_id, reply_to, params):
             raise _bad_request("message to be replied not found")
@@ -773,7 +804,17 @@ def _parse_text(text: str, parse_mode: str | None) -> ParsedText:
     return parsed
 
 
-def _reply_markup(params: JSONDict) -> JSONDict | None:
+def _check_web_app_url(url: object) -> None:
+    """Telegram opens Mini Apps only over https."""
+    if not isinstance(url, str) or not url.startswith("https://"):
+        raise _bad_request(
+            f"inline keyboard button Web App URL '{url}' is invalid: Only HTTPS links are allowed"
+        )
+
+
+def _reply_markup(params: JSONDict, chat_type: str | None = None) -> JSONDict | None:
+    """The inline keyboard, refused as Telegram refuses it: `web_app` buttons only in private
+    chats and only to https addresses."""
     markup = _json(params, "reply_markup")
     if markup is None:
         return None
@@ -791,6 +832,11 @@ def _reply_markup(params: JSONDict) -> JSONDict | None:
                 and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
             ):
                 raise _bad_request("BUTTON_DATA_INVALID")
+            if "web_app" in button:
+                if chat_type != "private":
+                    raise _bad_request("BUTTON_TYPE_INVALID")
+                web_app = button["web_app"]
+                _check_web_app_url(web_app.get("url") if isinstance(web_app, dict) else None)
     return markup
 
 

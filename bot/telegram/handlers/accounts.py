@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
-from bot.telegram.views.keyboards import REFRESH, account_buttons
+from bot.telegram.handlers.common import dashboard
+from bot.telegram.views.keyboards import REFRESH, account_buttons, with_row
 from bot.telegram.views.render import render_account_list
 
 
@@ -17,6 +18,7 @@ async def accounts(request: ChatRequest) -> None:
         if found
         else None
     )
+    markup = with_row(markup, dashboard(request.context, private=who.is_private))
     await request.reply(render_account_list(found), markup)
 
 

@@ -8,13 +8,14 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.telegram.context import Context, OpenProgress
 from bot.telegram.transport.replies import edit_html, send_html
 from bot.telegram.views.html import escape
+from bot.telegram.views.keyboards import dashboard_button
 from bot.telegram.views.texts import INTERRUPTED_BY_RESTART, SOMETHING_WENT_WRONG, error_sentence
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,14 @@ def asker(update: Update) -> Asker | None:
     if message is None or user is None or chat is None:
         return None
     return Asker(user.id, chat.id, chat.type == ChatType.PRIVATE, message)
+
+
+def dashboard(context: Context, *, private: bool) -> InlineKeyboardButton | None:
+    """The "📊 Dashboard" button, when the Mini App has an https address (MINIAPP_URL)."""
+    url = context.bot_data.services.settings.miniapp_button_url
+    if url is None:
+        return None
+    return dashboard_button(url, private=private, bot_username=context.bot.username)
 
 
 def typed_text(message: Message) -> str:

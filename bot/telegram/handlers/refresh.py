@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.telegram.handlers.account_command import AccountCommand, Request
-from bot.telegram.views.keyboards import REFRESH, summary_buttons
+from bot.telegram.handlers.common import dashboard
+from bot.telegram.views.keyboards import REFRESH, summary_buttons, with_row
 from bot.telegram.views.render import render_account_summary, render_refresh_all
 from bot.telegram.views.reply import Reply, TextReply
 
@@ -13,6 +14,10 @@ async def refresh(request: Request) -> Reply:
     buttons = summary_buttons(
         request.context.bot_data.signer, request.owner_id, request.target, chat_id=request.chat_id
     )
+    if not request.scheduled:
+        # a private chat's id is its user's
+        private = request.chat_id == request.owner_id
+        buttons = with_row(buttons, dashboard(request.context, private=private)) or buttons
     # The zone is read after the 3Commas call: a cold cache never delays the request.
     if request.account is None:
         results = await accounts.refresh_all(request.owner_id)

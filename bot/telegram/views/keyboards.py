@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.services.records import ALL_ACCOUNTS, KnownAccount, Target
 from bot.telegram.views.callback_data import CallbackSigner
 from bot.telegram.views.html import clean_name
+from bot.telegram.views.texts import DASHBOARD_BUTTON
 
 ALL: Final = ALL_ACCOUNTS
 REFRESH = "rf"
@@ -26,6 +27,8 @@ HAVE_A_KEY = "hk"
 MAKE_KEY_PAIR_LABEL = "🔐 Make a key pair for me (recommended)"
 HAVE_A_KEY_LABEL = "I already have a key"
 MAX_ACCOUNT_BUTTONS = 50
+# `/start dashboard`: what the dashboard button of a group opens in the private chat.
+DASHBOARD_START = "dashboard"
 
 
 class Place(StrEnum):
@@ -129,3 +132,23 @@ def connect_choices(signer: CallbackSigner, owner_id: int, *, chat_id: int) -> I
             ],
         ]
     )
+
+
+def dashboard_button(miniapp_url: str, *, private: bool, bot_username: str) -> InlineKeyboardButton:
+    """The Mini App in a private chat; in a group, where Telegram refuses `web_app` buttons, a
+    link that opens the private chat, whose /start then offers it."""
+    if private:
+        return InlineKeyboardButton(DASHBOARD_BUTTON, web_app=WebAppInfo(miniapp_url))
+    return InlineKeyboardButton(
+        DASHBOARD_BUTTON, url=f"https://t.me/{bot_username}?start={DASHBOARD_START}"
+    )
+
+
+def with_row(
+    markup: InlineKeyboardMarkup | None, button: InlineKeyboardButton | None
+) -> InlineKeyboardMarkup | None:
+    """`markup` with `button` on a row of its own below it (None: unchanged)."""
+    if button is None:
+        return markup
+    rows = [] if markup is None else [list(row) for row in markup.inline_keyboard]
+    return InlineKeyboardMarkup([*rows, [button]])
