@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 from bench.common import Row, bot_process, first_poll, median
 from standins.demo import DEMO_API_KEY, DEMO_SECRET, DEMO_USER_ID, running_standins
+from standins.miniapp import init_data as signed_init_data
 from tests.support import browser as chromium_browser
-from tests.support.miniapp import signed_init_data
 
 SIZE_TARGET_KB = 150.0
 SHOWN_TARGET_SECONDS = 1.0

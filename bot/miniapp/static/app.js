@@ -98,9 +98,11 @@
       else postEvent("web_app_setup_back_button", { is_visible: false });
     },
   };
+  // Telegram's BackButton is there to show when its script is, or its client's bridge: the
+  // mobile apps' proxy, the desktop app's notify, or the web client's frame around the page.
+  // In a plain browser tab (the sandbox's link) the page shows its own back link.
   var insideTelegram = !!(webApp && webApp.BackButton) || !!window.TelegramWebviewProxy ||
-    !!(window.external && "notify" in window.external) || fragment.has("tgWebAppPlatform") &&
-    fragment.get("tgWebAppPlatform") !== "unknown";
+    !!(window.external && "notify" in window.external) || window.parent !== window;
 
   // ---- theme -------------------------------------------------------------------------------
   var COLOR = /^#[0-9a-fA-F]{3,8}$/;
