@@ -145,6 +145,9 @@ def test_an_account_opened_shows_holdings_chart_and_profit(
     browser.click('#periods [data-period="90d"]')
     browser.wait_attribute("#chart", "data-period", "90d")
     assert int(browser.element("#chart").get_attribute("data-deposits")) >= 1
+    browser.driver.execute_script("window.scrollTo(0, 0)")
+    browser.touch("#chart .u-over", 0.6)  # the screenshot shows a value under the finger
+    browser.wait_attribute("#chart-readout", "data-index")
     browser.screenshot(DOCS / "miniapp-dark.png")
     # outside Telegram, the page's own link goes back
     browser.click("#back")
@@ -167,10 +170,17 @@ def test_the_period_buttons_change_the_chart(browser: Browser, served: Dashboard
     assert points["7d"] < points["30d"] < points["90d"] < points["1y"], points
     # the value under the pointer: that day, and the bot's own text for its balance
     ActionChains(browser.driver).move_to_element(browser.element("#chart .u-over")).perform()
-    readout = browser.wait(
-        lambda _: browser.text("#chart-readout").strip() or None, "a value under the pointer"
-    )
+    under_mouse = browser.wait_attribute("#chart-readout", "data-index")
+    readout = browser.text("#chart-readout")
     assert any(char.isdigit() for char in readout), readout
+    # and under a finger, at the chart's right end: the latest day
+    browser.touch("#chart .u-over", 1.0)
+    browser.wait(
+        lambda _: browser.element("#chart-readout").get_attribute("data-index")
+        not in (None, under_mouse),
+        "the value under the finger",
+    )
+    assert int(browser.element("#chart-readout").get_attribute("data-index")) == points["1y"] - 1
 
 
 def wrong_hash(served: Dashboard) -> str:

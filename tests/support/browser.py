@@ -186,6 +186,19 @@ class Browser:
 
         self.wait(clicked, f"a click on {css}")
 
+    def touch(self, css: str, across: float) -> None:
+        """A finger put on `css` at `across` (0 to 1) of its width, halfway down, and lifted."""
+        box = self.driver.execute_script(
+            """const r = document.querySelector(arguments[0]).getBoundingClientRect();
+            return [r.left, r.top, r.width, r.height];""",
+            css,
+        )
+        point = {"x": box[0] + box[2] * across, "y": box[1] + box[3] / 2}
+        for kind, points in (("touchStart", [point]), ("touchMove", [point]), ("touchEnd", [])):
+            self.driver.execute_cdp_cmd(
+                "Input.dispatchTouchEvent", {"type": kind, "touchPoints": points}
+            )
+
     def requests(self) -> list[str]:
         """The URLs the browser asked for since the last call (the performance log)."""
         urls = []

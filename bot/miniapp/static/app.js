@@ -488,7 +488,7 @@
           values: function (u, splits) { return splits.map(function () { return ""; }); } },
       ],
       hooks: {
-        draw: [function (u) { drawDeposits(u, deposits, hint); }],
+        draw: [function (u) { drawDeposits(u, deposits, cssVar("--tg-theme-link-color") || hint); }],
         setCursor: [function (u) {
           var i = u.cursor.idx;
           if (i == null) { readout.textContent = "\u00a0"; readout.removeAttribute("data-index"); return; }
@@ -516,7 +516,7 @@
     ctx.strokeStyle = color;
     ctx.fillStyle = color;
     ctx.lineWidth = Math.max(1, devicePixelRatio);
-    ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.globalAlpha = 0.8;
     deposits.forEach(function (d) {
       var x = Math.round(u.valToPos(d.t, "x", true));
       ctx.beginPath();
@@ -544,6 +544,10 @@
     }
     u.over.addEventListener("touchstart", move, { passive: true });
     u.over.addEventListener("touchmove", move, { passive: true });
+    // No mouse events made up from the tap: they would move the value away from the finger.
+    u.over.addEventListener("touchend", function (event) {
+      if (event.cancelable) event.preventDefault();
+    }, { passive: false });
   }
 
   // ---- wiring ------------------------------------------------------------------------------
