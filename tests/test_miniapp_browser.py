@@ -117,6 +117,11 @@ def test_it_opens_with_the_last_known_figures_then_refreshes_in_place(
         browser.click("#refresh")
         browser.wait_text("#accounts", "$1,500.00")
         assert browser.text("#total-balance") == "$1,500.00"
+        # and so does pulling the page down
+        browser.wait_attribute("#app", "data-refreshing", "false")
+        served.call(lambda: threecommas.set_accounts(BOB_KEY, [bob_account("1600.00")]))
+        browser.pull_down(150)
+        browser.wait_text("#accounts", "$1,600.00")
     finally:
         served.call(gate.set)
         served.call(lambda: threecommas.set_accounts(BOB_KEY, [bob_account("999.00")]))
@@ -176,8 +181,9 @@ def test_the_period_buttons_change_the_chart(browser: Browser, served: Dashboard
     # and under a finger, at the chart's right end: the latest day
     browser.touch("#chart .u-over", 1.0)
     browser.wait(
-        lambda _: browser.element("#chart-readout").get_attribute("data-index")
-        not in (None, under_mouse),
+        lambda _: (
+            browser.element("#chart-readout").get_attribute("data-index") not in (None, under_mouse)
+        ),
         "the value under the finger",
     )
     assert int(browser.element("#chart-readout").get_attribute("data-index")) == points["1y"] - 1

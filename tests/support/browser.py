@@ -199,6 +199,18 @@ class Browser:
                 "Input.dispatchTouchEvent", {"type": kind, "touchPoints": points}
             )
 
+    def pull_down(self, pixels: int) -> None:
+        """A finger drags the page down by `pixels` from near its top, and lets go."""
+        x, y = PHONE[0] // 2, 120
+        steps = [("touchStart", y), ("touchMove", y + pixels // 2), ("touchMove", y + pixels)]
+        for kind, at in steps:
+            self.driver.execute_cdp_cmd(
+                "Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": at}]}
+            )
+        self.driver.execute_cdp_cmd(
+            "Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []}
+        )
+
     def requests(self) -> list[str]:
         """The URLs the browser asked for since the last call (the performance log)."""
         urls = []
