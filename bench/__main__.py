@@ -13,8 +13,9 @@
 8 at scale: a minute in which 1,800 subscriptions fall due, with /refresh meanwhile
 9 capacity: refreshes a second on one core, CPU per refresh
 10 one user floods the bot (1,100 /help): how long other users wait meanwhile
-11 the dashboard page's transfer size (headless Chromium, Debian's chromium + chromium-driver)
-12 the dashboard: time until the accounts are shown (headless Chromium on loopback)
+11 the Mini App: its data endpoint with 100 dashboards opening at once; idle RSS, PORT unset/set
+12 the dashboard page's transfer size (headless Chromium, Debian's chromium + chromium-driver)
+13 the dashboard: time until the accounts are shown (headless Chromium on loopback)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bench import (
     concurrency,
     fanout,
     flood,
+    miniapp,
     miniapp_page,
     overhead,
     process,
@@ -50,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
     parser.add_argument(
-        "--only", type=int, action="append", choices=range(1, 15), help="run measurement N"
+        "--only", type=int, action="append", choices=range(1, 14), help="run measurement N"
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (for CI)"
@@ -94,8 +96,11 @@ async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
         done(await capacity.measure(data / "capacity", 5.0 if quick else 15.0))
     if 10 in selected:
         done(await flood.measure(data / "flood", 3 if quick else 5))
-    if 11 in selected or 12 in selected:
-        for row in await miniapp_page.measure(data / "miniapp", 3 if quick else 10):
+    if 11 in selected:
+        for row in await miniapp.measure(data / "miniapp", 3 if quick else 10):
+            done(row)
+    if 12 in selected or 13 in selected:
+        for row in await miniapp_page.measure(data / "miniapp-page", 3 if quick else 10):
             if row.number in selected:
                 done(row)
     return sorted(rows, key=lambda row: row.number)
@@ -104,7 +109,7 @@ async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    selected = set(args.only or range(1, 15))
+    selected = set(args.only or range(1, 14))
     command = "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:

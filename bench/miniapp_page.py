@@ -1,4 +1,4 @@
-"""(11) the dashboard page's transfer size; (12) time until its accounts are shown.
+"""(12) the dashboard page's transfer size, (13) time until its accounts are shown.
 
 The bot runs as its own process with PORT set (its HTTP server serves the Mini App), against the
 stand-ins in this process; the demo user connects and refreshes once through the Bot API
@@ -87,13 +87,13 @@ async def measure(data: Path, loads: int) -> list[Row]:
         why = f"not measured: {missing} ({chromium_browser.INSTALL_HINT})"
         return [
             Row(
-                11,
+                12,
                 "Dashboard page size in headless Chromium",
                 why,
                 f"<= {SIZE_TARGET_KB:.0f} KB",
                 None,
             ),
-            Row(12, "Dashboard: until the accounts are shown", why, "<= 1 s", None),
+            Row(13, "Dashboard: until the accounts are shown", why, "<= 1 s", None),
         ]
     async with running_standins(data) as sandbox:
         port = _free_port()
@@ -118,7 +118,7 @@ async def measure(data: Path, loads: int) -> list[Row]:
     total_kb = page_kb + api_kb
     largest = max(page, key=lambda u: page[u]) if page else "?"
     size_row = Row(
-        11,
+        12,
         "Dashboard page, first load in headless Chromium (empty cache): bytes on the wire, "
         "headers included, of the page, its script, styles, icon and the vendored chart library, "
         "and of the data it asks for (portfolio, then refresh)",
@@ -130,7 +130,7 @@ async def measure(data: Path, loads: int) -> list[Row]:
     )
     warm = shown[1:]
     shown_row = Row(
-        12,
+        13,
         f"Dashboard: from navigation start until the accounts are shown (the last known "
         f"figures, 3 accounts), headless Chromium on loopback, {loads} loads",
         f"first (empty cache) {shown[0]:.3f} s; then median {median(warm):.3f} s, max "

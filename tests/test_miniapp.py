@@ -449,3 +449,39 @@ def test_the_sandbox_prints_a_dashboard_url_with_valid_init_data() -> None:
     )
     assert user.id == DEMO_USER_ID
     assert json.loads(fragment["tgWebAppThemeParams"])["bg_color"]
+
+
+async def test_the_dashboard_follows_each_refresh_and_a_disconnect(connected: Dashboard) -> None:
+    chat = Chat(connected.sandbox.botapi)
+    await chat.reply("/refresh all")
+    before = await connected.get("/app/api/portfolio")
+    accounts = [
+        demo_account(
+            account["id"],
+            account["name"],
+            usd_amount="100",
+            primary_display_currency_amount={"currency": "USD", "amount": "100"},
+        )
+        for account in before["accounts"]
+    ]
+    connected.sandbox.threecommas.set_accounts("demo-key", accounts)
+    await chat.reply("/refresh 12345678")
+    after = await connected.get("/app/api/portfolio")
+    by_id = {account["id"]: account for account in after["accounts"]}
+    assert by_id[12345678]["balance_text"] == "$100.00"
+    assert by_id[23456789]["balance_text"] == "$25,312.45"
+    assert after["total"] != before["total"]
+    await chat.reply("/disconnect")
+    assert (await connected.get("/app/api/portfolio"))["connected"] is False
+
+
+async def test_account_detail_says_why_when_3commas_refuses(connected: Dashboard) -> None:
+    await Chat(connected.sandbox.botapi).reply("/refresh all")
+    connected.sandbox.threecommas.inject(Fault.ACCESS_DENIED, times=100)
+    detail = await connected.get("/app/api/accounts/12345678")
+    assert detail["balance_text"] == "$31.21"  # the last known, from the database
+    assert detail["holdings"] == [] and detail["holdings_total_text"] == "n/a"
+    assert detail["profit"] == {"day": [], "week": [], "month": []}
+    assert "permission" in detail["notice"]
+    history = await connected.get("/app/api/accounts/12345678/history?period=7d")
+    assert history["points"] == [] and "permission" in history["notice"]

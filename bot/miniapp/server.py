@@ -7,6 +7,7 @@ user data. Imported only when the HTTP server runs (PORT or WEBHOOK_URL set).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -94,22 +96,29 @@ def error_response(sentence: str, status: int) -> web.Response:
 @web.middleware
 async def page_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The Mini App's own headers on everything under /app (the page, its files, its data)."""
-    if not (request.path == MINIAPP_PATH or request.path.startswith(MINIAPP_PATH + "/")):
+    path = request.path
+    if not (path == MINIAPP_PATH or path.startswith(MINIAPP_PATH + "/")):
         return await handler(request)
+    data = path.startswith(API + "/")
     try:
         response = await handler(request)
+    except web.HTTPNotFound:
+        if not data:
+            raise
+        response = error_response(DASHBOARD_NOT_FOUND, 404)
     except web.HTTPException as error:
-        response = error
-        if error.status == 404 and request.path.startswith(API + "/"):
-            response = error_response(DASHBOARD_NOT_FOUND, 404)
+        _add_headers(error, data)
+        raise
+    _add_headers(response, data)
+    return response
+
+
+def _add_headers(response: web.StreamResponse, data: bool) -> None:
     response.headers.update(PAGE_HEADERS)
-    if request.path.startswith(API + "/"):
+    if data:
         response.headers["Cache-Control"] = "no-store"
     elif "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-cache"  # revalidated: a new version shows at once
-    if isinstance(response, web.HTTPException) and response is not None:
-        raise response
-    return response
 
 
 class MiniApp:
@@ -246,26 +255,39 @@ class MiniApp:
         body = account_json(AccountFigures(owned.account, owned.summary, owned.taken_at), _now())
         body.pop("updated_text")
         body.pop("stale")
-        notices = []
-        try:
-            body.update(holdings_json(await self._services.holdings.holdings(user.id, account_id)))
-        except FAILURES as error:
-            body.update({"holdings": [], "holdings_total_text": "n/a"})
-            notices.append(error_sentence(error))
-        profit: dict[str, list[JSON]] = {}
-        for grouping, key in PROFIT_KEYS.items():
-            try:
-                table = await self._services.profit.profit(user.id, account_id, grouping, zone)
-            except FAILURES as error:
-                profit[key] = []
-                notices.append(error_sentence(error))
-            else:
-                profit[key] = profit_rows(table)
-        body["profit"] = profit
+        (holdings, holdings_notice), profits = await asyncio.gather(
+            self._holdings(user.id, account_id),
+            asyncio.gather(
+                *(self._profit(user.id, account_id, grouping, zone) for grouping in PROFIT_KEYS)
+            ),
+        )
+        body.update(holdings)
+        body["profit"] = {
+            key: rows for key, (rows, _) in zip(PROFIT_KEYS.values(), profits, strict=True)
+        }
         body["bots"] = None
-        if notices:
-            body["notice"] = notices[0]
+        notices = [holdings_notice, *(notice for _, notice in profits)]
+        notice = next((notice for notice in notices if notice is not None), None)
+        if notice is not None:
+            body["notice"] = notice
         return json_response(body)
+
+    async def _holdings(self, user_id: int, account_id: int) -> tuple[JSON, str | None]:
+        """As /holdings shows them, or nothing and the sentence saying why."""
+        try:
+            return holdings_json(await self._services.holdings.holdings(user_id, account_id)), None
+        except FAILURES as error:
+            return {"holdings": [], "holdings_total_text": "n/a"}, error_sentence(error)
+
+    async def _profit(
+        self, user_id: int, account_id: int, grouping: str, zone: ZoneInfo
+    ) -> tuple[list[JSON], str | None]:
+        """The rows of /profit by `grouping`, or none and the sentence saying why."""
+        try:
+            table = await self._services.profit.profit(user_id, account_id, grouping, zone)
+        except FAILURES as error:
+            return [], error_sentence(error)
+        return profit_rows(table), None
 
     async def _history(self, request: web.Request, user: WebAppUser) -> web.Response:
         period = request.query.get("period", "30d")

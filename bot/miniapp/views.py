@@ -3,6 +3,7 @@ reads as the commands show it. Numbers go out only for plotting (the chart's poi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from bot.telegram.views.texts import (
 JSON = dict[str, Any]
 # The figures of a refresh older than this are shown as stale until the next one.
 STALE_AFTER_SECONDS = 15 * 60
+FORMATTED_KEPT = 4096  # accounts' and totals' formatted figures kept
 MAX_COINS = 500  # rows of holdings sent; 3Commas lists far fewer for any real account
 PROFIT_KEYS = {"days": "day", "weeks": "week", "months": "month"}
 
@@ -57,20 +59,28 @@ def _name(account: KnownAccount) -> str:
 
 
 def account_json(figures: AccountFigures, now: datetime) -> JSON:
-    account, summary = figures.account, figures.summary
     stale = (
         figures.failed
         or figures.taken_at is None
         or (now - figures.taken_at).total_seconds() > STALE_AFTER_SECONDS
     )
     return {
+        **_account_figures(figures.account, figures.summary),
+        "updated_text": updated_ago(figures.taken_at, now),
+        "stale": stale,
+    }
+
+
+# Formatting is most of a dashboard's cost; the same figures are asked for again and again
+# until the next refresh (records are frozen, so a changed one is a new key).
+@functools.lru_cache(maxsize=FORMATTED_KEPT)
+def _account_figures(account: KnownAccount, summary: AccountSummary | None) -> JSON:
+    return {
         "id": account.account_id,
         "name": _name(account),
         "exchange": clean_name(account.exchange, fallback=""),
         "balance_text": "n/a" if summary is None else balance_text(summary, with_usd=True),
         **_today(summary),
-        "updated_text": updated_ago(figures.taken_at, now),
-        "stale": stale,
     }
 
 
@@ -84,6 +94,7 @@ def _today(summary: AccountSummary | None) -> JSON:
     }
 
 
+@functools.lru_cache(maxsize=FORMATTED_KEPT)
 def total_json(total: PortfolioTotal) -> JSON:
     if not total.answered:
         return {
@@ -112,7 +123,7 @@ def portfolio_json(
     body: JSON = {
         "connected": True,
         "user": user,
-        "total": total_json(portfolio_total(total_of)),
+        "total": dict(total_json(portfolio_total(total_of))),
         "accounts": [account_json(figures, now) for figures in accounts],
         "updated_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

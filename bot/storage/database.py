@@ -140,7 +140,11 @@ class Database:
             self.generations.change(user_id)
             return deleted
 
-        with self.accounts.written(user_id), self.chats.written(user_id):
+        with (
+            self.accounts.written(user_id),
+            self.chats.written(user_id),
+            self.snapshots.written(user_id),
+        ):
             deleted = await self._worker.write(write)
         await self._checkpoint()
         return deleted

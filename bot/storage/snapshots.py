@@ -9,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.storage.accounts import UPSERT_ACCOUNT, AccountStore, account_values
+from bot.storage.cache import ReadCache
 from bot.storage.columns import (
     decimal_text,
     optional_time_text,
@@ -60,10 +61,21 @@ _PRUNE = (
 )
 
 
+# Users whose latest snapshots stay in memory (the Mini App reads them on every open).
+LATEST_CACHE_SIZE = 2_000
+
+
 class SnapshotStore:
+    """Every write of the snapshots table goes through it, or inside its `written`."""
+
     def __init__(self, worker: SqlWorker, accounts: AccountStore) -> None:
         self._worker = worker
         self._accounts = accounts
+        self._latest: ReadCache[int, dict[int, Snapshot]] = ReadCache(LATEST_CACHE_SIZE)
+
+    def written(self, user_id: int) -> contextlib.AbstractContextManager[None]:
+        """Around a write of the user's snapshots: the latest ones are read again after it."""
+        return self._latest.written(user_id)
 
     async def add(
         self,
@@ -98,7 +110,7 @@ class SnapshotStore:
             if account is None
             else self._accounts.written(snapshot.user_id, account)
         )
-        with writes_account:
+        with writes_account, self.written(snapshot.user_id):
             return await self._worker.write_together(write)
 
     async def latest(self, user_id: int, account_id: int) -> Snapshot | None:
@@ -125,7 +137,8 @@ class SnapshotStore:
             )
             return {row["account_id"]: _snapshot(row) for row in rows}
 
-        return await self._worker.read(read)
+        latest = await self._latest.get(user_id, lambda: self._worker.read(read))
+        return dict(latest)
 
     async def count(self, user_id: int | None = None) -> int:
         def read(db: sqlite_utils.Database) -> int:
