@@ -61,6 +61,16 @@ def demo_accounts() -> list[dict[str, Any]]:
     ]
 
 
+# The demo account without bots: /bots says so in a sentence.
+DEMO_ACCOUNT_WITHOUT_BOTS = 34567890
+
+
+def add_demo_key(threecommas: ThreeCommasStandIn, api_key: str, secret: str) -> None:
+    """A key seeing the demo accounts: each with demo bots and deals but Kraken Main."""
+    threecommas.add_key(api_key, secret, demo_accounts())
+    threecommas.set_bots(api_key, DEMO_ACCOUNT_WITHOUT_BOTS, [])
+
+
 @dataclass
 class Sandbox:
     botapi: BotApiStandIn
@@ -97,7 +107,7 @@ async def running_standins(
     try:
         threecommas_url = await threecommas.start()
         try:
-            threecommas.add_key(DEMO_API_KEY, DEMO_SECRET, demo_accounts())
+            add_demo_key(threecommas, DEMO_API_KEY, DEMO_SECRET)
             settings = sandbox_settings(
                 base or Settings(_env_file=None), botapi, threecommas_url, data
             )

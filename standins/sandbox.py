@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.logs import configure_logging
 from standins.botapi import BotApiStandIn
 from standins.chat_text import render_for_terminal
-from standins.demo import DEMO_USER_ID, Sandbox, demo_accounts, running_standins
+from standins.demo import DEMO_USER_ID, Sandbox, add_demo_key, running_standins
 from standins.handled import reporting_bot
 from standins.miniapp import dashboard_url, free_port
 
@@ -25,7 +25,7 @@ BANNER = (
 TRY = (
     "Type messages as the demo user. Try: /connect new (then send sandbox-rsa-key), "
     "/connect demo-key demo-secret, /accounts, /refresh 12345678, /refresh binance, "
-    "/refresh all, /help. End with Ctrl-D."
+    "/refresh all, /bots all, /deals all, /help. End with Ctrl-D."
 )
 DASHBOARD_HINT = (
     "Open the Dashboard line's address in a browser; it shows the demo accounts once you have "
@@ -35,6 +35,8 @@ DASHBOARD_HINT = (
 SANDBOX_RSA_API_KEY = "sandbox-rsa-key"
 PUBLIC_KEY = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 UPSTREAM_LATENCY = 0.2
+# The sandbox's 3Commas closes one deal per key this often, so a deal feed has news.
+DEAL_CLOSE_SECONDS = 30.0
 ANSWER_TIMEOUT = 60.0
 
 
@@ -77,7 +79,7 @@ class PublicKeyRegistrar:
             if public_key in self._registered:
                 continue
             self._registered.add(public_key)
-            self._sandbox.threecommas.add_key(SANDBOX_RSA_API_KEY, public_key, demo_accounts())
+            add_demo_key(self._sandbox.threecommas, SANDBOX_RSA_API_KEY, public_key)
             print(
                 f"(sandbox: the 3Commas stand-in registered that public key as API key "
                 f"{SANDBOX_RSA_API_KEY}, with the demo accounts: send {SANDBOX_RSA_API_KEY})\n",
@@ -108,6 +110,7 @@ async def _chat(settings: Settings) -> None:
         async with running_standins(Path(data), settings, latency=UPSTREAM_LATENCY) as sandbox:
             served = sandbox.settings.model_copy(update={"port": port, "miniapp_url": None})
             async with reporting_bot(served, sandbox.botapi):
+                sandbox.threecommas.close_deals_every(DEAL_CLOSE_SECONDS)
                 print(dashboard_line(sandbox.botapi, port), flush=True)
                 print(DASHBOARD_HINT, flush=True)
                 await _converse(sandbox.botapi, PublicKeyRegistrar(sandbox))

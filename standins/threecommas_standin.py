@@ -15,6 +15,7 @@ import contextlib
 import copy
 import hashlib
 import hmac
+import itertools
 import json
 import math
 import random
@@ -33,6 +34,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bot.threecommas.signing import KeyType, key_type_of, load_rsa_private_key
+from standins.bots_and_deals import (
+    DEMO_CLOSE_CYCLE,
+    BadQuery,
+    BotsBook,
+    DealClose,
+    new_ids,
+)
 
 API_PREFIX = "/public/api/ver1"
 PUBLIC_KEY_PEM = "-----BEGIN PUBLIC KEY-----"
@@ -348,6 +356,7 @@ class _Injection:
     remaining: int
     account_id: int | None
     retry_after: float | None
+    path: str | None = None  # only requests whose path contains this
 
 
 @dataclass
@@ -358,6 +367,12 @@ class _Key:
     # rows set by a test, by account id or "summary", in place of the demo's
     coins: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bots: BotsBook | None = None  # set by add_key
+
+    @property
+    def book(self) -> BotsBook:
+        assert self.bots is not None
+        return self.bots
 
 
 _DECIMAL_MARK = re.compile(r'"@@decimal:([-+0-9.eE]+|NaN|-?Infinity)@@"')
@@ -430,6 +445,12 @@ class ThreeCommasStandIn:
         self._holds: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        # The clock of the bots' side (deal times, "today"): a test may set its own.
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._ids = new_ids()
+        self.closed_deals: list[dict[str, Any]] = []  # every deal closed here, in order
+        self._deal_closed = asyncio.Event()  # set and replaced on each close
+        self._closing_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -451,6 +472,11 @@ class ThreeCommasStandIn:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._closing_task is not None:
+            self._closing_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._closing_task
+            self._closing_task = None
         for gate in self._holds.values():
             gate.set()
         if self._runner is not None:
@@ -470,6 +496,7 @@ class ThreeCommasStandIn:
             self._keys[api_key] = _Key(None, public, {})
         else:
             self._keys[api_key] = _Key(secret, None, {})
+        self._keys[api_key].bots = BotsBook(lambda: self.now(), self._ids)
         self.set_accounts(api_key, accounts)
 
     def remove_key(self, api_key: str) -> None:
@@ -518,6 +545,94 @@ class ThreeCommasStandIn:
         today = self.today or datetime.now(UTC).date()
         return demo_history(int(account), _usd_amount(key.accounts[int(account)]), today, now)
 
+    # -- bots and deals ----------------------------------------------------------------------
+
+    def set_bots_read(self, api_key: str, allowed: bool) -> None:
+        """Whether the key has BOTS_READ: without, every bots and deals call answers 403."""
+        self._keys[api_key].book.bots_read = allowed
+
+    def book(self, api_key: str, account_id: int | None = None) -> BotsBook:
+        """The bots side of a key; with `account_id`, its demo data made if never asked for."""
+        key = self._keys[api_key]
+        if account_id is not None:
+            self._ensure_bots(key, account_id)
+        return key.book
+
+    def set_bots(
+        self,
+        api_key: str,
+        account_id: int,
+        bots: list[dict[str, Any]],
+        grid_bots: list[dict[str, Any]] | None = None,
+        deals: list[dict[str, Any]] | None = None,
+        today_usd: Decimal = Decimal(0),
+    ) -> None:
+        """An account's DCA bots (and grid bots, deals, bots' profit of today) instead of the
+        demo's; each given list replaces the one served."""
+        book = self._keys[api_key].book
+        book.dca_bots[account_id] = copy.deepcopy(bots)
+        book.grid_bots[account_id] = copy.deepcopy(grid_bots or [])
+        book.deals[account_id] = copy.deepcopy(deals or [])
+        book.today_usd[account_id] = today_usd
+        book.recount(account_id)
+
+    def close_deal(
+        self, api_key: str, deal_id: int, kind: DealClose, usd_profit: Decimal | None = None
+    ) -> dict[str, Any]:
+        """Close an active deal the way `kind` says (its 3Commas `status`); `usd_profit`
+        defaults to what such a close makes. Returns the deal as now served."""
+        deal = self._keys[api_key].book.close_deal(deal_id, DealClose(kind), usd_profit)
+        self._note_closed(deal)
+        return copy.deepcopy(deal)
+
+    def close_deals_every(
+        self, seconds: float, kinds: Sequence[DealClose] = DEMO_CLOSE_CYCLE
+    ) -> None:
+        """Timer mode: every `seconds`, each key with BOTS_READ closes its oldest active deal
+        (the ways of `kinds` in turn) and its bot starts a new one, so a feed has news."""
+        if self._closing_task is not None:
+            self._closing_task.cancel()
+        self._closing_task = asyncio.create_task(self._close_on_timer(seconds, tuple(kinds)))
+
+    async def wait_for_closed_deals(
+        self,
+        count: int,
+        timeout: float = 20.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `count` deals have closed here."""
+        async with asyncio.timeout(timeout):
+            while len(self.closed_deals) < count:
+                await self._deal_closed.wait()
+
+    async def _close_on_timer(self, seconds: float, kinds: tuple[DealClose, ...]) -> None:
+        for turn in itertools.count():
+            await self._sleep(seconds)
+            if self._stopping.is_set():
+                return
+            for key in list(self._keys.values()):
+                if not key.book.bots_read:
+                    continue
+                for account_id in key.accounts:
+                    self._ensure_bots(key, account_id)
+                oldest = key.book.oldest_active_deal()
+                if oldest is None:
+                    continue
+                account_id, deal = oldest
+                closed = key.book.close_deal(deal["id"], kinds[turn % len(kinds)])
+                self._note_closed(closed)
+                volume = Decimal(str(deal["bought_volume"]))
+                key.book.open_deal(account_id, int(deal["bot_id"]), volume)
+
+    def _note_closed(self, deal: dict[str, Any]) -> None:
+        self.closed_deals.append(copy.deepcopy(deal))
+        self._deal_closed.set()
+        self._deal_closed = asyncio.Event()
+
+    def _ensure_bots(self, key: _Key, account_id: int) -> None:
+        account = key.accounts.get(account_id)
+        if account is not None:
+            key.book.ensure(account_id, account.get("name"))
+
     def inject(
         self,
         fault: Fault,
@@ -525,8 +640,12 @@ class ThreeCommasStandIn:
         times: int = 1,
         account_id: int | None = None,
         retry_after: float | None = None,
+        path: str | None = None,
     ) -> None:
-        self._injections.append(_Injection(Fault(fault), times, account_id, retry_after))
+        """`account_id`: only requests for that account (in the path); `path`: only requests
+        whose path contains it (`/deals`, `/bots/stats`). Without `path` the bots and deals
+        endpoints are spared: a test of the accounts' side never sees its fault taken there."""
+        self._injections.append(_Injection(Fault(fault), times, account_id, retry_after, path))
 
     def hold(self, api_key: str) -> asyncio.Event:
         """Keep every answer to `api_key` waiting until the returned event is set: a 3Commas as
@@ -588,7 +707,7 @@ class ThreeCommasStandIn:
         self, request: web.Request, api_key: str | None, body: bytes
     ) -> web.StreamResponse:
         account_id = _account_id_of(request.path)
-        injection = self._take_injection(account_id)
+        injection = self._take_injection(account_id, request.path)
         if injection is not None:
             return await self._fault(request, injection.fault, injection.retry_after)
         if not self._within_ip_limit(request.remote or ""):
@@ -611,8 +730,12 @@ class ThreeCommasStandIn:
             await gate.wait()
         return await self._route(request, key)
 
-    def _take_injection(self, account_id: int | None) -> _Injection | None:
+    def _take_injection(self, account_id: int | None, path: str) -> _Injection | None:
         for injection in self._injections:
+            if injection.path is not None and injection.path not in path:
+                continue
+            if injection.path is None and _is_bots_endpoint(path):
+                continue  # faults for the bots' side are asked for by path
             if injection.remaining > 0 and injection.account_id in (None, account_id):
                 injection.remaining -= 1
                 if injection.remaining == 0:
@@ -737,6 +860,9 @@ class ThreeCommasStandIn:
 
     async def _route(self, request: web.Request, key: _Key) -> web.StreamResponse:
         path = request.path
+        endpoint = path[len(API_PREFIX) :].strip("/")
+        if endpoint in BOTS_ENDPOINTS and request.method == "GET":
+            return self._bots_endpoint(request, key, endpoint)
         if not path.startswith(API_PREFIX + "/accounts"):
             return _error(404, "not_found", "Not Found")
         parts = path[len(API_PREFIX) :].strip("/").split("/")
@@ -763,6 +889,34 @@ class ThreeCommasStandIn:
         if action in ("account_table_data", "balance_chart_data"):
             return self._holdings_or_history(request, key, account_id, action)
         return _error(404, "not_found", "Not Found")
+
+    def _bots_endpoint(self, request: web.Request, key: _Key, endpoint: str) -> web.Response:
+        """bots, bots/stats, grid_bots and deals: 403 without BOTS_READ, like 3Commas."""
+        book = key.book
+        if not book.bots_read:
+            return _error(403, "access_denied", "Api key doesn't have enough permissions")
+        query = request.query
+        try:
+            accounts = _account_ids(query.get("account_id"), key)
+        except BadQuery as error:
+            return _error(400, "invalid_params", str(error))
+        for account_id in accounts or key.accounts:
+            self._ensure_bots(key, account_id)
+        one = accounts[0] if accounts and len(accounts) == 1 else None
+        try:
+            if endpoint == "bots/stats":
+                if accounts and len(accounts) > 1:
+                    raise BadQuery("account_id takes one account")
+                return _json_response(book.stats(one) if accounts else book.stats(None))
+            if endpoint == "grid_bots":
+                return _json_response(book.list_grid_bots(accounts, query))
+            if accounts is not None and len(accounts) > 1:
+                raise BadQuery("account_id takes one account")
+            if endpoint == "bots":
+                return _json_response(book.list_bots(one, query))
+            return _json_response(book.list_deals(one, query))
+        except BadQuery as error:
+            return _error(400, "invalid_params", str(error))
 
     def _holdings_or_history(
         self, request: web.Request, key: _Key, account: int | str, action: str
@@ -803,6 +957,25 @@ def _balance_chart(
     until = min(date_to, datetime.now(UTC)).replace(microsecond=0)
     start, end = date_from.timestamp(), date_to.timestamp()
     return _json_response([row for row in history(until) if start <= int(row["date"]) <= end])
+
+
+BOTS_ENDPOINTS = frozenset({"bots", "bots/stats", "grid_bots", "deals"})
+
+
+def _is_bots_endpoint(path: str) -> bool:
+    return path.startswith(API_PREFIX) and path[len(API_PREFIX) :].strip("/") in BOTS_ENDPOINTS
+
+
+def _account_ids(raw: str | None, key: _Key) -> list[int] | None:
+    """The accounts an `account_id` parameter names (grid_bots takes several, comma-separated);
+    None: every account. An account of another key is no account of this one: it has nothing."""
+    if not raw:
+        return None
+    try:
+        ids = [int(part) for part in raw.split(",")]
+    except ValueError:
+        raise BadQuery("account_id must be an integer") from None
+    return [i if i in key.accounts else -1 for i in ids]
 
 
 def _in_summary(key: _Key) -> list[int]:

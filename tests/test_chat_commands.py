@@ -12,6 +12,7 @@ from bot.services.errors import NoAccounts
 from bot.telegram.commands import ACCOUNT_COMMANDS, COMMANDS
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.account_command import AccountCommand
+from bot.telegram.handlers.bots import BOTS_COMMAND, DEALS_COMMAND
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
 from bot.telegram.handlers.history import CHART_COMMAND, PROFIT_COMMAND
 from bot.telegram.handlers.holdings import HOLDINGS_COMMAND
@@ -68,7 +69,14 @@ async def test_a_chat_commands_failure_is_answered_with_its_sentence(stub_bot: S
 
 def test_the_command_list_is_made_of_the_command_objects() -> None:
     assert REFRESH_COMMAND in COMMANDS and TIMEZONE_COMMAND in COMMANDS
-    assert ACCOUNT_COMMANDS == [REFRESH_COMMAND, HOLDINGS_COMMAND, CHART_COMMAND, PROFIT_COMMAND]
+    assert ACCOUNT_COMMANDS == [
+        REFRESH_COMMAND,
+        HOLDINGS_COMMAND,
+        CHART_COMMAND,
+        PROFIT_COMMAND,
+        BOTS_COMMAND,
+        DEALS_COMMAND,
+    ]
     assert all(isinstance(command, AccountCommand | ChatCommand) for command in COMMANDS)
     names = [command.name for command in COMMANDS]
     assert len(names) == len(set(names))

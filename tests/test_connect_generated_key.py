@@ -172,7 +172,13 @@ async def test_connect_with_a_key_pair_the_bot_made(running: Sandbox, source: st
     key_message = next(m for m in changed if "BEGIN PUBLIC KEY" in m.plain)
     # One tap copies a <pre> block; the steps go with it.
     assert "<pre>-----BEGIN PUBLIC KEY-----" in key_message.text
-    for step in ("New API access token", "Self-generated", "Accounts read", "24 hours"):
+    for step in (
+        "New API access token",
+        "Self-generated",
+        "Accounts read",
+        "Bots read",
+        "24 hours",
+    ):
         assert step in key_message.plain, key_message.plain
     sent = public_key_file(running)
     assert sent.method == "sendDocument"

@@ -86,7 +86,8 @@ async def test_many_users_refreshing_at_once_never_exceed_the_budget_at_3commas(
             lambda: all(last_summary_at(botapi, chat.chat_id) for chat in chats), timeout=30
         )
     statuses = [(r.status, round(r.arrived_at, 3)) for r in threecommas.requests]
-    assert all(r.status == 201 for r in threecommas.requests), statuses  # no 429 for the IP
+    # no 429 for the IP (load_balances answers 201, the summary's bots/stats 200)
+    assert all(r.status in (200, 201) for r in threecommas.requests), statuses
     assert len(load_balances_calls(threecommas)) == users
     assert most_in_one_second(threecommas) <= budget
 

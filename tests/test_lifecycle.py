@@ -213,3 +213,14 @@ async def test_backup_runs_without_the_encryption_key(tmp_path: Path) -> None:
         assert stored is not None and stored.secret == "stored-secret"
     finally:
         await restored.close()
+
+
+def test_piped_sandbox_shows_bots_all_and_deals_all(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, stdin="/connect demo-key demo-secret\n/bots all\n/deals all\n")
+    assert result.returncode == 0, result.stderr
+    bots = result.stdout.index("🤖 Bots · Binance Futures")
+    deals = result.stdout.index("📈 Active deals · All accounts")
+    assert bots < result.stdout.index("Total (3 accounts)") < deals, result.stdout
+    assert "No bots in this account" in result.stdout  # Kraken Main
+    assert "Total unrealized (" in result.stdout[deals:]
+    assert "Traceback" not in result.stderr

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
+from bot.telegram.views.texts import BOTS_READ_MISSING
 from standins.botapi import SentMessage
 from standins.demo import DEMO_USER_ID, Sandbox
 from standins.threecommas_standin import Fault, demo_account
@@ -154,18 +155,18 @@ async def test_a_refresh_within_the_cooldown_asks_3commas_once(sandbox: Sandbox)
 async def test_the_per_key_limit_leaves_accounts_with_their_last_figures(
     sandbox: Sandbox,
 ) -> None:
-    async with dashboard_running(sandbox, threecommas_requests_per_minute=3) as running:
-        chat = Chat(sandbox.botapi)
-        await chat.connect()  # one request: the account list
-        await chat.reply("/refresh 12345678")  # two of three this minute: one left
-        body = await running.refresh()
-    assert "3 requests a minute per API key" in body["notice"]
-    # one request was left: the account never refreshed first; My Binance US keeps its figures
-    by_name = {account["name"]: account for account in body["accounts"]}
-    assert not by_name["Binance Futures"]["stale"]
-    assert by_name["Kraken Main"]["stale"] and by_name["Kraken Main"]["balance_text"] == "n/a"
-    assert by_name["My Binance US"]["stale"] and by_name["My Binance US"]["balance_text"] != "n/a"
-    assert body["total"]["note"] == "Total of 2 of 3 accounts"
+    async with dashboard_running(sandbox, threecommas_requests_per_minute=5) as running:
+        await Chat(sandbox.botapi).connect()  # one request: the account list
+        first = await running.refresh()  # three more: one left this minute
+        sandbox.threecommas.clear_requests()
+        second = await running.refresh()
+    assert "notice" not in first
+    assert sandbox.threecommas.upstream_calls("load_balances") == 1
+    assert "5 requests a minute per API key" in second["notice"]
+    stale = [account for account in second["accounts"] if account["stale"]]
+    assert len(stale) == 2  # left out, with their figures of the first refresh
+    assert all(account["balance_text"] != "n/a" for account in second["accounts"])
+    assert second["total"] == first["total"]  # the total of what is shown
 
 
 async def test_a_3commas_failure_still_answers_with_the_last_figures_and_a_notice(
@@ -188,7 +189,6 @@ async def test_account_detail_shows_holdings_and_profit_as_the_commands(
     assert detail["name"] == "Binance Futures"
     assert detail["balance_text"] == "$25,312.45"
     assert detail["today_text"] == "+$312.77 (+1.25%)"
-    assert detail["bots"] is None
     assert "notice" not in detail
     holdings = (await chat.reply("/holdings 23456789")).plain
     assert f": {detail['holdings_total_text']} ·" in holdings
@@ -485,3 +485,35 @@ async def test_account_detail_says_why_when_3commas_refuses(connected: Dashboard
     assert "permission" in detail["notice"]
     history = await connected.get("/app/api/accounts/12345678/history?period=7d")
     assert history["points"] == [] and "permission" in history["notice"]
+
+
+async def test_account_detail_shows_bots_and_deals_as_bots_and_deals(
+    connected: Dashboard,
+) -> None:
+    chat = Chat(connected.sandbox.botapi)
+    bots = (await chat.reply("/bots 23456789")).plain
+    deals = (await chat.reply("/deals 23456789")).plain
+    shown = (await connected.get("/app/api/accounts/23456789"))["bots"]
+    assert f"Bots today: ▲ {shown['today_text']} · Overall: ▲ {shown['overall_text']}" in bots
+    assert f"Active deals: ▼ {shown['unrealized_text']} unrealized" in bots
+    assert shown["rows"]
+    for row in shown["rows"]:
+        assert re.search(
+            rf"^{re.escape(row['name'])} +{re.escape(row['profit_text'])}$", bots, re.M
+        )
+        if row["active_deals"] is not None:
+            assert f"{row['active_deals']} active" in bots
+    assert shown["deals"]
+    lines = deals.splitlines()
+    for deal in shown["deals"]:
+        assert f"{deal['pair']} · {deal['bot']}" in lines
+        assert any(line.endswith(f"{deal['profit_text']} {deal['pct_text']}") for line in lines)
+    assert [d["sign"] for d in shown["deals"]] == [
+        (1 if d["profit_text"].startswith("+") else -1) for d in shown["deals"]
+    ]
+
+
+async def test_account_detail_says_when_the_key_cannot_read_bots(connected: Dashboard) -> None:
+    connected.sandbox.threecommas.set_bots_read("demo-key", False)
+    shown = (await connected.get("/app/api/accounts/23456789"))["bots"]
+    assert shown == {"message": BOTS_READ_MISSING}

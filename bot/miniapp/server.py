@@ -27,6 +27,7 @@ from bot.miniapp.views import (
     PROFIT_KEYS,
     AccountFigures,
     account_json,
+    bots_json,
     empty_history_json,
     history_json,
     holdings_json,
@@ -255,17 +256,18 @@ class MiniApp:
         body = account_json(AccountFigures(owned.account, owned.summary, owned.taken_at), _now())
         body.pop("updated_text")
         body.pop("stale")
-        (holdings, holdings_notice), profits = await asyncio.gather(
+        (holdings, holdings_notice), profits, bots = await asyncio.gather(
             self._holdings(user.id, account_id),
             asyncio.gather(
                 *(self._profit(user.id, account_id, grouping, zone) for grouping in PROFIT_KEYS)
             ),
+            self._bots(user.id, account_id),
         )
         body.update(holdings)
         body["profit"] = {
             key: rows for key, (rows, _) in zip(PROFIT_KEYS.values(), profits, strict=True)
         }
-        body["bots"] = None
+        body["bots"] = bots
         notices = [holdings_notice, *(notice for _, notice in profits)]
         notice = next((notice for notice in notices if notice is not None), None)
         if notice is not None:
@@ -278,6 +280,18 @@ class MiniApp:
             return holdings_json(await self._services.holdings.holdings(user_id, account_id)), None
         except FAILURES as error:
             return {"holdings": [], "holdings_total_text": "n/a"}, error_sentence(error)
+
+    async def _bots(self, user_id: int, account_id: int) -> JSON:
+        """Its bots and active deals as /bots and /deals show them, or the sentence saying why
+        not (a key without Bots read, 3Commas failing)."""
+        try:
+            report, deals = await asyncio.gather(
+                self._services.bots.bots(user_id, account_id),
+                self._services.bots.deals(user_id, account_id),
+            )
+        except FAILURES as error:
+            return {"message": error_sentence(error)}
+        return bots_json(report.accounts[0], deals)
 
     async def _profit(
         self, user_id: int, account_id: int, grouping: str, zone: ZoneInfo

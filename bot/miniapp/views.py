@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.services.accounts import RefreshResult
+from bot.services.bots import AccountBots, DealsReport
 from bot.services.history import BalanceHistory
 from bot.services.holdings import Holdings
 from bot.services.portfolio import PortfolioTotal, portfolio_total
@@ -18,8 +19,14 @@ from bot.services.profit import ProfitTable
 from bot.services.records import KnownAccount
 from bot.services.summary import AccountSummary
 from bot.telegram.views.html import clean_name
-from bot.telegram.views.numbers import format_amount, format_money, format_money_rounded
+from bot.telegram.views.numbers import (
+    format_amount,
+    format_money,
+    format_money_rounded,
+    format_percentage,
+)
 from bot.telegram.views.render import balance_text, change_text, counted_accounts
+from bot.telegram.views.render_bots import pair_text, signed_usd
 from bot.telegram.views.render_history import period_label, profit_cells
 from bot.telegram.views.render_holdings import share_text
 from bot.telegram.views.texts import (
@@ -34,7 +41,8 @@ JSON = dict[str, Any]
 # The figures of a refresh older than this are shown as stale until the next one.
 STALE_AFTER_SECONDS = 15 * 60
 FORMATTED_KEPT = 4096  # accounts' and totals' formatted figures kept
-MAX_COINS = 500  # rows of holdings sent; 3Commas lists far fewer for any real account
+MAX_COINS = 500
+MAX_BOTS = 200  # bots and deals sent at most; /bots and /deals show fewer  # rows of holdings sent; 3Commas lists far fewer for any real account
 PROFIT_KEYS = {"days": "day", "weeks": "week", "months": "month"}
 
 
@@ -195,4 +203,36 @@ def empty_history_json(period: str, notice: str) -> JSON:
         "last_text": "n/a",
         "change_text": "n/a",
         "notice": notice,
+    }
+
+
+def bots_json(bots: AccountBots, deals: DealsReport) -> JSON:
+    """An account's bots and active deals, as /bots and /deals show them."""
+    profits = bots.profits
+    return {
+        "today_text": signed_usd(profits.today),
+        "overall_text": signed_usd(profits.overall),
+        "unrealized_text": signed_usd(profits.unrealized),
+        "rows": [
+            {
+                "name": clean_name(bot.name),
+                "profit_text": signed_usd(bot.profit),
+                "active_deals": bot.active_deals,
+            }
+            for bot in bots.bots[:MAX_BOTS]
+        ],
+        "deals": [
+            {
+                "pair": pair_text(deal.pair, deal.base, deal.quote),
+                "bot": clean_name(deal.bot_name),
+                "profit_text": signed_usd(deal.profit_usd),
+                "pct_text": (
+                    ""
+                    if deal.profit_percentage is None
+                    else format_percentage(deal.profit_percentage)
+                ),
+                "sign": sign(deal.profit_usd),
+            }
+            for deal in deals.deals[:MAX_BOTS]
+        ],
     }

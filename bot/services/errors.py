@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.threecommas.errors import (
     AccountNotFound,
+    BotsPermissionMissing,
     ExchangeKeysInvalid,
     InvalidApiKey,
     PermissionDenied,
@@ -18,6 +19,7 @@ from bot.threecommas.errors import (
 
 __all__ = [
     "AccountNotFound",
+    "BotsPermissionMissing",
     "ExchangeKeysInvalid",
     "InvalidApiKey",
     "PermissionDenied",

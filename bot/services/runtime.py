@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.services.accounts import AccountService, CredentialCache
 from bot.services.alerts import AlertService
+from bot.services.bots import BotsService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cooldown import Cooldown
@@ -37,6 +38,7 @@ class Services:
     profit: ProfitService
     keypairs: KeyPairService
     portfolio: PortfolioService
+    bots: BotsService
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -85,6 +87,7 @@ class Services:
                 db, accounts, clock, Cooldown(settings.key_pair_cooldown_seconds)
             ),
             portfolio=PortfolioService(db, accounts),
+            bots=BotsService(accounts, client, clock),
         )
 
     async def close(self) -> None:

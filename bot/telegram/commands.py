@@ -16,6 +16,7 @@ from telegram import Update
 from bot.telegram.context import Context
 from bot.telegram.handlers.account_command import AccountCommand
 from bot.telegram.handlers.accounts import ACCOUNTS_COMMAND, DISCONNECT_COMMAND
+from bot.telegram.handlers.bots import BOTS_COMMAND, DEALS_COMMAND
 from bot.telegram.handlers.chat_command import ChatCommand, ChatRequest
 from bot.telegram.handlers.common import asker, dashboard
 from bot.telegram.handlers.connect import CANCEL_COMMAND, CONNECT_COMMAND, begin_connect
@@ -82,6 +83,8 @@ COMMANDS: list[Command] = [
     HOLDINGS_COMMAND,
     CHART_COMMAND,
     PROFIT_COMMAND,
+    BOTS_COMMAND,
+    DEALS_COMMAND,
     SUBSCRIBE_COMMAND,
     SUBSCRIPTIONS_COMMAND,
     UNSUBSCRIBE_COMMAND,

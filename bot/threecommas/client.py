@@ -31,6 +31,8 @@ from bot.sliding_window import SlidingWindow
 from bot.threecommas.budget import CallBudget
 from bot.threecommas.credentials import Credentials
 from bot.threecommas.errors import (
+    BotsPermissionMissing,
+    PermissionDenied,
     RateLimited,
     ThreeCommasError,
     Unavailable,
@@ -43,9 +45,14 @@ from bot.threecommas.models import (
     AccountList,
     AccountRef,
     BalancePoint,
+    BotStats,
     CoinBalance,
     CoinTable,
+    DcaBot,
+    Deal,
+    GridBot,
     JsonTooDeep,
+    Listing,
     parse_json,
 )
 from bot.threecommas.signing import sign
@@ -59,6 +66,17 @@ API_PREFIX = "/public/api"
 PAGE_SIZE = 100
 MAX_PAGES = 100  # 10,000 accounts: a guard against a server that never returns a short page
 WINDOW = 60.0
+# The documented maximum `limit` of each bots list: every list is asked for in pages this long.
+BOTS_PAGE = 100
+GRID_BOTS_PAGE = 1000
+DEALS_PAGE = 1000
+# Pages read of one list at most (1,000 DCA bots, 10,000 grid bots or deals); a list going on
+# past them comes back `cut`, and the reply says so.
+MAX_LIST_PAGES = 10
+# `GET /ver1/deals`: the documented values of `scope`, `order` and `order_direction`.
+DEAL_SCOPES = frozenset({"active", "finished", "completed", "cancelled", "failed"})
+DEAL_ORDERS = frozenset({"created_at", "updated_at", "closed_at", "profit", "profit_percentage"})
+ORDER_DIRECTIONS = frozenset({"ASC", "DESC"})
 # A page of 100 accounts is a few hundred KB; a larger body would stall the event loop.
 MAX_BODY_BYTES = 5 * 2**20
 IDLE_SWEEP_INTERVAL = 60.0
@@ -246,7 +264,124 @@ class ThreeCommasClient:
 
         return await self._shared(("GET", credentials, path, *query.values()), fetch)
 
+    # -- bots and deals (permission BOTS_READ; a 403 is BotsPermissionMissing) ---------------
+
+    async def bots(self, credentials: Credentials, account_id: int) -> Listing[DcaBot]:
+        """The enabled DCA bots of an account, every page; calls asking at once (or within
+        `reuse_seconds`) for the same account share one upstream call per page."""
+        query = {"account_id": int(account_id), "scope": "enabled"}
+        return await self._shared(
+            ("bots", credentials, int(account_id)),
+            lambda: self._listing(credentials, "/ver1/bots", query, DcaBot, BOTS_PAGE),
+        )
+
+    async def grid_bots(self, credentials: Credentials, account_id: int) -> Listing[GridBot]:
+        """The grid bots of an account, every page, shared like `bots`."""
+        query = {"account_id": int(account_id)}
+        return await self._shared(
+            ("grid_bots", credentials, int(account_id)),
+            lambda: self._listing(credentials, "/ver1/grid_bots", query, GridBot, GRID_BOTS_PAGE),
+        )
+
+    async def bot_stats(self, credentials: Credentials, account_id: int | None) -> BotStats:
+        """The profit of an account's DCA bots (None: of every bot of the key): today, overall
+        and the active deals'. /bots and the summary's line ask the same call: they share it."""
+        query = {} if account_id is None else {"account_id": int(account_id)}
+
+        async def fetch() -> BotStats:
+            data = await self._bots_request(credentials, "/ver1/bots/stats", query)
+            return _validate(BotStats, data)
+
+        key = None if account_id is None else int(account_id)
+        return await self._shared(("bots/stats", credentials, key), fetch)
+
+    async def active_deals(self, credentials: Credentials, account_id: int) -> Listing[Deal]:
+        """The active deals of an account, every page, shared like `bots`."""
+        query = {"account_id": int(account_id), "scope": "active"}
+        return await self._shared(
+            ("deals/active", credentials, int(account_id)),
+            lambda: self._listing(credentials, "/ver1/deals", query, Deal, DEALS_PAGE),
+        )
+
+    async def deals_page(
+        self,
+        credentials: Credentials,
+        *,
+        account_id: int | None = None,
+        bot_id: int | None = None,
+        scope: str | None = None,
+        order: str | None = None,
+        order_direction: str | None = None,
+        limit: int = DEALS_PAGE,
+        offset: int = 0,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> Listing[Deal]:
+        """One page of `GET /ver1/deals`, asked every time (never shared: a poll must see now).
+
+        `from`/`to` filter by creation time; to find the deals closed since a moment, order by
+        `closed_at` DESC and page (offset) until a deal is older than the mark."""
+        if scope is not None and scope not in DEAL_SCOPES:
+            raise ValueError(f"scope must be one of {sorted(DEAL_SCOPES)}")
+        if order is not None and order not in DEAL_ORDERS:
+            raise ValueError(f"order must be one of {sorted(DEAL_ORDERS)}")
+        if order_direction is not None and order_direction not in ORDER_DIRECTIONS:
+            raise ValueError("order_direction must be ASC or DESC")
+        if not 1 <= limit <= DEALS_PAGE or offset < 0:
+            raise ValueError(f"limit must be 1 to {DEALS_PAGE} and offset 0 or more")
+        query: dict[str, Any] = {}
+        for name, value in (
+            ("account_id", account_id),
+            ("bot_id", bot_id),
+            ("scope", scope),
+            ("order", order),
+            ("order_direction", order_direction),
+            ("from", created_from.isoformat() if created_from else None),
+            ("to", created_to.isoformat() if created_to else None),
+        ):
+            if value is not None:
+                query[name] = value
+        query.update(limit=limit, offset=offset)
+        data = await self._bots_request(credentials, "/ver1/deals", query)
+        return _lenient(Deal, _expect_list(data))
+
     # -- internals ---------------------------------------------------------------------------
+
+    async def _bots_request(
+        self, credentials: Credentials, path: str, query: Mapping[str, Any]
+    ) -> Any:
+        """A GET of a bots or deals endpoint: a 403 there means the key lacks BOTS_READ."""
+        try:
+            return await self._request(credentials, "GET", path, query)
+        except PermissionDenied as error:
+            raise BotsPermissionMissing(
+                status=error.status,
+                code=error.code,
+                description=error.description,
+                permission="BOTS_READ",
+            ) from None
+
+    async def _listing(
+        self,
+        credentials: Credentials,
+        path: str,
+        query: Mapping[str, Any],
+        model: type[M],
+        page_size: int,
+    ) -> Listing[M]:
+        """Every row of a list paged with limit/offset, at most MAX_LIST_PAGES pages."""
+        rows: Listing[M] = Listing()
+        for page in range(MAX_LIST_PAGES):
+            paged = {**query, "limit": page_size, "offset": page * page_size}
+            data = _expect_list(await self._bots_request(credentials, path, paged))
+            read = _lenient(model, data)
+            rows.extend(read)
+            rows.unreadable += read.unreadable
+            if len(data) < page_size:
+                return rows
+        rows.cut = True
+        logger.warning("%s went on past %d pages: the rest is left out", path, MAX_LIST_PAGES)
+        return rows
 
     async def _load_balances_once(self, credentials: Credentials, account_id: int) -> Account:
         path = f"/ver1/accounts/{account_id}/load_balances"
@@ -457,6 +592,18 @@ def _validate(model: type[M], data: Any) -> M:
         raise UnexpectedResponse(
             f"3Commas sent an unexpected {model.__name__} (fields: {', '.join(fields) or '-'})"
         ) from None
+
+
+def _lenient(model: type[M], rows: list[Any]) -> Listing[M]:
+    """The rows that are a usable `model`; the others are left out and counted."""
+    read: Listing[M] = Listing()
+    for row in rows:
+        try:
+            read.append(_validate(model, row))
+        except UnexpectedResponse as error:
+            logger.warning("left out a row 3Commas listed: %s", error)
+            read.unreadable += 1
+    return read
 
 
 def _validate_all(model: type[M], rows: list[Any]) -> list[M]:

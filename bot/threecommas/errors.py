@@ -75,6 +75,12 @@ class PermissionDenied(ThreeCommasError):
         self.permission = permission
 
 
+class BotsPermissionMissing(PermissionDenied):
+    """403 from a bots or deals endpoint: the key lacks BOTS_READ ("Bots read" in 3Commas)."""
+
+    summary = "Your 3Commas API key lacks the Bots read permission."
+
+
 class AccountNotFound(ThreeCommasError):
     summary = "3Commas has no such account for this API key."
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -219,3 +219,141 @@ class BalancePoint(_Entity):
     btc: BoundedAmount = None
     usd_deposit_amount: BoundedAmount = None
     btc_deposit_amount: BoundedAmount = None
+
+
+# -- bots and deals (permission BOTS_READ) ---------------------------------------------------
+
+# Counts 3Commas sends (deals of a bot, profits of a grid): beyond this no count is real.
+MAX_COUNT = 10**9
+# A DCA bot trades at most a few hundred pairs; a longer list is cut, not kept whole.
+MAX_PAIRS = 500
+
+EntityId = Annotated[int, Field(ge=0, lt=2**63)]
+_Row = TypeVar("_Row", bound=BaseModel)
+
+
+def _unknown_beyond_count(value: int | None) -> int | None:
+    return None if value is None or not 0 <= value < MAX_COUNT else value
+
+
+def _whole(value: Any) -> Any:
+    """A count as 3Commas sends it: an integer, a string ("4") or, at times, "4.0"."""
+    value = _blank_is_none(value)
+    if isinstance(value, str):
+        try:
+            value = Decimal(value.strip())
+        except ArithmeticError:
+            return None
+    if isinstance(value, Decimal):
+        return int(value) if value.is_finite() and value == value.to_integral_value() else None
+    return value
+
+
+Count = Annotated[int | None, BeforeValidator(_whole), AfterValidator(_unknown_beyond_count)]
+
+
+def _some_pairs(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_shortened(pair) for pair in value[:MAX_PAIRS] if isinstance(pair, str)]
+    return value
+
+
+class UsdProfits(_Entity):
+    """`profits_in_usd` of bots/stats: JSON numbers, in USD."""
+
+    overall_usd_profit: BoundedAmount = None
+    today_usd_profit: BoundedAmount = None
+    active_deals_usd_profit: BoundedAmount = None
+    funds_locked_in_active_deals: BoundedAmount = None
+
+
+class BotStats(_Entity):
+    """`GET /ver1/bots/stats`: the profit of an account's DCA bots (or of every bot of the key).
+
+    `overall_stats` and `today_stats` (per quote currency) are not read: the bot shows USD."""
+
+    profits_in_usd: UsdProfits = Field(default_factory=UsdProfits)
+
+
+class DcaBot(_Entity):
+    """One DCA bot of `GET /ver1/bots`."""
+
+    id: EntityId
+    account_id: EntityId | None = None
+    account_name: Text = None
+    name: Text = None
+    is_enabled: bool | None = None
+    pairs: Annotated[list[str], BeforeValidator(_some_pairs)] = Field(default_factory=list)
+    strategy: Text = None
+    active_deals_count: Count = None
+    active_deals_usd_profit: BoundedAmount = None
+    finished_deals_count: Count = None
+    # "total profit in USD from all deals completed by this DCA Bot"
+    finished_deals_profit_usd: BoundedAmount = None
+
+
+class GridBot(_Entity):
+    """One grid bot of `GET /ver1/grid_bots`."""
+
+    id: EntityId
+    account_id: EntityId | None = None
+    account_name: Text = None
+    name: Text = None
+    pair: Text = None
+    is_enabled: bool | None = None
+    current_profit: BoundedAmount = None
+    current_profit_usd: BoundedAmount = None
+    total_profits_count: Count = None
+    profit_percentage: BoundedAmount = None
+    unrealized_profit_loss: BoundedAmount = None
+
+
+# `status` of a deal that has closed (the others, `bought`, `created`, ..., are active ones).
+CLOSED_DEAL_STATUSES: Final = frozenset(
+    {"completed", "stop_loss_finished", "panic_sold", "liquidated", "failed", "cancelled"}
+)
+
+
+class Deal(_Entity):
+    """One deal of `GET /ver1/deals`. The `actual_*` figures are the unrealized result of an
+    active deal; `final_profit`/`usd_final_profit` the result of a closed one."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    id: EntityId
+    bot_id: EntityId | None = None
+    bot_name: Text = None
+    account_id: EntityId | None = None
+    account_name: Text = None
+    pair: Text = None  # "USDT_SOL": quote_base
+    from_currency: Text = None  # the quote currency ("USDT")
+    to_currency: Text = None  # the base currency ("SOL")
+    status: Text = None
+    localized_status: Text = None
+    finished: bool | None = Field(default=None, alias="finished?")
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    closed_at: datetime | None = None
+    bought_volume: BoundedAmount = None
+    sold_volume: BoundedAmount = None
+    final_profit: BoundedAmount = None
+    final_profit_percentage: BoundedAmount = None
+    usd_final_profit: BoundedAmount = None
+    actual_profit: BoundedAmount = None
+    actual_usd_profit: BoundedAmount = None
+    actual_profit_percentage: BoundedAmount = None
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None or self.status in CLOSED_DEAL_STATUSES
+
+
+class Listing(list[_Row]):
+    """Every row of a paged list 3Commas sent, read page by page. `unreadable` counts the rows
+    that were no usable entity (left out, the others stand); `cut` is True when the list went
+    on past the pages the client reads at most (the rows read stand, the rest is not here)."""
+
+    def __init__(self, rows: Iterable[_Row] = (), unreadable: int = 0, cut: bool = False) -> None:
+        super().__init__(rows)
+        self.unreadable = unreadable
+        self.cut = cut

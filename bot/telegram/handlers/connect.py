@@ -43,7 +43,8 @@ PAIR_WAITING = (
 )
 ASK_API_KEY = (
     "Send me your 3Commas <b>API key</b> (the public part).\n"
-    "Create it in 3Commas with <b>Accounts read</b> permission only. Send /cancel to stop."
+    "Create it in 3Commas with the permissions <b>Accounts read</b> and <b>Bots read</b> only "
+    "(Bots read for /bots and /deals). Send /cancel to stop."
 )
 ASK_SECOND_PART = (
     "Now send the <b>secret</b>, or your <b>RSA private key</b> in PEM form if you created "
@@ -53,8 +54,9 @@ KEY_PAIR_STEPS = (
     "In 3Commas:\n"
     "1. Open <b>API</b> and choose <b>New API access token</b>.\n"
     "2. Choose <b>Self-generated</b> and paste the public key.\n"
-    "3. Give it the permission <b>Accounts read</b> only (add Accounts write only if a refresh is "
-    "refused later; never trading or withdrawals).\n"
+    "3. Give it the permissions <b>Accounts read</b> and <b>Bots read</b> together (Bots read "
+    "lets /bots, /deals and the summary show your bots' profit; add Accounts write only if a "
+    "refresh is refused later; never trading or withdrawals).\n"
     "4. Create it and copy the <b>API key</b> 3Commas shows.\n"
     "5. Send the API key here: I check it with 3Commas and delete your message.\n\n"
     "The key pair waits here for 24 hours. /connect new makes a new one; /cancel drops it."

@@ -86,8 +86,8 @@ def _coin_lines(coin: CoinHolding, display_currency: str | None) -> list[str]:
     share = share_text(coin.share)
     change = "" if coin.day_change is None else format_percentage(coin.day_change, 1)
     return [
-        _spread(label, share),
-        _spread(_shortest_fitting(coin, display_currency, change), change),
+        spread(label, share),
+        spread(_shortest_fitting(coin, display_currency, change), change),
     ]
 
 
@@ -118,9 +118,9 @@ def _shortest_fitting(coin: CoinHolding, display_currency: str | None, change: s
     ]
     for candidate in candidates:
         text = candidate()
-        if _width(text) <= room:
+        if display_width(text) <= room:
             return text
-    return _cut(text, room)
+    return cut_to_width(text, room)
 
 
 def _compact(value: Decimal | None) -> str:
@@ -131,21 +131,21 @@ def _compact_money(value: Decimal | None) -> str:
     return "?" if value is None else format_money_compact(value, "USD")
 
 
-def _spread(left: str, right: str) -> str:
+def spread(left: str, right: str) -> str:
     """`left` and `right` on one line of WIDTH columns, `left` cut with … when both do not fit."""
-    left = _cut(left, WIDTH - _width(right) - (1 if right else 0))
-    return left + " " * (WIDTH - _width(left) - _width(right)) + right
+    left = cut_to_width(left, WIDTH - display_width(right) - (1 if right else 0))
+    return left + " " * (WIDTH - display_width(left) - display_width(right)) + right
 
 
-def _width(text: str) -> int:
+def display_width(text: str) -> int:
     """Columns in a monospace font: East Asian wide characters and most emoji take two."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
-def _cut(text: str, room: int) -> str:
-    if _width(text) <= room:
+def cut_to_width(text: str, room: int) -> str:
+    if display_width(text) <= room:
         return text
-    while text and _width(text) > room - 1:
+    while text and display_width(text) > room - 1:
         text = text[:-1]
     return text + "…"
 

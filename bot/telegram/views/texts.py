@@ -12,6 +12,7 @@ from bot.services.errors import (
     AdminsOnly,
     BadOption,
     BadPeriod,
+    BotsPermissionMissing,
     ConnectAgain,
     DuplicateEntry,
     ExchangeKeysInvalid,
@@ -48,8 +49,8 @@ CONNECT_HELP = """\
 for 3Commas (a self-generated key); you send me back the API key 3Commas shows. No secret ever \
 crosses Telegram, and the key needs no IP whitelisting.
 <b>With a key you already have:</b>
-1. In 3Commas, create an API key with <b>Accounts read</b> permission. Add Accounts write only if \
-a refresh is refused. Never give it trading or withdrawal rights.
+1. In 3Commas, create an API key with the permissions <b>Accounts read</b> and <b>Bots read</b> \
+(for /bots and /deals). Add Accounts write only if a refresh is refused. Never give it trading or withdrawal rights.
 2. Send /connect and paste the API key, then the secret (or your RSA private key in PEM form). \
 Or in one message: <code>/connect API_KEY SECRET</code>.
 I delete the messages with your keys right after reading them and store the keys encrypted."""
@@ -65,6 +66,19 @@ BALANCES_UPDATED = "balances updated {when}"  # after the total of /refresh all
 BALANCES_UPDATED_NOW = "balances updated just now"  # 3Commas gave no update time
 COINS_TOTAL = "Total of {coins} at {when} prices"  # the headline of /holdings
 ALL_ACCOUNTS_TITLE = "All accounts"  # the title of an answer about every account
+BOTS_TODAY = "Bots today"  # the bots' profit of today, in /bots and in the summary
+NO_BOTS = "No bots in this account: it has no enabled DCA bots and no grid bots."
+NO_ACTIVE_DEALS = "No active deals right now."
+BOTS_CUT = "3Commas lists more bots here than I read at once; those beyond are left out."
+DEALS_CUT = (
+    "3Commas lists more active deals than I read at once; the list and total count those read."
+)
+# A key without BOTS_READ, asked about bots or deals (one sentence: what, and how to fix it).
+BOTS_READ_MISSING = (
+    "Your 3Commas API key needs the “Bots read” permission for this: in 3Commas, open "
+    "My profile → API keys and add Bots read to this key, or create a key with Accounts read "
+    "and Bots read and send /connect."
+)
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a minute."
 INTERRUPTED_BY_RESTART = "Interrupted by a restart. Try again."
 
@@ -143,6 +157,8 @@ def error_sentence(error: Exception) -> str:
             return "3Commas says the exchange API keys stored for this account are no longer valid or incorrect. Fix the exchange connection in 3Commas; your 3Commas key here is fine."
         case InvalidApiKey():
             return "3Commas refused your API key: the key is wrong or expired, the signature is wrong, or (for a system-generated key) the request came from an IP address not whitelisted for it. Send /connect new to make a key pair that needs no whitelisting."
+        case BotsPermissionMissing():
+            return BOTS_READ_MISSING
         case PermissionDenied(permission=str(permission)) if permission.strip():
             return f"Your 3Commas API key lacks the {clean_name(permission, limit=40)} permission. Edit the key in 3Commas (never give it trading or withdrawal rights)."
         case PermissionDenied():
