@@ -159,6 +159,21 @@ def test_an_account_opened_shows_holdings_chart_and_profit(
     browser.wait_text("#accounts", "My Binance US")
 
 
+def test_an_account_shows_its_bots_and_active_deals(browser: Browser, served: Dashboard) -> None:
+    detail = served.get_json(ANN, f"/app/api/accounts/{FUTURES}")
+    bots = detail["bots"]
+    assert bots and bots["rows"] and bots["deals"], bots
+    open_dashboard(browser, served.url(ANN, LIGHT))
+    open_account(browser, "Binance Futures")
+    shown = browser.wait(lambda _: browser.visible_text("#bots") or None, "the bots")
+    for label, text in (("Today", "today_text"), ("Overall", "overall_text")):
+        assert f"{label}\t{bots[text]}" in shown or f"{label} {bots[text]}" in shown, shown
+    for row in bots["rows"]:
+        assert row["name"] in shown and row["profit_text"] in shown
+    for deal in bots["deals"]:
+        assert deal["pair"] in shown and deal["profit_text"] in shown
+
+
 def test_the_period_buttons_change_the_chart(browser: Browser, served: Dashboard) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 

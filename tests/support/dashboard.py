@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import aiohttp
+
 from bot.config import Settings
 from standins.demo import DEMO_USER_ID, Sandbox, running_standins
 from standins.threecommas_standin import demo_account
@@ -101,6 +103,19 @@ class Dashboard:
         if init_data is None:
             init_data = self.init_data(user or ANN)
         return launch_url(self.base, init_data, theme, platform)
+
+    def get_json(self, user: dict[str, Any], path: str) -> Any:
+        """What the bot answers `user`'s page for `path` (as the page asks, with init data)."""
+        headers = {"Authorization": f"tma {self.init_data(user)}"}
+
+        async def fetched() -> Any:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(self.base + path, headers=headers) as answer,
+            ):
+                return await answer.json()
+
+        return self.run(fetched())
 
     def run(self, coroutine: Awaitable[T]) -> T:
         """`coroutine` on the server's loop; its result."""

@@ -21,6 +21,9 @@
     refreshing: "⟳ Refreshing…",
     refresh: "⟳ Refresh",
     activeDeals: "Active deals",
+    activeDealsShort: "Deals",
+    bot: "Bot",
+    profit: "Profit",
     bots: "Bots",
     today: "Today",
     overall: "Overall",
@@ -374,7 +377,12 @@
       parts.push(summary);
       if (bots.rows && bots.rows.length) {
         parts.push(el("div", "subhead", TEXT.bots));
-        var table = el("table", "table"), tbody = el("tbody");
+        var table = el("table", "table"), tbody = el("tbody"), head = el("thead"), headRow = el("tr");
+        headRow.appendChild(el("th", "", TEXT.bot));
+        headRow.appendChild(el("th", "num", TEXT.profit));
+        headRow.appendChild(el("th", "num", TEXT.activeDealsShort));
+        head.appendChild(headRow);
+        table.appendChild(head);
         bots.rows.forEach(function (row) {
           var tr = el("tr");
           tr.appendChild(el("td", "", row.name));
