@@ -345,6 +345,7 @@ def test_readable_at_360_px_wide(browser: Browser, served: Dashboard) -> None:
         assert browser.driver.execute_script(overflow) <= 0
         open_account(browser, "Kraken Main")
         assert browser.driver.execute_script(overflow) <= 0
+        assert browser.elements("#chart canvas"), browser.text("#account")
         chart = browser.driver.execute_script(
             "return document.querySelector('#chart canvas').getBoundingClientRect().right"
         )

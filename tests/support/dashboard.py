@@ -149,6 +149,9 @@ def dashboard_served(data: Path) -> Iterator[Dashboard]:
             refresh_cooldown_seconds=0,
             key_pair_cooldown_seconds=0,
             telegram_chat_burst=1_000_000,
+            # One module opens Ann's accounts dozens of times, each asking 3Commas for holdings,
+            # history, profit and bots: more than a person's 100 a minute per key.
+            threecommas_requests_per_minute=10_000,
         )
         async with running_standins(data, base) as sandbox:
             sandbox.threecommas.add_key(BOB_KEY, BOB_SECRET, [bob_account("999.00")])
