@@ -202,6 +202,11 @@ def test_the_period_buttons_change_the_chart(browser: Browser, served: Dashboard
         "the value under the finger",
     )
     assert int(browser.element("#chart-readout").get_attribute("data-index")) == points["1y"] - 1
+    # the latest day's balance, as the bot wrote it
+    year = served.get_json(ANN, f"/app/api/accounts/{FUTURES}/history?period=1y")
+    assert len(year["point_texts"]) == len(year["points"]) == points["1y"]
+    assert year["point_texts"][-1] == year["last_text"]
+    assert year["last_text"] in browser.text("#chart-readout")
 
 
 def wrong_hash(served: Dashboard) -> str:
