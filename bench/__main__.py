@@ -17,6 +17,8 @@
 12 the deal feed at scale (20,000 deal subscriptions over 10,000 keys, DEALS_POLL_SECONDS=60):
    polls spread over the period, CPU per poll, 1,000 deals closing in a minute, /refresh
    meanwhile, idle RSS; the round at the default budget
+13 the dashboard page's transfer size (headless Chromium, Debian's chromium + chromium-driver)
+14 the dashboard: time until the accounts are shown (headless Chromium on loopback)
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from bench import (
     fanout,
     flood,
     miniapp,
+    miniapp_page,
     overhead,
     process,
     report,
@@ -53,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, a short run")
     parser.add_argument(
-        "--only", type=int, action="append", choices=range(1, 13), help="run measurement N"
+        "--only", type=int, action="append", choices=range(1, 15), help="run measurement N"
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed (for CI)"
@@ -104,13 +107,17 @@ async def _run(selected: set[int], quick: bool, data: Path) -> list[Row]:
         keys, feeds, burst = (1_000, 2_000, 100) if quick else (10_000, 20_000, 1_000)
         for row in await deal_feed.measure(data / "deal_feed", keys, feeds, burst):
             done(row)
+    if 13 in selected or 14 in selected:
+        for row in await miniapp_page.measure(data / "miniapp-page", 3 if quick else 10):
+            if row.number in selected:
+                done(row)
     return sorted(rows, key=lambda row: row.number)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    selected = set(args.only or range(1, 13))
+    selected = set(args.only or range(1, 15))
     command = "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as data:

@@ -2,17 +2,26 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
 from bot.logs import configure_logging
 from standins.demo import Sandbox, running_standins
+from tests.support import browser
 from tests.support.bot import Chat, bot_running
 
 HEAVY_MARKERS = ("slow", "realtime")
+BROWSER_TESTS = sorted(Path(__file__).parent.glob("test_*browser*.py"))
+
+
+def browser_tests_left_out() -> bool:
+    """Without Chromium the browser tests are left out, except in CI, where they must run."""
+    return browser.missing() is not None and os.environ.get("CI", "") != "true"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -22,7 +31,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tests, then takes one more at a time, so a heavy test at every other place starts at once
     on its own worker instead of last, or behind another heavy one. Same order in every worker
     (xdist requires it); without xdist, nothing moves.
+
+    Without Chromium (outside CI), the browser tests are deselected; pytest_terminal_summary
+    says so in one line.
     """
+    if browser_tests_left_out():
+        left_out = [item for item in items if item.get_closest_marker("browser")]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if item not in left_out]
     if not hasattr(config, "workerinput"):
         return
     heavy = [item for item in items if any(item.get_closest_marker(m) for m in HEAVY_MARKERS)]
@@ -30,6 +47,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     light = [item for item in items if item not in heavy]
     paired = [test for pair in zip(heavy, light, strict=False) for test in pair]
     items[:] = paired + heavy[len(paired) // 2 :] + light[len(paired) // 2 :]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reason = browser.missing()
+    if reason is not None and browser_tests_left_out():
+        names = ", ".join(
+            str(path.relative_to(terminalreporter.config.rootpath)) for path in BROWSER_TESTS
+        )
+        terminalreporter.write_line(
+            f"browser tests not run ({names}): {reason}; to run them: {browser.INSTALL_HINT}"
+        )
 
 
 def time_limit(item: pytest.Item) -> float:

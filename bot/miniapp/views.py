@@ -191,6 +191,8 @@ def history_json(t: Translator, history: BalanceHistory) -> JSON:
     return {
         "period": history.period,
         "points": [[int(s.at.timestamp()), float(s.usd)] for s in history.samples],
+        # what the page shows for the point under a finger: the page formats no money itself
+        "point_texts": [format_money(s.usd, "USD") for s in history.samples],
         "deposits": [
             {
                 "t": int(s.at.timestamp()),
@@ -211,6 +213,7 @@ def empty_history_json(period: str, notice: str) -> JSON:
     return {
         "period": period,
         "points": [],
+        "point_texts": [],
         "deposits": [],
         "first_text": "n/a",
         "last_text": "n/a",
