@@ -211,6 +211,8 @@ async def test_bots_today_is_the_same_figure_in_bots_and_refresh_from_one_call(
         bots = (await chat.reply(f"/bots {US}")).plain
     line = "Bots today: ▲ +$7.30"
     assert line in refreshed and line in bots
+    shown = refreshed.split("\n")  # under the account's own today, above its update time
+    assert shown[shown.index(line) - 1].startswith("Today: ") and shown[-1].startswith("Updated")
     assert len(calls(sandbox, "bots/stats")) == 1  # one answer, shared
 
 

@@ -54,8 +54,9 @@ async def refresh(request: Request) -> Reply:
         accounts.refresh(request.user_id, account_id),
         bots_today(request, [account_id]),
     )
-    text = render_account_summary(t, summary, zone=zone)
-    return TextReply(_with_bots_today(t, text, today), buttons)
+    bots_line = None if today is None else render_bots_today(t, today)
+    text = render_account_summary(t, summary, zone=zone, bots_today=bots_line)
+    return TextReply(text, buttons)
 
 
 REFRESH_COMMAND = AccountCommand(

@@ -100,9 +100,15 @@ def balance_text(summary: AccountSummary, *, with_usd: bool) -> str:
 
 
 def render_account_summary(
-    t: Translator, summary: AccountSummary, *, zone: ZoneInfo, with_usd: bool = False
+    t: Translator,
+    summary: AccountSummary,
+    *,
+    zone: ZoneInfo,
+    with_usd: bool = False,
+    bots_today: str | None = None,
 ) -> str:
-    """One account; `with_usd` adds the USD value a total in USD counts (when not shown)."""
+    """One account; `with_usd` adds the USD value a total in USD counts (when not shown);
+    `bots_today`, the bots' line, stands under the account's own today."""
     lines = [account_title(summary.name, summary.exchange)]
     balance = (
         t(texts.NOT_AVAILABLE)
@@ -118,6 +124,8 @@ def render_account_summary(
     lines.append(
         _change(t, texts.TODAY, summary.day_profit, summary.day_profit_percentage, summary.currency)
     )
+    if bots_today is not None:
+        lines.append(bots_today)
     state = summary.api_keys_state
     if state and state != "ok":
         known = KEY_STATES.get(state)
