@@ -41,7 +41,8 @@ from tests.support.dashboard import (
 )
 from tests.support.miniapp import login_widget_secret, sign_fields, user_json
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+# One worker runs them all under `make test` (--dist loadgroup): one Chromium, one bot.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180), pytest.mark.xdist_group("browser")]
 
 # Written by the tests, git-ignored; `make screenshots` copies them into docs/ for the README.
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
