@@ -54,6 +54,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = heavy[:free] + light[:free] + heavy[free:] + light[free:] + in_browser
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup`, with the browser modules one unit of work (one worker, one Chromium).
+
+    pytest-xdist 3.8 groups `xdist_group` tests by adding "@group" to their node ids, which
+    pytest 9.2 no longer lets it do (pytest-xdist issue #1386): the mark alone is ignored. So
+    the controller groups them here by their module's path, as the mark says.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    browser_modules = {str(path.relative_to(config.rootpath)) + "::" for path in BROWSER_TESTS}
+
+    class BrowserGrouped(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if any(nodeid.startswith(module) for module in browser_modules):
+                return "browser"
+            return super()._split_scope(nodeid)
+
+    return BrowserGrouped(config, log)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     reason = browser.missing()
     if reason is not None and browser_tests_left_out():
