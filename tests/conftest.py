@@ -25,12 +25,15 @@ def browser_tests_left_out() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, the heavy tests (marked `slow` or `realtime`) start first, one per worker.
+    """Under xdist, the heavy tests (marked `slow` or `realtime`) start first, one per worker,
+    beside the browser tests, which all run on one worker (one Chromium and one bot for them).
 
-    `make test` runs `--dist load --maxschedchunk 1`: each worker starts with two consecutive
-    tests, then takes one more at a time, so a heavy test at every other place starts at once
-    on its own worker instead of last, or behind another heavy one. Same order in every worker
-    (xdist requires it); without xdist, nothing moves.
+    `make test` runs `--dist loadgroup`: the browser module is one unit of work (its
+    `xdist_group`), handed out first because it is the largest; every other test is a unit of
+    its own, handed out in this order: one to each worker, then a second to each worker but the
+    browser's, then one more whenever a worker has one left. So the heavy tests come first,
+    one per free worker, then as many light ones, so that no heavy test waits behind another.
+    Same order in every worker (xdist requires it); without xdist, nothing moves.
 
     Without Chromium (outside CI), the browser tests are deselected; pytest_terminal_summary
     says so in one line.
@@ -42,11 +45,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = [item for item in items if item not in left_out]
     if not hasattr(config, "workerinput"):
         return
+    in_browser = [item for item in items if item.get_closest_marker("browser")]
     heavy = [item for item in items if any(item.get_closest_marker(m) for m in HEAVY_MARKERS)]
     heavy.sort(key=lambda item: -time_limit(item))  # the longest time limit first
-    light = [item for item in items if item not in heavy]
-    paired = [test for pair in zip(heavy, light, strict=False) for test in pair]
-    items[:] = paired + heavy[len(paired) // 2 :] + light[len(paired) // 2 :]
+    light = [item for item in items if item not in heavy and item not in in_browser]
+    workers = int(config.workerinput.get("workercount", 1))
+    free = max(1, workers - (1 if in_browser else 0))  # the workers not running the browser
+    items[:] = heavy[:free] + light[:free] + heavy[free:] + light[free:] + in_browser
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup`, with the browser modules one unit of work (one worker, one Chromium).
+
+    pytest-xdist 3.8 groups `xdist_group` tests by adding "@group" to their node ids, which
+    pytest 9.2 no longer lets it do (pytest-xdist issue #1386): the mark alone is ignored. So
+    the controller groups them here by their module's path, as the mark says.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    browser_modules = {str(path.relative_to(config.rootpath)) + "::" for path in BROWSER_TESTS}
+
+    class BrowserGrouped(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if any(nodeid.startswith(module) for module in browser_modules):
+                return "browser"
+            return super()._split_scope(nodeid)
+
+    return BrowserGrouped(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -225,6 +225,9 @@ async def test_history_for_each_period_with_deposits(connected: Dashboard) -> No
         caption = connected.sandbox.botapi.files_in(DEMO_USER_ID)[-1].caption_plain
         assert f"Balance {body['first_text']} → {body['last_text']}" in caption
         assert body["change_text"] in caption
+        # worded as the caption words it: the change net of deposits, not end minus start
+        assert body["change_sentence"] == f"Change net of deposits: {body['change_text']}"
+        assert "Change net of deposits: " in caption
     year = await connected.get("/app/api/accounts/23456789/history?period=1y")
     assert year["deposits"]
     assert all(d["text"].startswith(("Deposit +$", "Withdrawal -$")) for d in year["deposits"])
@@ -566,6 +569,30 @@ async def test_a_dashboard_opened_in_russian_answers_in_russian(connected: Dashb
         "GET", "/app/api/accounts/99999999", headers=russian_headers
     )
     assert status == 404 and body == {"error": ru(texts.DASHBOARD_NO_SUCH_ACCOUNT)}
+
+
+async def test_the_pages_words_before_anyone_is_let_in_follow_the_claimed_language(
+    connected: Dashboard,
+) -> None:
+    """/app/api/labels: the page's words for whoever opens it, even with init data that is not
+    valid (its claimed language_code only), and nothing about any user."""
+    ru = translator("ru")
+    english = await connected.get("/app/api/labels", headers={})
+    assert english == {"language": "en", "labels": english["labels"]}
+    assert english["labels"]["offline"] == texts.DASHBOARD_LABELS["offline"]
+    russian_user = {"id": DEMO_USER_ID, "first_name": "Демо", "language_code": "ru"}
+    forged = signed_init_data("999999:another-bots-token", russian_user, int(time.time()))
+    status, headers, russian = await connected.call(
+        "GET", "/app/api/labels", headers=authorization(forged)
+    )
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert russian["language"] == "ru" and set(russian) == {"language", "labels"}
+    assert russian["labels"] == {key: ru(word) for key, word in texts.DASHBOARD_LABELS.items()}
+    assert russian["labels"]["offline"] != english["labels"]["offline"]
+    status, _, body = await connected.call(
+        "GET", "/app/api/labels", headers={"Authorization": "tma %%%"}
+    )
+    assert status == 200 and body["language"] == "en"
 
 
 async def test_the_language_chosen_with_language_wins_over_the_init_datas(

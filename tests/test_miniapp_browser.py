@@ -17,11 +17,14 @@ from typing import Any
 import pytest
 
 from bot.telegram.views.texts import (
+    CHANGE_NET_OF_DEPOSITS,
     DASHBOARD_BAD_INIT_DATA,
     DASHBOARD_EXPIRED,
+    DASHBOARD_LABELS,
     DASHBOARD_NO_INIT_DATA,
     DASHBOARD_NOT_CONNECTED,
 )
+from bot.telegram.views.translator import translator
 from standins.demo import DEMO_USER_ID
 from tests.support.browser import Browser, chromium, left_loopback
 from tests.support.dashboard import (
@@ -38,9 +41,11 @@ from tests.support.dashboard import (
 )
 from tests.support.miniapp import login_widget_secret, sign_fields, user_json
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+# One worker runs them all under `make test` (--dist loadgroup): one Chromium, one bot.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180), pytest.mark.xdist_group("browser")]
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+# Written by the tests, git-ignored; `make screenshots` copies them into docs/ for the README.
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 ANN_ACCOUNTS = ["Binance Futures", "Kraken Main", "My Binance US"]
 FUTURES = 23456789  # Ann's largest account
 
@@ -94,7 +99,55 @@ def test_the_dashboard_shows_each_account_and_the_total(
     assert total in refresh_all.plain, refresh_all.plain
     browser.wait_attribute("#app", "data-refreshed", "1")
     assert account_names(browser) == ANN_ACCOUNTS
-    browser.screenshot(DOCS / "miniapp-light.png")
+    browser.screenshot(SCREENSHOTS / "miniapp-light.png")
+
+
+def test_a_russian_user_sees_the_dashboards_words_in_russian_and_the_same_figures(
+    browser: Browser, served: Dashboard
+) -> None:
+    russian = {**ANN, "language_code": "ru"}
+    try:
+        open_dashboard(browser, served.url(russian, LIGHT))
+        browser.wait_text("#accounts", "My Binance US")
+        browser.wait_attribute("#app", "data-refreshed", "1")
+        assert browser.element("html").get_attribute("lang") == "ru"
+        assert browser.text("#refresh") == "⟳ Обновить"
+        assert browser.text("#portfolio .top .label") == "Итого"
+        assert browser.text("#total-note") == "Итого: 3 счёта"
+        # the money texts are the English ones
+        assert browser.text("#total-balance") == "$26,645.29"
+        assert browser.text("#total-today") == "+$312.09 (+1.19%)"
+        rows = browser.texts("#accounts li")
+        assert "$25,312.45" in rows[0] and "+$312.77 (+1.25%)" in rows[0]
+        open_account(browser, "Binance Futures")
+        ru = translator("ru")
+        for selector, key in (
+            ("#back", "all_accounts"),
+            ("#chart-heading", "balance"),
+            ("#holdings-heading", "holdings"),
+            ("#profit-heading", "profit"),
+            ('#periods [data-period="1y"]', "1y"),
+            ('#profit-tabs [data-span="week"]', "week"),
+            ("#holdings thead", "coin"),
+        ):
+            word, shown = ru(DASHBOARD_LABELS[key]), browser.text(selector)
+            assert word != DASHBOARD_LABELS[key], key
+            assert word.casefold() in shown.casefold(), (selector, shown)  # headings: capitals
+        assert browser.text("#back") == "‹ Все счета"
+        assert browser.text("#account-balance") == "$25,312.45"
+        # the chart's change is worded as /chart's caption words it: deposits left out
+        history = served.get_json(russian, f"/app/api/accounts/{FUTURES}/history?period=30d")
+        english = served.get_json(ANN, f"/app/api/accounts/{FUTURES}/history?period=30d")
+        assert history["change_text"] == english["change_text"]
+        browser.wait_text("#chart-change", english["change_text"])
+        assert browser.text("#chart-change") == ru(
+            CHANGE_NET_OF_DEPOSITS, change=english["change_text"]
+        )
+        assert browser.text("#chart-change").startswith("Изменение без учёта пополнений: ")
+        assert browser.text("#chart-summary") == f"{english['first_text']} → {english['last_text']}"
+        browser.screenshot(SCREENSHOTS / "miniapp-ru.png")
+    finally:  # the bot remembers the last language_code: Ann reads English again
+        served.get_json({**ANN, "language_code": "en"}, "/app/api/portfolio")
 
 
 def test_it_opens_with_the_last_known_figures_then_refreshes_in_place(
@@ -153,7 +206,7 @@ def test_an_account_opened_shows_holdings_chart_and_profit(
     browser.driver.execute_script("window.scrollTo(0, 0)")
     browser.touch("#chart .u-over", 0.6)  # the screenshot shows a value under the finger
     browser.wait_attribute("#chart-readout", "data-index")
-    browser.screenshot(DOCS / "miniapp-dark.png")
+    browser.screenshot(SCREENSHOTS / "miniapp-dark.png")
     # outside Telegram, the page's own link goes back
     browser.click("#back")
     browser.wait_text("#accounts", "My Binance US")

@@ -37,6 +37,7 @@ from bot.miniapp.views import (
     empty_history_json,
     history_json,
     holdings_json,
+    labels_json,
     portfolio_json,
     profit_rows,
 )
@@ -149,6 +150,7 @@ class MiniApp:
         app.router.add_get(MINIAPP_PATH, self._page)
         app.router.add_get(MINIAPP_PATH + "/", self._page)
         app.router.add_static(MINIAPP_PATH + "/static", self._static_dir, append_version=False)
+        app.router.add_get(f"{API}/labels", self._labels)
         app.router.add_get(f"{API}/portfolio", self._authorized(self._portfolio))
         app.router.add_post(f"{API}/refresh", self._authorized(self._refresh))
         app.router.add_get(f"{API}/accounts/{{account_id}}", self._authorized(self._account))
@@ -161,6 +163,19 @@ class MiniApp:
         if not index.is_file():
             raise web.HTTPNotFound()
         return web.FileResponse(index)
+
+    async def _labels(self, request: web.Request) -> web.Response:
+        """The page's own words before anyone is let in, in the language the init data claims
+        (unchecked: the words are the same for everyone; no user data goes out). The data
+        answers carry them again in the user's own language (their /language choice wins)."""
+        header = request.headers.get("Authorization", "")
+        claimed = (
+            claimed_language_code(header[len(AUTH_SCHEME) :])
+            if header.startswith(AUTH_SCHEME)
+            else None
+        )
+        t = _told(claimed)
+        return json_response({"language": t.language, "labels": dict(labels_json(t))})
 
     # -- who is asking ------------------------------------------------------------------------
 

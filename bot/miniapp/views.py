@@ -30,6 +30,7 @@ from bot.telegram.views.render_bots import pair_text, signed_usd
 from bot.telegram.views.render_history import period_label, profit_cells
 from bot.telegram.views.render_holdings import share_text
 from bot.telegram.views.texts import (
+    CHANGE_NET_OF_DEPOSITS,
     DASHBOARD_DEPOSIT,
     DASHBOARD_LABELS,
     DASHBOARD_NO_FIGURES,
@@ -188,6 +189,7 @@ def profit_rows(t: Translator, table: ProfitTable) -> list[JSON]:
 
 def history_json(t: Translator, history: BalanceHistory) -> JSON:
     net = history.net
+    change = change_text(net.change, net.percent, "USD")
     return {
         "period": history.period,
         "points": [[int(s.at.timestamp()), float(s.usd)] for s in history.samples],
@@ -205,7 +207,9 @@ def history_json(t: Translator, history: BalanceHistory) -> JSON:
         ],
         "first_text": format_money(net.start_usd, "USD"),
         "last_text": format_money(net.end_usd, "USD"),
-        "change_text": change_text(net.change, net.percent, "USD"),
+        "change_text": change,
+        # what the change is, worded as /chart's caption words it: deposits are left out
+        "change_sentence": t(CHANGE_NET_OF_DEPOSITS, change=change),
     }
 
 
@@ -218,6 +222,7 @@ def empty_history_json(period: str, notice: str) -> JSON:
         "first_text": "n/a",
         "last_text": "n/a",
         "change_text": "n/a",
+        "change_sentence": "",
         "notice": notice,
     }
 

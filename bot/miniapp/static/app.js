@@ -10,25 +10,31 @@
 
   var API = "/app/api/";
   var PERIODS = ["7d", "30d", "90d", "1y"];
-  // The page's own sentences: only for when the bot could not be asked or gave none.
+  // The page's words, in the user's language: the bot sends them (`labels`, from its
+  // catalogs) first from /app/api/labels, in the language the init data claims, then with
+  // the portfolio, in the user's own (their /language choice wins). English stays only when
+  // the bot could not be reached at all.
   var TEXT = {
+    loading: "Loading…",
     denied: "This dashboard link is not valid any more. Open it again from the bot in Telegram.",
     offline: "The bot could not be reached. Try again in a moment.",
     failed: "Something went wrong on the bot's side. Try again in a moment.",
-    noHoldings: "No coins on this account.",
-    noProfit: "No profit figures yet.",
-    noHistory: "No balance history for this period yet.",
-    refreshing: "⟳ Refreshing…",
-    refresh: "⟳ Refresh",
-    activeDeals: "Active deals",
-    activeDealsShort: "Deals",
+    no_holdings: "No coins on this account.",
+    no_profit: "No profit figures yet.",
+    no_history: "No balance history for this period yet.",
+    refreshing: "Refreshing…",
+    refresh: "Refresh",
+    deals: "Active deals",
+    deals_short: "Deals",
     bot: "Bot",
     profit: "Profit",
     bots: "Bots",
     today: "Today",
     overall: "Overall",
     unrealized: "Unrealized",
+    title: "Dashboard",
   };
+  var language = "en";
 
   var $ = function (id) { return document.getElementById(id); };
 
@@ -178,9 +184,39 @@
     node.hidden = !sentence;
   }
 
+  // Every element marked data-label="key" shows that word (after its data-prefix, a symbol).
+  var labelsShown = null;
+  function applyLabels(lang, labels) {
+    var shown = String(lang) + JSON.stringify(labels || null);
+    if (shown === labelsShown) return;
+    labelsShown = shown;
+    if (labels && typeof labels === "object") {
+      Object.keys(labels).forEach(function (key) {
+        if (typeof labels[key] === "string" && labels[key]) TEXT[key] = labels[key];
+      });
+    }
+    if (typeof lang === "string" && /^[a-z]{2,3}$/.test(lang)) language = lang;
+    document.documentElement.lang = language;
+    document.title = "3Commas · " + TEXT.title;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-label]"), function (node) {
+      var key = node.getAttribute("data-label");
+      if (TEXT[key]) node.textContent = (node.getAttribute("data-prefix") || "") + TEXT[key];
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-label-aria]"), function (node) {
+      var key = node.getAttribute("data-label-aria");
+      if (TEXT[key]) node.setAttribute("aria-label", TEXT[key]);
+    });
+    if (refreshing) setRefreshing(true);
+    var status = $("status");
+    if (status.getAttribute("data-loading") === "true") status.textContent = TEXT.loading;
+    if (state.account) renderAccount(state.account);
+    rerenderChart();
+  }
+
   var main = $("app");
   function showOnly(which, sentence) {
     $("status").textContent = sentence || "";
+    $("status").removeAttribute("data-loading");
     $("portfolio").hidden = which !== "portfolio";
     $("account").hidden = which !== "account";
     main.setAttribute("aria-busy", "false");
@@ -202,6 +238,7 @@
       return;
     }
     state.portfolio = data;
+    applyLabels(data.language, data.labels);
     var total = data.total || {};
     setText("total-balance", total.balance_text);
     setText("total-today", total.today_text, total.today_sign);
@@ -231,7 +268,7 @@
     refreshing = on;
     ["refresh", "account-refresh"].forEach(function (id) {
       $(id).disabled = on;
-      $(id).textContent = on ? TEXT.refreshing : TEXT.refresh;
+      $(id).textContent = "⟳ " + (on ? TEXT.refreshing : TEXT.refresh);
     });
     main.setAttribute("data-refreshing", on ? "true" : "false");
   }
@@ -278,7 +315,7 @@
 
   function clearAccount() {
     ["account-title", "account-balance", "account-today", "account-exchange", "chart-summary",
-     "holdings-total"].forEach(function (id) { setText(id, ""); });
+     "chart-change", "holdings-total"].forEach(function (id) { setText(id, ""); });
     $("chart-readout").textContent = "\u00a0";
     $("holdings").tBodies[0].replaceChildren();
     $("profit").tBodies[0].replaceChildren();
@@ -325,7 +362,7 @@
     }));
     if (!holdings.length) {
       var tr = el("tr");
-      var td = el("td", "message", TEXT.noHoldings);
+      var td = el("td", "message", TEXT.no_holdings);
       td.colSpan = 4;
       tr.appendChild(td);
       body.appendChild(tr);
@@ -347,7 +384,7 @@
     }));
     if (!rows.length) {
       var tr = el("tr");
-      var td = el("td", "message", TEXT.noProfit);
+      var td = el("td", "message", TEXT.no_profit);
       td.colSpan = 3;
       tr.appendChild(td);
       body.appendChild(tr);
@@ -380,7 +417,7 @@
         var table = el("table", "table"), tbody = el("tbody"), head = el("thead"), headRow = el("tr");
         headRow.appendChild(el("th", "", TEXT.bot));
         headRow.appendChild(el("th", "num", TEXT.profit));
-        headRow.appendChild(el("th", "num", TEXT.activeDealsShort));
+        headRow.appendChild(el("th", "num", TEXT.deals_short));
         head.appendChild(headRow);
         table.appendChild(head);
         bots.rows.forEach(function (row) {
@@ -394,7 +431,7 @@
         parts.push(table);
       }
       if (bots.deals && bots.deals.length) {
-        parts.push(el("div", "subhead", TEXT.activeDeals));
+        parts.push(el("div", "subhead", TEXT.deals));
         var deals = el("table", "table"), dbody = el("tbody");
         bots.deals.forEach(function (deal) {
           var tr = el("tr");
@@ -459,13 +496,13 @@
     box.setAttribute("data-points", String(points.length));
     box.setAttribute("data-deposits", String(deposits.length));
     box.removeAttribute("aria-busy");
-    var summary = [data.first_text, data.last_text].filter(Boolean).join(" → ");
-    if (data.change_text) summary += (summary ? " · " : "") + data.change_text;
-    setText("chart-summary", summary);
+    setText("chart-summary", [data.first_text, data.last_text].filter(Boolean).join(" → "));
+    // the change between the two balances less deposits and withdrawals: said so, as /chart does
+    setText("chart-change", data.change_sentence || data.change_text || "");
     var readout = $("chart-readout");
     readout.textContent = "\u00a0";
     if (points.length < 2 || typeof window.uPlot !== "function") {
-      box.appendChild(el("p", "message", data.notice || TEXT.noHistory));
+      box.appendChild(el("p", "message", data.notice || TEXT.no_history));
       return;
     }
     // each deposit at its nearest point, for the readout
@@ -484,6 +521,7 @@
       padding: [8, 16, 0, 4],
       legend: { show: false },
       scales: { x: { time: true } },
+      fmtDate: function (template) { return window.uPlot.fmtDate(template, dateNames()); },
       cursor: { y: false, points: { size: 8, fill: line }, drag: { x: false, y: false } },
       series: [
         {},
@@ -500,7 +538,7 @@
         setCursor: [function (u) {
           var i = u.cursor.idx;
           if (i == null) { readout.textContent = "\u00a0"; readout.removeAttribute("data-index"); return; }
-          var parts = [new Date(xs[i] * 1000).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" })];
+          var parts = [dateText(xs[i])];
           if (texts) parts.push(texts[i]);
           if (depositsAt[i]) parts = parts.concat(depositsAt[i]);
           readout.textContent = parts.join(" · ");
@@ -592,8 +630,17 @@
       resizeTimer = setTimeout(rerenderChart, 150);
     });
 
-    // The last known figures at once, then fresh ones from 3Commas, in place.
-    ask("GET", "portfolio").then(function (data) {
+    // The page's words, and at the same time the last known figures, shown once the words
+    // are there; then fresh figures from 3Commas, in place.
+    var status = $("status");
+    status.setAttribute("data-loading", "true");
+    var words = ask("GET", "labels").then(function (data) {
+      applyLabels(data.language, data.labels);
+    }, function () {
+      applyLabels(null, null);
+    });
+    var portfolio = ask("GET", "portfolio");
+    words.then(function () { return portfolio; }).then(function (data) {
       renderPortfolio(data);
       if (data.connected) return refresh();
     }, stop);
@@ -603,6 +650,8 @@
   function pullToRefresh() {
     var startY = null, pulled = 0, PULL = 70;
     var hintNode = el("div", "pull", TEXT.refresh);
+    hintNode.setAttribute("data-label", "refresh");
+    hintNode.setAttribute("data-prefix", "⟳ ");
     hintNode.hidden = true;
     main.insertBefore(hintNode, main.firstChild);
     document.addEventListener("touchstart", function (event) {
@@ -619,6 +668,36 @@
       if (startY !== null && pulled >= PULL && initData) refresh();
       startY = null;
     }, { passive: true });
+  }
+
+  // Dates on the chart in the user's language (never the device's).
+  function dateText(seconds) {
+    try {
+      return new Date(seconds * 1000).toLocaleDateString(language, { day: "numeric", month: "short", year: "numeric" });
+    } catch (e) {
+      return new Date(seconds * 1000).toISOString().slice(0, 10);
+    }
+  }
+  var namesOf = {};
+  function dateNames() {
+    if (namesOf[language]) return namesOf[language];
+    var names = { MMMM: [], MMM: [], WWWW: [], WWW: [] };
+    try {
+      for (var m = 0; m < 12; m++) {
+        var month = new Date(Date.UTC(2021, m, 15));
+        names.MMMM.push(month.toLocaleDateString(language, { month: "long", timeZone: "UTC" }));
+        names.MMM.push(month.toLocaleDateString(language, { month: "short", timeZone: "UTC" }));
+      }
+      for (var d = 0; d < 7; d++) {
+        var day = new Date(Date.UTC(2021, 0, 3 + d)); // 3 Jan 2021: a Sunday
+        names.WWWW.push(day.toLocaleDateString(language, { weekday: "long", timeZone: "UTC" }));
+        names.WWW.push(day.toLocaleDateString(language, { weekday: "short", timeZone: "UTC" }));
+      }
+    } catch (e) {
+      names = undefined;
+    }
+    namesOf[language] = names;
+    return names;
   }
 
   function rerenderChart() {

@@ -699,6 +699,26 @@ DASHBOARD_LABELS: dict[str, str] = {
     "share": N_("Share"),
     "back": N_("Back"),
     "no_accounts": N_("No accounts yet."),
+    "loading": N_("Loading…"),
+    "all_accounts": N_("All accounts"),
+    "refreshing": N_("Refreshing…"),
+    "period": N_("Period"),
+    "profit_by": N_("Profit by"),
+    "7d": N_("7d"),
+    "30d": N_("30d"),
+    "90d": N_("90d"),
+    "1y": N_("1y"),
+    "bot": N_("Bot"),
+    "deals_short": N_("Deals"),
+    "no_holdings": N_("No coins on this account."),
+    "no_profit": N_("No profit figures yet."),
+    "no_history": N_("No balance history for this period yet."),
+    # the page's sentences when the bot gave none (unreachable, or an answer without one)
+    "offline": N_("The bot could not be reached. Try again in a moment."),
+    "failed": N_("Something went wrong on the bot's side. Try again in a moment."),
+    "denied": N_(
+        "This dashboard link is not valid any more. Open it again from the bot in Telegram."
+    ),
 }
 
 # ---------------------------------------------------------------------- the deal feed
