@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -310,12 +311,14 @@ async def test_max_attempts_bounds_the_number_of_upstream_calls(
 
 
 async def test_unreachable_server_is_unavailable() -> None:
-    server = ThreeCommasStandIn()
-    base_url = await server.start()
-    await server.stop()  # nothing listens on that port any more
-    async with fast_client(base_url) as client:
-        with pytest.raises(Unavailable):
-            await client.get_account(HMAC_CREDENTIALS, 1)
+    # A port bound but never listening refuses connections, and holding it keeps another test's
+    # server off it (a stopped stand-in's freed port was once taken by a parallel worker's).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        async with fast_client(f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(Unavailable):
+                await client.get_account(HMAC_CREDENTIALS, 1)
 
 
 # -- rate limits ----------------------------------------------------------------------------
