@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers on a 2-core machine: most tests wait (on the stand-ins, on Telegram's
 # pacing, on a child process) rather than compute: pytest used about 100 s of CPU in all, so 5
 # workers keep the two cores busy; each worker costs ~3 s of CPU to collect the tests. Measured
-# on this machine shared with other work: -n 3 177 s, -n 4 115-120 s, -n 5 95 s, -n 6 91 s.
-# The latency bounds tests keep (another user answered within 1 s during a flood) held in
-# every run at 5 and 6. Heavy tests start first, one per worker (tests/conftest.py).
+# on this machine shared with other work: -n 3 177 s, -n 4 115-120 s, -n 5 95 s, -n 6 91 s;
+# with the bots, the deal feed, the dashboard and its browser tests, on a quiet machine:
+# -n 5 100-102 s, -n 6 92-94 s. The latency bounds tests keep (another user answered within
+# 1 s during a flood) held in every run at 5 and 6. Heavy tests start first, one per worker
+# (tests/conftest.py).
 # --dist loadgroup: the browser tests share one worker (their xdist_group), so one Chromium
 # and one bot serve them all instead of one per worker; every other test is dealt one at a time.
-TEST_WORKERS ?= 5
+TEST_WORKERS ?= 6
 
 .PHONY: run test bench clean translations screenshots
 
