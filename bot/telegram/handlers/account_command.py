@@ -92,6 +92,11 @@ class Request:
         return self.t(texts.ALL_ACCOUNTS_NAME) if self.account is None else self.account.name
 
     @property
+    def exchange(self) -> str | None:
+        """The account's exchange; None for all accounts."""
+        return None if self.account is None else self.account.exchange
+
+    @property
     def title(self) -> str:
         """The title of an error about this request."""
         return self.t(texts.ALL_ACCOUNTS_TITLE) if self.account is None else self.account.name

@@ -15,9 +15,8 @@ async def bots(request: Request) -> Reply:
 
 async def deals(request: Request) -> Reply:
     report = await request.context.bot_data.services.bots.deals(request.user_id, request.target)
-    account = request.account
-    name, exchange = (None, None) if account is None else (account.name, account.exchange)
-    return TextReply(render_deals(request.t, report, name, exchange))
+    name = None if request.account is None else request.account.name  # None: all accounts
+    return TextReply(render_deals(request.t, report, name, request.exchange))
 
 
 BOTS_COMMAND = AccountCommand(

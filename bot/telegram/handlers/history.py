@@ -11,16 +11,12 @@ from bot.telegram.views.render_history import render_chart, render_profit
 from bot.telegram.views.reply import PhotoReply, Reply, TextReply
 
 
-def _exchange(request: Request) -> str | None:
-    return None if request.account is None else request.account.exchange
-
-
 async def chart(request: Request) -> Reply:
     services = request.context.bot_data.services
     history = await services.history.balance_history(
         request.user_id, request.target, request.option, request.settings.zone
     )
-    drawn = await render_chart(request.t, history, request.name, _exchange(request))
+    drawn = await render_chart(request.t, history, request.name, request.exchange)
     return PhotoReply(drawn.png, drawn.caption)
 
 
@@ -29,7 +25,7 @@ async def profit(request: Request) -> Reply:
     table = await services.profit.profit(
         request.user_id, request.target, request.option, request.settings.zone
     )
-    return TextReply(render_profit(request.t, table, request.name, _exchange(request)))
+    return TextReply(render_profit(request.t, table, request.name, request.exchange))
 
 
 # The last word is the period or the grouping; the services say which ones exist.

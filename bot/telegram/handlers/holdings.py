@@ -21,11 +21,11 @@ def parse_holdings_option(word: str) -> str:
 async def holdings(request: Request) -> Reply:
     services = request.context.bot_data.services
     found = await services.holdings.holdings(request.user_id, request.target)
-    account = request.account
-    exchange = None if account is None else account.exchange
     full = request.option == FULL
     t = request.t
-    text = render_holdings(t, found, request.name, exchange, zone=request.settings.zone, full=full)
+    text = render_holdings(
+        t, found, request.name, request.exchange, zone=request.settings.zone, full=full
+    )
     if full or not found.minor:
         return TextReply(text)
     label = t(texts.BUTTON_ALL_COINS, count=len(found.coins))
