@@ -172,6 +172,14 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  // A table's one row saying why it is empty, across all its columns.
+  function emptyRow(body, sentence, columns) {
+    var tr = el("tr");
+    var td = el("td", "message", sentence);
+    td.colSpan = columns;
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
   function signClass(sign) { return sign > 0 ? "up" : sign < 0 ? "down" : "flat"; }
   function setText(id, text, sign) {
     var node = $(id);
@@ -360,13 +368,7 @@
       tr.appendChild(el("td", "num", h.share_text));
       return tr;
     }));
-    if (!holdings.length) {
-      var tr = el("tr");
-      var td = el("td", "message", TEXT.no_holdings);
-      td.colSpan = 4;
-      tr.appendChild(td);
-      body.appendChild(tr);
-    }
+    if (!holdings.length) emptyRow(body, TEXT.no_holdings, 4);
     setText("holdings-total", data.holdings_total_text);
     renderProfit();
     renderBots(data.bots);
@@ -382,13 +384,7 @@
       tr.appendChild(el("td", "num " + signClass(row.sign), row.pct_text));
       return tr;
     }));
-    if (!rows.length) {
-      var tr = el("tr");
-      var td = el("td", "message", TEXT.no_profit);
-      td.colSpan = 3;
-      tr.appendChild(td);
-      body.appendChild(tr);
-    }
+    if (!rows.length) emptyRow(body, TEXT.no_profit, 3);
     $("profit").setAttribute("data-span", state.span);
     pressed("profit-tabs", "span", state.span);
   }
