@@ -189,11 +189,13 @@ class BotsService:
         (shared with it while the client keeps the answer); None when the key cannot read
         bots (remembered for BOTS_READ_MEMORY_SECONDS: no call at all then) or 3Commas did
         not answer, so a refresh never fails for it."""
+        if not account_ids:
+            return None
         try:
             credentials = await self._accounts.credentials(user_id)
         except ServiceError:  # disconnected while the refresh ran: the refresh tells
             return None
-        if not account_ids or self._remembered_without(credentials.api_key):
+        if self._remembered_without(credentials.api_key):
             return None
         if self._client.requests_free_now(credentials) < len(account_ids):
             return None  # the key's requests of this minute are the refresh's, not this line's

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 from bot.telegram.handlers.account_command import AccountCommand, Request
 from bot.telegram.handlers.common import dashboard
@@ -12,20 +11,16 @@ from bot.telegram.views.keyboards import REFRESH, summary_buttons, with_row
 from bot.telegram.views.render import render_account_summary, render_refresh_all
 from bot.telegram.views.render_bots import render_bots_today
 from bot.telegram.views.reply import Reply, TextReply
-from bot.telegram.views.translator import Translator
 
 
-def _with_bots_today(t: Translator, text: str, today: Decimal | None) -> str:
-    """The summary, and the bots' profit today when the key can read bots."""
-    return text if today is None else f"{text}\n{render_bots_today(t, today)}"
-
-
-async def bots_today(request: Request, account_ids: list[int]) -> Decimal | None:
+async def bots_today_line(request: Request, account_ids: list[int]) -> str | None:
     """The bots' line of a typed or pressed refresh. A scheduled post keeps to one 3Commas
     call per account: a feed of many chats must not double its share of the IP's budget."""
     if request.scheduled:
         return None
-    return await request.context.bot_data.services.bots.profit_today(request.user_id, account_ids)
+    services = request.context.bot_data.services
+    today = await services.bots.profit_today(request.user_id, account_ids)
+    return None if today is None else render_bots_today(request.t, today)
 
 
 async def refresh(request: Request) -> Reply:
@@ -46,15 +41,15 @@ async def refresh(request: Request) -> Reply:
             raise failures[0]  # a subscription tells it once, not as a list on every run
         # After the refresh, for the accounts that answered: the refresh's own calls go first.
         answered = [r.account.account_id for r in results if r.summary is not None]
-        today = await bots_today(request, answered)
-        text = render_refresh_all(t, results, zone=zone)
-        return TextReply(_with_bots_today(t, text, today), buttons)
+        text = render_refresh_all(
+            t, results, zone=zone, bots_today=await bots_today_line(request, answered)
+        )
+        return TextReply(text, buttons)
     account_id = request.account.account_id
-    summary, today = await asyncio.gather(
+    summary, bots_line = await asyncio.gather(
         accounts.refresh(request.user_id, account_id),
-        bots_today(request, [account_id]),
+        bots_today_line(request, [account_id]),
     )
-    bots_line = None if today is None else render_bots_today(t, today)
     text = render_account_summary(t, summary, zone=zone, bots_today=bots_line)
     return TextReply(text, buttons)
 

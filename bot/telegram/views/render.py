@@ -152,9 +152,15 @@ def counted_accounts(t: Translator, answered: int, total: int) -> str:
     return t.plural(texts.ACCOUNTS_ANSWERED, total, answered=answered)
 
 
-def render_refresh_all(t: Translator, results: Sequence[RefreshResult], *, zone: ZoneInfo) -> str:
+def render_refresh_all(
+    t: Translator,
+    results: Sequence[RefreshResult],
+    *,
+    zone: ZoneInfo,
+    bots_today: str | None = None,
+) -> str:
     """Every account's summary, then the total in USD and BTC of those that answered, and
-    their today added up (bot.services.portfolio)."""
+    their today added up (bot.services.portfolio); `bots_today`, the bots' line, under it."""
     blocks: list[str] = []
     for result in results:
         if result.summary is None:
@@ -179,6 +185,8 @@ def render_refresh_all(t: Translator, results: Sequence[RefreshResult], *, zone:
     if sum_up.today is not None:
         day = sum_up.today
         total += "\n" + _change(t, texts.TODAY, day.amount, day.percent, day.currency)
+    if bots_today is not None:
+        total += "\n" + bots_today
     return "\n\n".join([*blocks, total])
 
 
